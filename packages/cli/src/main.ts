@@ -1,0 +1,3 @@
+import { hello } from "@klarna-interop/core";
+
+console.log(hello(), process.version);
