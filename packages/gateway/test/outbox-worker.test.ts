@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { newId } from "../src/domain/ids.ts";
+import { createWebhookWorker } from "../src/outbox/worker.ts";
+import { openStore, type Store } from "../src/store/index.ts";
+import { generateWebhookSecret, verifyWebhook } from "../src/webhooks/standard-webhooks.ts";
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A merchant's webhook receiver on loopback; `answer` decides each response status. */
+async function receiver(answer: (n: number) => number = () => 200) {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      res.statusCode = answer(received.length);
+      res.end(res.statusCode >= 300 ? "merchant is down" : "");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+describe("webhook delivery worker (SQLite)", () => {
+  let dir: string;
+  let store: Store;
+  const merchantId = "mch_test";
+  const at = new Date().toISOString();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "gw-outbox-"));
+    store = await openStore(join(dir, "gw.db"));
+    await store.db
+      .insertInto("merchants")
+      .values({
+        id: merchantId,
+        name: "M",
+        api_key_hash: "h",
+        api_key_prefix: "p",
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function endpoint(url: string, events: string[] = ["*"]) {
+    const secret = generateWebhookSecret();
+    const id = newId("we");
+    await store.db
+      .insertInto("webhook_endpoints")
+      .values({
+        id,
+        merchant_id: merchantId,
+        url,
+        events: JSON.stringify(events),
+        secret,
+        status: "enabled",
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+    return { id, secret };
+  }
+
+  async function event(type: string, payload: string) {
+    const id = newId("evt");
+    await store.db
+      .insertInto("outbox")
+      .values({
+        id,
+        merchant_id: merchantId,
+        type,
+        subject_id: "pay_x",
+        payload,
+        created_at: at,
+        dispatched_at: null,
+        claimed_until: null,
+      })
+      .execute();
+    return id;
+  }
+
+  async function disable(id: string) {
+    await store.db.updateTable("webhook_endpoints").set({ status: "deleted" }).where("id", "=", id).execute();
+  }
+
+  it("delivers the stored payload byte for byte, signed with the endpoint secret", async () => {
+    const rx = await receiver();
+    const ep = await endpoint(rx.url);
+    // Odd spacing and unicode: the bytes sent must be exactly these, not a re-serialisation.
+    const payload = '{"type":"payment.authorized",  "data":{"id":"pay_x","note":"åäö ✓"}}';
+    const id = await event("payment.authorized", payload);
+    const worker = createWebhookWorker({ db: store.db, dialect: "sqlite" });
+    const r = await worker.runOnce();
+    assert.equal(r.dispatched, 1);
+    assert.equal(r.succeeded, 1);
+    assert.equal(rx.received.length, 1);
+    const got = rx.received[0]!;
+    assert.equal(got.body, payload);
+    assert.equal(got.headers["webhook-id"], id);
+    assert.deepEqual(verifyWebhook(ep.secret, got.headers as Record<string, string>, got.body).ok, true);
+    const row = await store.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("outbox_id", "=", id)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.status, "succeeded");
+    assert.equal(row.attempts, 1);
+    assert.equal(row.last_status_code, 200);
+    // Nothing more to do: a second round sends nothing again.
+    assert.deepEqual(await worker.runOnce(), { dispatched: 0, attempted: 0, succeeded: 0 });
+    assert.equal(rx.received.length, 1);
+    const timeline = await store.db
+      .selectFrom("payment_events")
+      .selectAll()
+      .where("payment_id", "=", "pay_x")
+      .execute();
+    assert.ok(
+      timeline.some((e) => e.type === "webhook_delivery" && JSON.parse(e.detail).delivery_id === row.id),
+    );
+    await disable(ep.id);
+    await rx.close();
+  });
+
+  it("retries a failing endpoint with back-off, then succeeds; gives up after maxAttempts", async () => {
+    let clock = Date.now();
+    const rx = await receiver((n) => (n <= 2 ? 503 : 200));
+    const ep = await endpoint(rx.url, ["payment.*"]);
+    const id = await event("payment.captured", '{"n":1}');
+    const worker = createWebhookWorker({
+      db: store.db,
+      dialect: "sqlite",
+      now: () => clock,
+      backoff: { baseMs: 1000, factor: 2, jitter: 0, maxAttempts: 5 },
+    });
+    await worker.runOnce();
+    const row = () =>
+      store.db
+        .selectFrom("webhook_deliveries")
+        .selectAll()
+        .where("outbox_id", "=", id)
+        .executeTakeFirstOrThrow();
+    let r = await row();
+    assert.equal(r.status, "pending");
+    assert.equal(r.attempts, 1);
+    assert.equal(r.last_status_code, 503);
+    assert.match(r.last_error ?? "", /merchant is down/);
+    assert.equal(r.next_attempt_at, new Date(clock + 1000).toISOString());
+    // Not due yet: nothing is sent.
+    await worker.runOnce();
+    assert.equal(rx.received.length, 1);
+    clock += 1000;
+    await worker.runOnce();
+    r = await row();
+    assert.equal(r.attempts, 2);
+    assert.equal(r.next_attempt_at, new Date(clock + 2000).toISOString());
+    clock += 2000;
+    await worker.runOnce();
+    r = await row();
+    assert.equal(r.status, "succeeded");
+    assert.equal(r.attempts, 3);
+    assert.equal(rx.received.length, 3);
+    // Same webhook-id on every attempt, so the merchant can de-duplicate.
+    assert.deepEqual(new Set(rx.received.map((x) => x.headers["webhook-id"])), new Set([id]));
+    await disable(ep.id);
+    await rx.close();
+
+    const down = await receiver(() => 500);
+    const ep2 = await endpoint(down.url);
+    const id2 = await event("payment.failed", "{}");
+    for (let i = 0; i < 5; i++) {
+      await worker.runOnce();
+      clock += 60_000;
+    }
+    const failed = await store.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("outbox_id", "=", id2)
+      .executeTakeFirstOrThrow();
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.attempts, 5);
+    assert.equal(down.received.length, 5);
+    await disable(ep2.id);
+    await down.close();
+  });
+
+  it("only sends to subscribed endpoints and refuses non-loopback targets without sending", async () => {
+    const rx = await receiver();
+    const wanted = await endpoint(rx.url, ["payment.refunded"]);
+    const other = await endpoint(rx.url, ["checkout.*"]);
+    const outside = await endpoint("http://192.0.2.10/hook");
+    const id = await event("payment.refunded", "{}");
+    const worker = createWebhookWorker({ db: store.db, dialect: "sqlite" });
+    await worker.runOnce();
+    const rows = await store.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("outbox_id", "=", id)
+      .execute();
+    assert.deepEqual(rows.map((x) => x.endpoint_id).sort(), [wanted.id, outside.id].sort());
+    assert.equal(rx.received.length, 1);
+    const refused = rows.find((x) => x.endpoint_id === outside.id)!;
+    assert.equal(refused.status, "failed");
+    assert.match(refused.last_error ?? "", /127\.0\.0\.1/);
+    for (const e of [wanted, other, outside]) await disable(e.id);
+    await rx.close();
+  });
+
+  it("two workers racing on one database deliver each event exactly once", async () => {
+    const rx = await receiver();
+    const ep = await endpoint(rx.url);
+    const ids = [];
+    for (let i = 0; i < 30; i++) ids.push(await event("payment.authorized", JSON.stringify({ i })));
+    // A second connection to the same file: a second gateway instance.
+    const other = await openStore(join(dir, "gw.db"));
+    try {
+      const a = createWebhookWorker({ db: store.db, dialect: "sqlite", batchSize: 7 });
+      const b = createWebhookWorker({ db: other.db, dialect: "sqlite", batchSize: 7 });
+      for (let i = 0; i < 6; i++) await Promise.all([a.runOnce(), b.runOnce()]);
+    } finally {
+      await other.close();
+    }
+    const seen = rx.received.map((x) => x.headers["webhook-id"]);
+    assert.equal(seen.length, 30);
+    assert.deepEqual(new Set(seen), new Set(ids));
+    await disable(ep.id);
+    await rx.close();
+  });
+});
