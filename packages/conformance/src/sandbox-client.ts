@@ -1,0 +1,88 @@
+/**
+ * Client for the sandbox's control API (`/_sandbox/*`): mint tokens, read the journal of what
+ * "Klarna" received, and fetch the sandbox's published keys.
+ * @module
+ */
+import { type FetchLike, request } from "./http.ts";
+import type { JournalEntry, MintedToken } from "./types.ts";
+
+/** What to mint: a named scenario or an explicit status (the sandbox accepts unknown statuses too). */
+export type MintRequest = ({ scenario: string } | { status: string }) & {
+  currency?: string;
+  amount?: number;
+  country?: string;
+};
+
+/** A position in the journal: entries after it are "new". */
+export interface JournalMark {
+  /** Ids of every entry present when the mark was taken. */
+  seen: ReadonlySet<string>;
+  /** The last id, passed as `since` so the sandbox can send less. */
+  lastId?: string | number;
+}
+
+/** Talks to one sandbox's control API. */
+export class SandboxClient {
+  readonly url: string;
+  readonly #fetch: FetchLike;
+  readonly #timeoutMs: number;
+
+  constructor(url: string, options: { fetch: FetchLike; timeoutMs: number }) {
+    this.url = url.replace(/\/+$/, "");
+    this.#fetch = options.fetch;
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  async #call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await request(`${this.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: this.#timeoutMs,
+      fetch: this.#fetch,
+    });
+    if (res.status >= 300) {
+      throw new Error(`sandbox ${method} ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
+    }
+    return res.json;
+  }
+
+  /** Mints an interoperability token signed by the sandbox (Klarna's) key. */
+  async mintToken(input: MintRequest): Promise<MintedToken> {
+    const minted = (await this.#call("POST", "/_sandbox/interoperability-tokens", input)) as MintedToken;
+    if (typeof minted?.interoperability_token !== "string") {
+      throw new Error("sandbox mint response has no interoperability_token string");
+    }
+    return minted;
+  }
+
+  /** The sandbox's published key set (Klarna's JWKS). */
+  async jwks(): Promise<{ keys: Array<Record<string, unknown>> }> {
+    const jwks = (await this.#call("GET", "/.well-known/jwks.json")) as { keys?: unknown };
+    if (!Array.isArray(jwks?.keys)) throw new Error("sandbox JWKS has no keys array");
+    return jwks as { keys: Array<Record<string, unknown>> };
+  }
+
+  /** Every journal entry, or those after `since` when given. */
+  async journal(since?: string | number): Promise<JournalEntry[]> {
+    const query = since === undefined ? "" : `?since=${encodeURIComponent(String(since))}`;
+    const res = (await this.#call("GET", `/_sandbox/journal${query}`)) as { entries?: unknown };
+    if (!Array.isArray(res?.entries)) throw new Error("sandbox journal response has no entries array");
+    return res.entries as JournalEntry[];
+  }
+
+  /** Remembers where the journal ends now. */
+  async mark(): Promise<JournalMark> {
+    const entries = await this.journal();
+    return { seen: new Set(entries.map((e) => String(e.id))), lastId: entries.at(-1)?.id };
+  }
+
+  /**
+   * Entries received after `mark`. The id filter is applied here as well, so the result is right
+   * whatever `since` means to the sandbox (an id or a time) and even if it ignores it.
+   */
+  async entriesAfter(mark: JournalMark): Promise<JournalEntry[]> {
+    const entries = await this.journal(mark.lastId);
+    return entries.filter((e) => !mark.seen.has(String(e.id)));
+  }
+}
