@@ -1,0 +1,16 @@
+/**
+ * Construction of {@link FieldError}s: one place so that every error carries a pointer, a stable
+ * code and a message that names the offending field.
+ * @module
+ */
+import type { FieldError, FieldErrorCode } from "./types.ts";
+
+/** Creates a field error. `pointer` is an RFC 6901 pointer into the request body. */
+export function fieldError(pointer: string, code: FieldErrorCode, message: string): FieldError {
+  return { pointer, code, message };
+}
+
+/** Renders a pointer for messages: the root is shown as `(body)`. */
+export function showPointer(pointer: string): string {
+  return pointer === "" ? "(body)" : pointer;
+}
