@@ -26,5 +26,15 @@ export {
   type KlarnaRequest,
   type PaymentRequestBody,
 } from "./klarna-requests.ts";
+export {
+  type KlarnaHandoff,
+  type KlarnaPaymentMethodOptions,
+  klarnaPaymentMethodOptions,
+  PLATFORM_DATA_KEY,
+  PLATFORM_TOKEN_KEY,
+  type PlatformSession,
+  readKlarnaHandoff,
+} from "./platform-session.ts";
 export { escapePointerToken, jsonPointer } from "./pointer.ts";
 export type * from "./types.ts";
+export { createTokenVerifier, type TokenVerifierExtraOptions, type VerifierFailure } from "./verify.ts";
