@@ -1,1 +1,9 @@
-export {};
+export { buildSandbox, generateApiKey, type SandboxApp, type SandboxOptions } from "./app.ts";
+export type { SandboxClock } from "./clock.ts";
+export type { SandboxContext, SandboxTimings } from "./context.ts";
+export type { EventBus, SandboxEvent } from "./events.ts";
+export type { KlarnaErrorBody, KlarnaFieldError } from "./http/errors.ts";
+export type { JournalEntry } from "./http/journal.ts";
+export { KeyRing } from "./keys/keyring.ts";
+export { defaultWebSdkFile, type RunningSandbox, type StartSandboxOptions, startSandbox } from "./server.ts";
+export type * from "./types.ts";

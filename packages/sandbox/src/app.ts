@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyInstance } from "fastify";
+import { createClock } from "./clock.ts";
+import {
+  createSandboxContext,
+  DEFAULT_TIMINGS,
+  type SandboxContext,
+  type SandboxTimings,
+} from "./context.ts";
+import { installExpiry } from "./domain/expiry.ts";
+import { createEventBus } from "./events.ts";
+import { installCorrelation } from "./http/correlation.ts";
+import { installCors } from "./http/cors.ts";
+import { installErrorHandlers } from "./http/errors.ts";
+import { FaultInjector, installFaults } from "./http/faults.ts";
+import { IdempotencyStore, installIdempotency } from "./http/idempotency.ts";
+import { installJournal, Journal } from "./http/journal.ts";
+import { BODY_LIMIT_BYTES, installRawBodyParsers } from "./http/raw-body.ts";
+import { ids } from "./ids.ts";
+import { KeyRing } from "./keys/keyring.ts";
+import clockRoutes from "./routes/control/clock.ts";
+import faultRoutes from "./routes/control/faults.ts";
+import journalRoutes from "./routes/control/journal.ts";
+import keyRoutes from "./routes/control/keys.ts";
+import jwksRoutes from "./routes/jwks.ts";
+import { createStateWriter, readStateFile, SandboxState, type StateFileContent } from "./state.ts";
+
+/** Options of {@link buildSandbox}. */
+export interface SandboxOptions {
+  /** Key expected in `Authorization: Basic <apiKey>`; generated (klarna_test_api_…) when absent. */
+  apiKey?: string;
+  /** JSON file the state is loaded from at start and saved to (debounced) on change and at close. */
+  stateFile?: string;
+  /** Log requests with pino (off by default: logging costs throughput in benchmarks). */
+  logger?: boolean;
+  /** Path of the built web SDK served at /web-sdk/v1/klarna.js. */
+  webSdkFile?: string;
+  /** Ring buffer size of the request journal (default 1000). */
+  journalSize?: number;
+  /** Lifetimes (sandbox time). */
+  timings?: Partial<SandboxTimings>;
+  /** Base URL for links the sandbox hands out; by default derived from each request's Host. */
+  publicUrl?: string;
+  /** A ready key ring (tests reuse one to skip RSA key generation). */
+  keys?: KeyRing;
+}
+
+/** The sandbox fastify instance with its shared context. */
+export type SandboxApp = FastifyInstance & { sandbox: SandboxContext };
+
+/**
+ * Builds the sandbox (not listening). Loads the state file if given; the caller listens and closes.
+ * Route plugins are registered in one list below; each gets the shared context as `app.sandbox`.
+ */
+export async function buildSandbox(options: SandboxOptions = {}): Promise<SandboxApp> {
+  const saved = options.stateFile ? await readStateFile(options.stateFile) : undefined;
+  const clock = createClock(saved?.clockOffsetMs ?? 0);
+  const state = new SandboxState();
+  if (saved) state.load(saved.state);
+  const keys = saved?.keys
+    ? KeyRing.fromJSON(saved.keys, clock.now)
+    : (options.keys ?? (await KeyRing.create(clock.now)));
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => ids.uuid(),
+    // Klarna's API is case-sensitive and does not redirect trailing slashes; neither does the sandbox.
+    routerOptions: { ignoreTrailingSlash: false },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const context = createSandboxContext({
+    apiKey: options.apiKey ?? generateApiKey(),
+    state,
+    clock,
+    ids,
+    keys,
+    events: createEventBus(clock.iso, (error) =>
+      app.log.error({ err: error }, "sandbox event listener failed"),
+    ),
+    journal: new Journal(options.journalSize),
+    faults: new FaultInjector(),
+    idempotency: new IdempotencyStore(clock.now),
+    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    webSdkFile: options.webSdkFile,
+    publicUrl: options.publicUrl,
+  });
+  app.decorate("sandbox", context);
+
+  if (options.stateFile) {
+    const path = options.stateFile;
+    const snapshot = (): StateFileContent => ({
+      state: state.toJSON(),
+      clockOffsetMs: clock.offset(),
+      keys: keys.toJSON(),
+    });
+    const writer = createStateWriter(path, snapshot);
+    state.onChange(() => writer.schedule());
+    clock.onAdvance(() => writer.schedule());
+    app.addHook("onClose", async () => {
+      state.onChange(undefined);
+      await writer.flush();
+    });
+    if (!saved) writer.schedule();
+  }
+
+  // Cross-cutting HTTP behaviour, in hook order: correlation ids, journal, faults, CORS; then the
+  // body parsers (raw bytes kept), idempotency, and Klarna-shaped errors for everything.
+  installCorrelation(app);
+  installJournal(app, context.journal, clock.now);
+  installFaults(app, context.faults);
+  installCors(app);
+  installRawBodyParsers(app);
+  installIdempotency(app, context.idempotency);
+  installErrorHandlers(app);
+  installExpiry(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "klarna-interop sandbox",
+        version: "0.1.0",
+        description:
+          "A local Klarna Network simulator: Klarna-side APIs (Basic auth with the sandbox API key) and the " +
+          "control API under /_sandbox/ (no auth) for tests.",
+      },
+      components: { securitySchemes: { basic: { type: "apiKey", in: "header", name: "Authorization" } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
+
+  // Route plugins. Klarna side first, then the control API. One line each.
+  await app.register(jwksRoutes);
+  await app.register(clockRoutes);
+  await app.register(journalRoutes);
+  await app.register(faultRoutes);
+  await app.register(keyRoutes);
+
+  return app as unknown as SandboxApp;
+}
+
+/** A random API key in Klarna's test-key style. */
+export function generateApiKey(): string {
+  return `klarna_test_api_${randomBytes(24).toString("base64url")}`;
+}

@@ -1,0 +1,92 @@
+/**
+ * Records the sandbox keeps in its state store. Everything here is plain JSON-compatible data so the
+ * whole store can be written to (and read back from) a `--state FILE`. Amounts are integer minor units,
+ * times are ISO-8601 strings derived from the sandbox clock.
+ */
+
+/** Interoperability statuses the sandbox knows; any other string is allowed too (forward compatibility). */
+export type KnownInteroperabilityStatus =
+  | "PAYMENT_PENDING_CONFIRMATION"
+  | "PAYMENT_PREPARED"
+  | "PAYMENT_SUPPORTED"
+  | "PAYMENT_UNSUPPORTED";
+
+/** A Klarna shopping session: what a Boost feature (KEC, SIWK, …) knows about the purchase. */
+export interface ShoppingSession {
+  shopping_session_id: string;
+  /** Interoperability status minted into the session's tokens; any string. */
+  status: string;
+  currency?: string;
+  /** Minor units. */
+  amount?: number;
+  country?: string;
+  /** Present when status is PAYMENT_PENDING_CONFIRMATION. */
+  payment_confirmation_token?: string;
+  /** Extra fields supplied by the Partner (shopping-session API) or the control API. */
+  data?: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Payment request states (first-generation Payment Request API). */
+export type PaymentRequestState =
+  | "SUBMITTED"
+  | "IN_PROGRESS"
+  | "PENDING_CONFIRMATION"
+  | "AUTHORIZED"
+  | "DECLINED"
+  | "CANCELED"
+  | "EXPIRED";
+
+/** Payment request as returned by the API (docs/contracts.md). */
+export interface PaymentRequest {
+  payment_request_id: string;
+  state: PaymentRequestState;
+  currency: string;
+  payment_amount: number;
+  payment_reference?: string;
+  return_url?: string;
+  shopping_session_id?: string;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  state_context: {
+    customer_interaction: { payment_request_id: string; payment_request_url: string };
+    payment_confirmation_token?: string;
+    payment_transaction_id?: string;
+  };
+  /** Exactly as received; never re-encoded (D3). */
+  interoperability?: { interoperability_token?: string; interoperability_data?: string };
+}
+
+/** A payment confirmation token and what it may be confirmed for. Single use: once confirmed it keeps its transaction. */
+export interface ConfirmationToken {
+  token: string;
+  shopping_session_id?: string;
+  payment_request_id?: string;
+  currency: string;
+  amount: number;
+  created_at: string;
+  /** ISO time after which confirming fails (60 minutes of sandbox time after creation). */
+  expires_at: string;
+  /** Set on the first successful confirm; later confirms return this transaction. */
+  payment_transaction_id?: string;
+}
+
+/** Payment transaction states (docs/contracts.md). */
+export type TransactionState = "AUTHORIZED" | "COMPLETED" | "CLOSED";
+
+/** A payment transaction: created by confirm (or authorize), then captured/refunded/voided by sandbox-B's routes. */
+export interface Transaction {
+  payment_transaction_id: string;
+  state: TransactionState;
+  currency: string;
+  amount: number;
+  captured_amount: number;
+  refunded_amount: number;
+  payment_request_id?: string;
+  payment_transaction_reference?: string;
+  shopping_session_id?: string;
+  created_at: string;
+  updated_at: string;
+}
