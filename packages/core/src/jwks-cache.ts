@@ -217,5 +217,7 @@ function describe(err: unknown, timeoutMs: number): string {
   if (e?.name === "TimeoutError") return `JWKS fetch timed out after ${timeoutMs} ms`;
   if (e?.name === "AbortError") return "JWKS fetch aborted";
   const cause = e?.cause?.code ?? e?.cause?.message;
-  return `JWKS fetch failed: ${e?.message ?? String(err)}${cause ? ` (${cause})` : ""}`;
+  // undici reports network errors as "fetch failed" with the real cause attached.
+  if (cause) return `JWKS fetch failed: ${e?.message ?? String(err)} (${cause})`;
+  return e?.message ?? String(err);
 }

@@ -269,8 +269,12 @@ export function createTokenVerifier(
     if (sigSegment.length % 4 === 1 || !BASE64URL.test(sigSegment)) {
       return fail("malformed", "signature is not base64url");
     }
+    const signature = Buffer.from(sigSegment, "base64url");
+    // Only the canonical encoding counts: unused trailing bits must not make a second valid token.
+    if (signature.toString("base64url") !== sigSegment)
+      return fail("malformed", "signature is not canonical base64url");
     const signingInput = Buffer.from(raw.slice(0, dot2), "latin1");
-    if (!checkSignatureSync(info.spec, key.key, signingInput, Buffer.from(sigSegment, "base64url"))) {
+    if (!checkSignatureSync(info.spec, key.key, signingInput, signature)) {
       return fail("bad_signature", "signature does not match header and payload");
     }
     const decoded = decodeSegment(raw.slice(dot1 + 1, dot2), "payload");

@@ -246,9 +246,19 @@ async function main(): Promise<void> {
   );
   add(
     "truncated_signature",
-    "RS256 signature cut short",
-    supported.slice(0, -8),
+    "RS256 signature cut short (by 10 characters, still canonical base64url)",
+    supported.slice(0, -10),
     no("bad_signature", "PAYMENT_SUPPORTED"),
+  );
+  // A 256-byte signature ends in a character whose low 4 bits are unused: flipping one keeps the
+  // decoded bytes, so a lenient decoder would accept a second, different token string.
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(supported.at(-1)!);
+  add(
+    "signature_not_canonical",
+    "RS256 signature with unused trailing bits set (same bytes, different string)",
+    `${supported.slice(0, -1)}${alphabet[last ^ 1]}`,
+    no("malformed", "PAYMENT_SUPPORTED"),
   );
 
   // Key selection.
