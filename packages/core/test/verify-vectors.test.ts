@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { test } from "node:test";
+import { inspectToken } from "../src/inspect.ts";
+import type { TokenVerifier } from "../src/types.ts";
 import { createTokenVerifier } from "../src/verify.ts";
 
 interface Vector {
@@ -58,12 +60,15 @@ test("the vector set covers every verification outcome", () => {
   }
 });
 
+async function verifierFor(vector: Vector): Promise<TokenVerifier> {
+  return vector.setup === "jwks_unreachable"
+    ? createTokenVerifier({ ...base, jwksUrl: await deadUrl(), fetchTimeoutMs: 1000 })
+    : createTokenVerifier({ ...base, jwks });
+}
+
 for (const vector of doc.vectors) {
-  test(`vector ${vector.name}`, async () => {
-    const verifier =
-      vector.setup === "jwks_unreachable"
-        ? createTokenVerifier({ ...base, jwksUrl: await deadUrl(), fetchTimeoutMs: 1000 })
-        : createTokenVerifier({ ...base, jwks });
+  test(`vector ${vector.name}: verify`, async () => {
+    const verifier = await verifierFor(vector);
     const result = await verifier.verify(vector.token);
     verifier.close?.();
     if (vector.expected.verified) {
@@ -72,6 +77,30 @@ for (const vector of doc.vectors) {
     } else {
       assert.equal(result.verified, false);
       assert.equal(!result.verified && result.reason, vector.expected.reason, JSON.stringify(result));
+    }
+  });
+
+  test(`vector ${vector.name}: inspectToken`, async () => {
+    const verifier = await verifierFor(vector);
+    const inspection = await inspectToken(vector.token, verifier);
+    verifier.close?.();
+    const { expected } = vector;
+    assert.equal(inspection.verified, expected.verified);
+    assert.equal(inspection.action, expected.action);
+    if (expected.status !== undefined) assert.equal(inspection.status, expected.status);
+    if (expected.status === null) assert.equal(inspection.form, "opaque");
+    // A decodable JWT carries the verifier's reason; an undecodable one is reported as opaque.
+    if (!expected.verified && inspection.form === "jwt") {
+      assert.ok(
+        inspection.reason?.startsWith(expected.reason!),
+        `${inspection.reason} vs ${expected.reason}`,
+      );
+    }
+    if (expected.verified) {
+      assert.equal(inspection.shoppingSessionId !== undefined, true);
+      assert.equal(inspection.paymentConfirmationToken !== undefined, expected.action === "confirm");
+    } else {
+      assert.equal(inspection.paymentConfirmationToken, undefined, "never from unverified claims");
     }
   });
 }
