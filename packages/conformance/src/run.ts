@@ -84,6 +84,12 @@ function createContext(options: ConformanceOptions, ap: ApClient, sandbox: Sandb
         await sleep(quietMs);
         calls = klarnaCalls(await sandbox.entriesAfter(mark));
       }
+      // A request still in flight may not have its body recorded yet: let it finish first.
+      const deadline = Date.now() + upstreamTimeoutMs;
+      while (calls.some((c) => c.entry.status === undefined) && Date.now() < deadline) {
+        await sleep(POLL_MS);
+        calls = klarnaCalls(await sandbox.entriesAfter(mark));
+      }
       return { result, calls };
     },
   };

@@ -17,8 +17,8 @@ export type MintRequest = ({ scenario: string } | { status: string }) & {
 export interface JournalMark {
   /** Ids of every entry present when the mark was taken. */
   seen: ReadonlySet<string>;
-  /** The last id, passed as `since` so the sandbox can send less. */
-  lastId?: string | number;
+  /** When the newest entry arrived (sandbox clock), passed as `since` so the sandbox sends less. */
+  since?: string;
 }
 
 /** Talks to one sandbox's control API. */
@@ -63,8 +63,8 @@ export class SandboxClient {
     return jwks as { keys: Array<Record<string, unknown>> };
   }
 
-  /** Every journal entry, or those after `since` when given. */
-  async journal(since?: string | number): Promise<JournalEntry[]> {
+  /** Every journal entry, or those received at or after `since` (ISO-8601, sandbox clock). */
+  async journal(since?: string): Promise<JournalEntry[]> {
     const query = since === undefined ? "" : `?since=${encodeURIComponent(String(since))}`;
     const res = (await this.#call("GET", `/_sandbox/journal${query}`)) as { entries?: unknown };
     if (!Array.isArray(res?.entries)) throw new Error("sandbox journal response has no entries array");
@@ -74,15 +74,15 @@ export class SandboxClient {
   /** Remembers where the journal ends now. */
   async mark(): Promise<JournalMark> {
     const entries = await this.journal();
-    return { seen: new Set(entries.map((e) => String(e.id))), lastId: entries.at(-1)?.id };
+    return { seen: new Set(entries.map((e) => String(e.id))), since: entries.at(-1)?.received_at };
   }
 
   /**
-   * Entries received after `mark`. The id filter is applied here as well, so the result is right
-   * whatever `since` means to the sandbox (an id or a time) and even if it ignores it.
+   * Entries received after `mark`. `since` is inclusive and time-based (entries of the same
+   * millisecond share it), so the ids seen at mark time are filtered out here.
    */
   async entriesAfter(mark: JournalMark): Promise<JournalEntry[]> {
-    const entries = await this.journal(mark.lastId);
+    const entries = await this.journal(mark.since);
     return entries.filter((e) => !mark.seen.has(String(e.id)));
   }
 }

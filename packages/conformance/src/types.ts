@@ -51,6 +51,8 @@ export interface JournalEntry {
   headers: Record<string, string | string[] | undefined>;
   /** The raw body text exactly as received. */
   body: string | null;
+  /** The sandbox's response status; absent while the request is still being handled. */
+  status?: number;
 }
 
 /** Result of minting a token through the sandbox's control API. */

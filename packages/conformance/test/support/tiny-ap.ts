@@ -1,0 +1,180 @@
+/**
+ * A deliberately small Acquiring Partner for testing the conformance suite itself: a correct one by
+ * default, with switchable defects — each a classic way to break a Klarna interoperability rule.
+ * It talks to a real sandbox over HTTP, as any AP would.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+
+/** Ways to be wrong, each aimed at one check. */
+export type Defect =
+  | "trim-token" // D3: "cleans" the token before forwarding
+  | "reserialize-data" // D3: JSON.stringify(JSON.parse(data)) before forwarding
+  | "ignore-prefixed-token" // D1: only knows `interoperability_token`
+  | "trust-unverified" // D6: acts on claims without checking the signature
+  | "no-limits" // D2: no length limits
+  | "first-wins-conflict" // D1: silently picks one of two conflicting values
+  | "coerce-non-strings" // D2: String(value) instead of a 400
+  | "no-idempotency" // D10: every request creates a new payment
+  | "forward-unsupported" // D7: requests a Klarna payment for PAYMENT_UNSUPPORTED
+  | "lenient-envelope"; // D8: forwards data whatever its shape
+
+export interface TinyApOptions {
+  klarnaUrl: string;
+  klarnaApiKey: string;
+  defects?: readonly Defect[];
+}
+
+const TOKEN_NAMES = {
+  klarna: ["interoperability_token", "klarna_interoperability_token", "klarna_network_session_token"],
+  root: ["klarna_interoperability_token", "klarna_network_session_token"],
+};
+const DATA_NAMES = {
+  klarna: ["interoperability_data", "klarna_interoperability_data", "klarna_network_data"],
+  root: ["klarna_interoperability_data", "klarna_network_data"],
+};
+const ACCOUNT = "krn:partner:global:account:test:tiny-ap";
+
+class BadRequest extends Error {}
+
+type Body = Record<string, unknown>;
+
+/** Collects one concept's values from the body, applying the rules (or the defects). */
+function pick(
+  body: Body,
+  names: typeof TOKEN_NAMES,
+  max: number,
+  has: (d: Defect) => boolean,
+): string | undefined {
+  const klarna = ((body.payment_method_options as Body | undefined)?.klarna ?? {}) as Body;
+  const found: Array<{ pointer: string; value: string }> = [];
+  const consider = (where: Body, name: string, pointer: string) => {
+    if (!(name in where)) return;
+    if (has("ignore-prefixed-token") && name === "klarna_interoperability_token") return;
+    let value = where[name];
+    if (typeof value !== "string") {
+      if (!has("coerce-non-strings")) throw new BadRequest(`${pointer} must be a string`);
+      value = String(value);
+    }
+    if (!has("no-limits") && (value as string).length > max) {
+      throw new BadRequest(`${pointer} is longer than ${max} characters`);
+    }
+    found.push({ pointer, value: value as string });
+  };
+  for (const name of names.klarna) consider(klarna, name, `/payment_method_options/klarna/${name}`);
+  for (const name of names.root) consider(body, name, `/${name}`);
+  const distinct = new Set(found.map((f) => f.value));
+  if (distinct.size > 1 && !has("first-wins-conflict")) {
+    throw new BadRequest(`conflicting values in ${found.map((f) => f.pointer).join(" and ")}`);
+  }
+  return found[0]?.value;
+}
+
+function checkEnvelope(data: string): void {
+  const where = "/payment_method_options/klarna/interoperability_data";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new BadRequest(`${where} is not JSON`);
+  }
+  const env = parsed as Body;
+  if (env === null || typeof env !== "object" || Array.isArray(env))
+    throw new BadRequest(`${where} is not an object`);
+  if (typeof env.content_type !== "string") throw new BadRequest(`${where} content_type must be a string`);
+  if (env.content === null || typeof env.content !== "object" || Array.isArray(env.content)) {
+    throw new BadRequest(`${where} content must be an object`);
+  }
+}
+
+/** Builds the tiny AP (not listening yet). */
+export function buildTinyAp(options: TinyApOptions): FastifyInstance {
+  const has = (d: Defect) => options.defects?.includes(d) ?? false;
+  const jwks = createRemoteJWKSet(new URL(`${options.klarnaUrl}/.well-known/jwks.json`));
+  const replies = new Map<string, { status: number; body: unknown }>();
+  const app = Fastify();
+
+  async function klarna(path: string, body: unknown): Promise<Body> {
+    const res = await fetch(`${options.klarnaUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Basic ${options.klarnaApiKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as Body;
+  }
+
+  async function claimsOf(token: string): Promise<Body | undefined> {
+    if (token.split(".").length !== 3) return undefined;
+    try {
+      if (has("trust-unverified")) return decodeJwt(token) as Body;
+      return (await jwtVerify(token, jwks, { algorithms: ["RS256", "ES256", "PS256"] })).payload as Body;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function pay(body: Body): Promise<{ status: number; body: unknown }> {
+    let token = pick(body, TOKEN_NAMES, 8192, has);
+    let data = pick(body, DATA_NAMES, 10240, has);
+    if (data !== undefined && !has("lenient-envelope")) checkEnvelope(data);
+    const claims = token === undefined ? undefined : await claimsOf(token);
+    if (claims?.status === "PAYMENT_UNSUPPORTED" && !has("forward-unsupported")) {
+      return { status: 422, body: { title: "Klarna is not available for this purchase" } };
+    }
+    if (has("trim-token")) token = token?.trim();
+    if (has("reserialize-data") && data !== undefined) data = JSON.stringify(JSON.parse(data));
+    const interoperability: Body = {};
+    if (token !== undefined) interoperability.interoperability_token = token;
+    if (data !== undefined) interoperability.interoperability_data = data;
+    const request = await klarna("/v2/payment/requests", {
+      currency: body.currency,
+      paymentAmount: body.amount,
+      ...(Object.keys(interoperability).length > 0 ? { interoperability } : {}),
+    });
+    const pct =
+      claims?.status === "PAYMENT_PENDING_CONFIRMATION" ? claims.payment_confirmation_token : undefined;
+    if (typeof pct === "string") {
+      await klarna(
+        `/v2/accounts/${encodeURIComponent(ACCOUNT)}/payment/confirmation-tokens/${encodeURIComponent(pct)}/confirm`,
+        {
+          currency: body.currency,
+          payment_amount: body.amount,
+        },
+      );
+    }
+    return {
+      status: 201,
+      body: { id: `pay_${randomUUID()}`, klarna_payment_request_id: request.payment_request_id },
+    };
+  }
+
+  app.post("/v2/payments", async (request, reply) => {
+    const key = request.headers["idempotency-key"];
+    const replay = typeof key === "string" && !has("no-idempotency") ? replies.get(key) : undefined;
+    if (replay) return reply.code(replay.status).send(replay.body);
+    let out: { status: number; body: unknown };
+    try {
+      out = await pay(request.body as Body);
+    } catch (error) {
+      if (!(error instanceof BadRequest)) throw error;
+      out = {
+        status: 400,
+        body: { type: "about:blank", title: "Bad request", status: 400, detail: error.message },
+      };
+      return reply.code(400).type("application/problem+json").send(out.body);
+    }
+    if (typeof key === "string") replies.set(key, out);
+    return reply.code(out.status).send(out.body);
+  });
+  return app;
+}
+
+/** Starts the tiny AP on 127.0.0.1, a free port. */
+export async function startTinyAp(
+  options: TinyApOptions,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = buildTinyAp(options);
+  const url = await app.listen({ port: 0, host: "127.0.0.1" });
+  return { url, close: () => app.close() };
+}
