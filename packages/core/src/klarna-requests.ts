@@ -125,10 +125,13 @@ export function buildAuthorizeRequest(input: {
 
 /**
  * Percent-encodes one path segment, leaving RFC 3986 `pchar`s as they are so that
- * `krn:payment:eu1:…` identifiers stay readable; `.`/`..` are encoded so no URL parser collapses them.
+ * `krn:payment:eu1:…` identifiers stay readable.
+ * @throws TypeError for `.` and `..`: URL parsers collapse them even when percent-encoded
+ *   (WHATWG URL treats `%2E` as a dot), so they cannot be sent as a value.
  */
 export function encodePathSegment(segment: string): string {
-  if (segment === "." || segment === "..") return segment.replaceAll(".", "%2E");
+  if (segment === "." || segment === "..")
+    throw new TypeError(`"${segment}" cannot be used as a path segment`);
   return encodeURIComponent(segment).replace(
     /%(3A|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/gi,
     (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)),
@@ -136,7 +139,10 @@ export function encodePathSegment(segment: string): string {
 }
 
 function pathSegment(value: unknown, field: string): string {
-  return encodePathSegment(nonEmpty(value, field));
+  const s = nonEmpty(value, field);
+  if (s === "." || s === "..")
+    throw new TypeError(`${field} must not be "${s}": it cannot be sent in a URL path`);
+  return encodePathSegment(s);
 }
 
 function nonEmpty(value: unknown, field: string): string {
