@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { forwardOpaqueToken } from "../src/checks/forward-opaque-token.ts";
+import { forwardTokenWhitespace } from "../src/checks/forward-token-whitespace.ts";
+import { idempotentReplay } from "../src/checks/idempotent-replay.ts";
+import { tokenOverLimit } from "../src/checks/token-over-limit.ts";
+import { runConformance } from "../src/run.ts";
+import { type FakeAp, fakeWorld, tokenOf } from "./support/fake-world.ts";
+
+const base = {
+  gatewayUrl: "http://ap.test",
+  apiKey: "k",
+  sandboxUrl: "http://sandbox.test",
+  quietMs: 30,
+  upstreamTimeoutMs: 300,
+};
+
+/** Forwards the canonical token to Klarna, transformed by `alter`, optionally late. */
+function forwarding(alter: (t: string) => string = (t) => t, delayMs?: number): FakeAp {
+  return async (body, _headers, world) => {
+    const token = tokenOf(body);
+    if (token !== undefined && token.length > 8192)
+      return { status: 400, body: { detail: "interoperability_token too long" } };
+    world.klarnaReceives(
+      "POST",
+      "/v2/payment/requests",
+      { interoperability: { interoperability_token: token && alter(token) } },
+      delayMs,
+    );
+    return { status: 201, body: { id: "pay_1" } };
+  };
+}
+
+test("an AP that forwards the token exactly passes; one that trims it fails with the difference", async () => {
+  const checks = [forwardOpaqueToken, forwardTokenWhitespace];
+  const good = fakeWorld(forwarding());
+  const ok = await runConformance({ ...base, fetch: good.fetch, checks });
+  assert.deepEqual(
+    ok.checks.map((c) => c.outcome),
+    ["pass", "pass"],
+  );
+  assert.deepEqual(ok.summary, { ...ok.summary, total: 2, passed: 2, failed: 0, skipped: 0 });
+
+  const trimming = fakeWorld(forwarding((t) => t.trim()));
+  const bad = await runConformance({ ...base, fetch: trimming.fetch, checks });
+  assert.deepEqual(
+    bad.checks.map((c) => c.outcome),
+    ["pass", "fail"],
+  );
+  assert.match(bad.checks[1]!.detail, /first difference at index 0/);
+  assert.equal(bad.summary.failed, 1);
+});
+
+test("a Klarna call made after the AP answered is waited for, within the upstream timeout", async () => {
+  const late = fakeWorld(forwarding((t) => t, 80));
+  const report = await runConformance({ ...base, fetch: late.fetch, checks: [forwardOpaqueToken] });
+  assert.equal(report.checks[0]!.outcome, "pass", report.checks[0]!.detail);
+  const tooLate = fakeWorld(forwarding((t) => t, 1000));
+  const missed = await runConformance({ ...base, fetch: tooLate.fetch, checks: [forwardOpaqueToken] });
+  assert.equal(missed.checks[0]!.outcome, "fail");
+  assert.match(missed.checks[0]!.detail, /no payment request reached Klarna/);
+});
+
+test("a refused request that still reaches Klarna fails, even when the call arrives during the quiet period", async () => {
+  const leaky: FakeAp = async (body, _h, world) => {
+    world.klarnaReceives(
+      "POST",
+      "/v2/payment/requests",
+      { interoperability: { interoperability_token: tokenOf(body) } },
+      10,
+    );
+    return {
+      status: 400,
+      body: { detail: "/payment_method_options/klarna/interoperability_token is too long" },
+    };
+  };
+  const report = await runConformance({ ...base, fetch: fakeWorld(leaky).fetch, checks: [tokenOverLimit] });
+  assert.equal(report.checks[0]!.outcome, "fail");
+  assert.match(report.checks[0]!.detail, /reached Klarna: POST \/v2\/payment\/requests/);
+  const strict = await runConformance({
+    ...base,
+    fetch: fakeWorld(forwarding()).fetch,
+    checks: [tokenOverLimit],
+  });
+  assert.equal(strict.checks[0]!.outcome, "pass", strict.checks[0]!.detail);
+});
+
+test("idempotent replay: one Klarna request passes, two fail", async () => {
+  const seen = new Map<string, { status: number; body: unknown }>();
+  const idempotent: FakeAp = async (body, headers, world) => {
+    const key = headers.get("idempotency-key")!;
+    const earlier = seen.get(key);
+    if (earlier) return earlier;
+    const out = await forwarding()(body, headers, world);
+    seen.set(key, out);
+    return out;
+  };
+  const ok = await runConformance({
+    ...base,
+    fetch: fakeWorld(idempotent).fetch,
+    checks: [idempotentReplay],
+  });
+  assert.equal(ok.checks[0]!.outcome, "pass", ok.checks[0]!.detail);
+  const bad = await runConformance({
+    ...base,
+    fetch: fakeWorld(forwarding()).fetch,
+    checks: [idempotentReplay],
+  });
+  assert.equal(bad.checks[0]!.outcome, "fail");
+  assert.match(bad.checks[0]!.detail, /exactly one Klarna payment request, saw 2/);
+});
+
+test("an AP that cannot be reached fails each check with the error; an unreachable sandbox aborts the run", async () => {
+  const world = fakeWorld(async () => {
+    throw new TypeError("fetch failed: ECONNREFUSED");
+  });
+  const report = await runConformance({ ...base, fetch: world.fetch, checks: [forwardOpaqueToken] });
+  assert.equal(report.checks[0]!.outcome, "fail");
+  assert.match(report.checks[0]!.detail, /^error: .*ECONNREFUSED/);
+
+  const down = async () => {
+    throw new TypeError("fetch failed");
+  };
+  await assert.rejects(
+    runConformance({ ...base, fetch: down, checks: [forwardOpaqueToken] }),
+    /sandbox at http:\/\/sandbox.test is not usable/,
+  );
+  await assert.rejects(runConformance({ ...base, apiKey: "" }), /apiKey must be a non-empty string/);
+});
