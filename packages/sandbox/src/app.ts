@@ -26,6 +26,7 @@ import faultRoutes from "./routes/control/faults.ts";
 import journalRoutes from "./routes/control/journal.ts";
 import keyRoutes from "./routes/control/keys.ts";
 import jwksRoutes from "./routes/jwks.ts";
+import webhookRoutes from "./routes/webhooks.ts";
 import { createStateWriter, readStateFile, SandboxState, type StateFileContent } from "./state.ts";
 
 /** Options of {@link buildSandbox}. */
@@ -140,6 +141,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(journalRoutes);
   await app.register(faultRoutes);
   await app.register(keyRoutes);
+  await app.register(webhookRoutes);
 
   return app as unknown as SandboxApp;
 }
