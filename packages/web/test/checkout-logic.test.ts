@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { presentationFor, redirectUrlOf } from "../src/pages/checkout/presentation.ts";
+import { readCheckoutSession } from "../src/pages/checkout/session.ts";
+
+test("each interoperability status maps to the hosted checkout's presentation (D7)", () => {
+  assert.equal(presentationFor("PAYMENT_PENDING_CONFIRMATION"), "confirm");
+  assert.equal(presentationFor("PAYMENT_PREPARED"), "preselect");
+  assert.equal(presentationFor("PAYMENT_SUPPORTED"), "show");
+  assert.equal(presentationFor("PAYMENT_UNSUPPORTED"), "hide");
+  for (const unknown of ["PAYMENT_FUTURE", "", null, undefined, "payment_prepared"]) {
+    assert.equal(presentationFor(unknown), "show", `status ${String(unknown)}`);
+  }
+});
+
+test("only requires_action payments redirect, preferring next_action", () => {
+  assert.equal(
+    redirectUrlOf({
+      status: "requires_action",
+      next_action: { type: "redirect_to_klarna", url: "http://k/purchase/1" },
+      klarna: { payment_request_url: "http://k/other" },
+    }),
+    "http://k/purchase/1",
+  );
+  assert.equal(
+    redirectUrlOf({
+      status: "requires_action",
+      next_action: null,
+      klarna: { payment_request_url: "http://k/p" },
+    }),
+    "http://k/p",
+  );
+  assert.equal(
+    redirectUrlOf({ status: "authorized", next_action: { type: "redirect_to_klarna", url: "http://k/p" } }),
+    undefined,
+  );
+});
+
+test("session JSON: token kept exactly, SDK URL derived from the Klarna base URL", () => {
+  const token = " eyJ.a+b/c= ";
+  const s = readCheckoutSession({
+    id: "cs_1",
+    status: "open",
+    amount: 17800,
+    currency: "USD",
+    merchant_name: "Nordic Linen",
+    interoperability_token: token,
+    klarna_url: "http://127.0.0.1:4010",
+    return_url: "http://127.0.0.1:3100/result?order=o1",
+  });
+  assert.equal(s.interoperabilityToken, token);
+  assert.equal(s.sdkUrl, "http://127.0.0.1:4010/web-sdk/v1/klarna.js");
+  assert.equal(s.merchantName, "Nordic Linen");
+  assert.equal(s.returnUrl, "http://127.0.0.1:3100/result?order=o1");
+});
+
+test("session JSON: nested klarna object and explicit SDK URL are understood", () => {
+  const s = readCheckoutSession({
+    id: "cs_2",
+    amount: 100,
+    currency: "EUR",
+    merchant: { name: "Shop" },
+    klarna: { interoperability_token: "t", sdk_url: "http://127.0.0.1:1/web-sdk/v1/klarna.js" },
+    payment: { id: "pay_1", status: "authorized" },
+  });
+  assert.equal(s.interoperabilityToken, "t");
+  assert.equal(s.sdkUrl, "http://127.0.0.1:1/web-sdk/v1/klarna.js");
+  assert.equal(s.merchantName, "Shop");
+  assert.equal(s.payment?.status, "authorized");
+  assert.equal(s.status, "open");
+});
+
+test("session JSON: missing required fields are named", () => {
+  assert.throws(() => readCheckoutSession({ amount: 1, currency: "USD" }), /id/);
+  assert.throws(() => readCheckoutSession({ id: "x", currency: "USD" }), /amount/);
+  assert.throws(() => readCheckoutSession({ id: "x", amount: 1 }), /currency/);
+  assert.throws(() => readCheckoutSession(null), /id/);
+});
