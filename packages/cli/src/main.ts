@@ -1,3 +1,9 @@
-import { hello } from "@klarna-interop/core";
+/**
+ * Entry point of the `klarna-interop` binary (see ../bin/klarna-interop.js).
+ * Sets the exit status rather than calling process.exit, so servers started by a command keep running
+ * and pending output is flushed.
+ * @module
+ */
+import { runCli } from "./cli.ts";
 
-console.log(hello(), process.version);
+process.exitCode = await runCli(process.argv.slice(2));
