@@ -46,7 +46,7 @@ function pick(
   names: typeof TOKEN_NAMES,
   max: number,
   has: (d: Defect) => boolean,
-): string | undefined {
+): { pointer: string; value: string } | undefined {
   const klarna = ((body.payment_method_options as Body | undefined)?.klarna ?? {}) as Body;
   const found: Array<{ pointer: string; value: string }> = [];
   const consider = (where: Body, name: string, pointer: string) => {
@@ -68,11 +68,10 @@ function pick(
   if (distinct.size > 1 && !has("first-wins-conflict")) {
     throw new BadRequest(`conflicting values in ${found.map((f) => f.pointer).join(" and ")}`);
   }
-  return found[0]?.value;
+  return found[0];
 }
 
-function checkEnvelope(data: string): void {
-  const where = "/payment_method_options/klarna/interoperability_data";
+function checkEnvelope(data: string, where: string): void {
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);
@@ -115,9 +114,11 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
   }
 
   async function pay(body: Body): Promise<{ status: number; body: unknown }> {
-    let token = pick(body, TOKEN_NAMES, 8192, has);
-    let data = pick(body, DATA_NAMES, 10240, has);
-    if (data !== undefined && !has("lenient-envelope")) checkEnvelope(data);
+    const tokenField = pick(body, TOKEN_NAMES, 8192, has);
+    const dataField = pick(body, DATA_NAMES, 10240, has);
+    if (dataField && !has("lenient-envelope")) checkEnvelope(dataField.value, dataField.pointer);
+    let token = tokenField?.value;
+    let data = dataField?.value;
     const claims = token === undefined ? undefined : await claimsOf(token);
     if (claims?.status === "PAYMENT_UNSUPPORTED" && !has("forward-unsupported")) {
       return { status: 422, body: { title: "Klarna is not available for this purchase" } };
