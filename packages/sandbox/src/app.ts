@@ -26,6 +26,7 @@ import faultRoutes from "./routes/control/faults.ts";
 import journalRoutes from "./routes/control/journal.ts";
 import keyRoutes from "./routes/control/keys.ts";
 import jwksRoutes from "./routes/jwks.ts";
+import transactionRoutes from "./routes/transactions.ts";
 import webhookRoutes from "./routes/webhooks.ts";
 import { createStateWriter, readStateFile, SandboxState, type StateFileContent } from "./state.ts";
 
@@ -142,6 +143,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(faultRoutes);
   await app.register(keyRoutes);
   await app.register(webhookRoutes);
+  await app.register(transactionRoutes);
 
   return app as unknown as SandboxApp;
 }
