@@ -266,13 +266,13 @@ export function createTokenVerifier(
   /** Signature, then claims. Only a payload whose signature holds is parsed. */
   function finish(raw: string, dot1: number, dot2: number, info: HeaderInfo, key: KeyEntry): VerifyResult {
     const sigSegment = raw.slice(dot2 + 1);
-    if (sigSegment.length % 4 === 1 || !BASE64URL.test(sigSegment)) {
-      return fail("malformed", "signature is not base64url");
-    }
     const signature = Buffer.from(sigSegment, "base64url");
-    // Only the canonical encoding counts: unused trailing bits must not make a second valid token.
-    if (signature.toString("base64url") !== sigSegment)
+    // Only the canonical encoding counts: the decoder skips foreign characters and unused trailing
+    // bits, and neither may turn one signature into several accepted token strings. Re-encoding
+    // catches both in one native call.
+    if (signature.toString("base64url") !== sigSegment) {
       return fail("malformed", "signature is not canonical base64url");
+    }
     const signingInput = Buffer.from(raw.slice(0, dot2), "latin1");
     if (!checkSignatureSync(info.spec, key.key, signingInput, signature)) {
       return fail("bad_signature", "signature does not match header and payload");

@@ -3,12 +3,14 @@
  * (lazy fetch, shared in-flight fetch, rotation with cooldown, stale-while-error, timeouts).
  */
 import assert from "node:assert/strict";
+import { sign as cryptoSign, verify as cryptoVerify, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { createLocalJWKSet, jwtVerify, SignJWT } from "jose";
 import { importDevKey } from "../src/dev-keys.ts";
+import { ecdsaRawToDer } from "../src/key-algorithms.ts";
 import { mintInteroperabilityToken } from "../src/mint.ts";
 import { createTokenVerifier } from "../src/verify.ts";
 
@@ -319,3 +321,32 @@ async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe("ecdsaRawToDer", () => {
+  test("raw r||s signatures of every curve verify once converted (short and long DER lengths)", () => {
+    for (const [namedCurve, hash] of [
+      ["P-256", "sha256"],
+      ["P-384", "sha384"],
+      ["P-521", "sha512"],
+    ] as const) {
+      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve });
+      for (let i = 0; i < 40; i++) {
+        const data = Buffer.from(`message ${i}`);
+        const raw = cryptoSign(hash, data, { key: privateKey, dsaEncoding: "ieee-p1363" });
+        const der = ecdsaRawToDer(raw);
+        assert.equal(cryptoVerify(hash, data, publicKey, der), true, `${namedCurve} #${i}`);
+        assert.equal(cryptoVerify(hash, Buffer.from("other"), publicKey, der), false);
+      }
+    }
+  });
+
+  test("leading zeros are trimmed and high bits padded, as DER requires", () => {
+    const raw = Buffer.alloc(64);
+    raw[31] = 0x01; // r = 1
+    raw[32] = 0x80; // s has its high bit set
+    const der = ecdsaRawToDer(raw);
+    assert.deepEqual([...der.subarray(0, 5)], [0x30, 3 + 35, 0x02, 1, 0x01]);
+    assert.deepEqual([...der.subarray(5, 8)], [0x02, 33, 0x00]);
+    assert.equal(der.length, 2 + 3 + 35);
+  });
+});
