@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createClock } from "./clock.ts";
 import {
@@ -21,12 +22,19 @@ import { installJournal, Journal } from "./http/journal.ts";
 import { BODY_LIMIT_BYTES, installRawBodyParsers } from "./http/raw-body.ts";
 import { ids } from "./ids.ts";
 import { KeyRing } from "./keys/keyring.ts";
+import confirmationRoutes from "./routes/confirmations.ts";
 import clockRoutes from "./routes/control/clock.ts";
 import faultRoutes from "./routes/control/faults.ts";
+import interoperabilityTokenRoutes from "./routes/control/interoperability-tokens.ts";
 import journalRoutes from "./routes/control/journal.ts";
 import keyRoutes from "./routes/control/keys.ts";
+import customerActionRoutes from "./routes/control/payment-requests.ts";
+import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
+import paymentRequestRoutes from "./routes/payment-requests.ts";
+import purchasePageRoutes from "./routes/purchase-page.ts";
 import transactionRoutes from "./routes/transactions.ts";
+import webSdkRoutes from "./routes/web-sdk.ts";
 import webhookRoutes from "./routes/webhooks.ts";
 import { createStateWriter, readStateFile, SandboxState, type StateFileContent } from "./state.ts";
 
@@ -38,7 +46,7 @@ export interface SandboxOptions {
   stateFile?: string;
   /** Log requests with pino (off by default: logging costs throughput in benchmarks). */
   logger?: boolean;
-  /** Path of the built web SDK served at /web-sdk/v1/klarna.js. */
+  /** Path of the built web SDK served at /web-sdk/v1/klarna.js (default: packages/web/dist/klarna.js). */
   webSdkFile?: string;
   /** Ring buffer size of the request journal (default 1000). */
   journalSize?: number;
@@ -49,6 +57,9 @@ export interface SandboxOptions {
   /** A ready key ring (tests reuse one to skip RSA key generation). */
   keys?: KeyRing;
 }
+
+/** Where `npm run build` writes the web SDK (checked per request, so a later build is picked up). */
+const DEFAULT_WEB_SDK_FILE = fileURLToPath(new URL("../../web/dist/klarna.js", import.meta.url));
 
 /** The sandbox fastify instance with its shared context. */
 export type SandboxApp = FastifyInstance & { sandbox: SandboxContext };
@@ -64,7 +75,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (saved) state.load(saved.state);
   const keys = saved?.keys
     ? KeyRing.fromJSON(saved.keys, clock.now)
-    : (options.keys ?? (await KeyRing.create(clock.now)));
+    : (options.keys ?? KeyRing.create(clock.now));
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -73,6 +84,9 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // Klarna's API is case-sensitive and does not redirect trailing slashes; neither does the sandbox.
     routerOptions: { ignoreTrailingSlash: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // TypeBox's compiled validator: bodies are checked as sent (no type coercion, no silent removal of
+  // unknown members); query strings and params are converted from text first.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
   const context = createSandboxContext({
     apiKey: options.apiKey ?? generateApiKey(),
@@ -87,7 +101,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults: new FaultInjector(),
     idempotency: new IdempotencyStore(clock.now),
     timings: { ...DEFAULT_TIMINGS, ...options.timings },
-    webSdkFile: options.webSdkFile,
+    webSdkFile: options.webSdkFile ?? DEFAULT_WEB_SDK_FILE,
     publicUrl: options.publicUrl,
   });
   app.decorate("sandbox", context);
@@ -136,8 +150,15 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
 
-  // Route plugins. Klarna side first, then the control API. One line each.
+  // Route plugins. Klarna side first, then pages, then the control API. One line each.
   await app.register(jwksRoutes);
+  await app.register(interoperabilityRoutes);
+  await app.register(paymentRequestRoutes);
+  await app.register(confirmationRoutes);
+  await app.register(purchasePageRoutes);
+  await app.register(webSdkRoutes);
+  await app.register(interoperabilityTokenRoutes);
+  await app.register(customerActionRoutes);
   await app.register(clockRoutes);
   await app.register(journalRoutes);
   await app.register(faultRoutes);

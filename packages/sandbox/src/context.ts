@@ -1,3 +1,4 @@
+import { mintInteroperabilityToken } from "@klarna-interop/core/mint";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { SandboxClock } from "./clock.ts";
 import type { EventBus } from "./events.ts";
@@ -8,7 +9,6 @@ import type { IdempotencyStore } from "./http/idempotency.ts";
 import type { Journal } from "./http/journal.ts";
 import type { IdGenerator } from "./ids.ts";
 import type { KeyRing } from "./keys/keyring.ts";
-import { mintToken } from "./keys/mint.ts";
 import type { SandboxState } from "./state.ts";
 
 /** Tunable lifetimes, all in sandbox-clock milliseconds. */
@@ -102,8 +102,13 @@ export function createSandboxContext(parts: ContextParts): SandboxContext {
     ...rest,
     requireAuth: createRequireAuth(parts.apiKey),
     klarnaError,
-    mintToken: (input) =>
-      mintToken({ ...input, iat: Math.floor(parts.clock.now() / 1000) }, parts.keys.current()),
+    mintToken: (input) => {
+      const key = parts.keys.current();
+      return mintInteroperabilityToken(
+        { ...input, iat: Math.floor(parts.clock.now() / 1000) },
+        { privateKey: key.privateKey, kid: key.kid, x5t: key.x5t, alg: "RS256" },
+      );
+    },
     baseUrl: (request) => publicUrl ?? `${request.protocol}://${request.host}`,
     changed: () => parts.state.changed(),
   };

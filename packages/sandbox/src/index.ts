@@ -5,5 +5,5 @@ export type { EventBus, SandboxEvent } from "./events.ts";
 export type { KlarnaErrorBody, KlarnaFieldError } from "./http/errors.ts";
 export type { JournalEntry } from "./http/journal.ts";
 export { KeyRing } from "./keys/keyring.ts";
-export { defaultWebSdkFile, type RunningSandbox, type StartSandboxOptions, startSandbox } from "./server.ts";
+export { type RunningSandbox, type StartSandboxOptions, startSandbox } from "./server.ts";
 export type * from "./types.ts";

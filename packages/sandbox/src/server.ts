@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { buildSandbox, type SandboxApp, type SandboxOptions } from "./app.ts";
 
 /** Options of {@link startSandbox}: {@link SandboxOptions} plus where to listen. */
@@ -24,12 +22,6 @@ export interface RunningSandbox {
   close(): Promise<void>;
 }
 
-/** Where the web workspace writes the SDK bundle, when it has been built. */
-export function defaultWebSdkFile(): string | undefined {
-  const path = fileURLToPath(new URL("../../web/dist/klarna.js", import.meta.url));
-  return existsSync(path) ? path : undefined;
-}
-
 /**
  * Builds and starts the sandbox on `host:port` (default 127.0.0.1:4010).
  * @example
@@ -39,7 +31,7 @@ export function defaultWebSdkFile(): string | undefined {
  */
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
   const { port = 4010, host = "127.0.0.1", ...rest } = options;
-  const app = await buildSandbox({ ...rest, webSdkFile: rest.webSdkFile ?? defaultWebSdkFile() });
+  const app = await buildSandbox(rest);
   await app.listen({ port, host });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("sandbox did not bind a TCP port");

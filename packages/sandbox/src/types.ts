@@ -64,8 +64,9 @@ export interface ConfirmationToken {
   token: string;
   shopping_session_id?: string;
   payment_request_id?: string;
-  currency: string;
-  amount: number;
+  /** What the confirmation must match; absent when the session never said (then any value is accepted). */
+  currency?: string;
+  amount?: number;
   created_at: string;
   /** ISO time after which confirming fails (60 minutes of sandbox time after creation). */
   expires_at: string;

@@ -13,7 +13,7 @@ export const FINAL_STATES: ReadonlySet<PaymentRequestState> = new Set([
 
 /** Legal moves of the payment request state machine. */
 const TRANSITIONS: Record<PaymentRequestState, readonly PaymentRequestState[]> = {
-  SUBMITTED: ["IN_PROGRESS", "CANCELED", "EXPIRED", "DECLINED"],
+  SUBMITTED: ["IN_PROGRESS", "CANCELED", "EXPIRED"],
   IN_PROGRESS: ["PENDING_CONFIRMATION", "DECLINED", "CANCELED", "EXPIRED"],
   PENDING_CONFIRMATION: ["AUTHORIZED", "CANCELED", "EXPIRED"],
   AUTHORIZED: [],
@@ -66,10 +66,13 @@ export interface NewPaymentRequest {
   shoppingSessionId?: string;
   interoperabilityToken?: string;
   interoperabilityData?: string;
+  /** Starts the request directly in PENDING_CONFIRMATION with this confirmation token (one-step Express Checkout). */
+  paymentConfirmationToken?: string;
 }
 
 /**
- * Stores a new payment request in SUBMITTED and announces it. `baseUrl` builds the purchase page link.
+ * Stores a new payment request in SUBMITTED (or PENDING_CONFIRMATION when a confirmation token is
+ * given) and announces it. `baseUrl` builds the purchase page link.
  * The interoperability token/data are stored exactly as received.
  */
 export function createPaymentRequest(
@@ -83,7 +86,7 @@ export function createPaymentRequest(
   const iso = new Date(now).toISOString();
   const request: PaymentRequest = {
     payment_request_id: id,
-    state: "SUBMITTED",
+    state: input.paymentConfirmationToken === undefined ? "SUBMITTED" : "PENDING_CONFIRMATION",
     currency: input.currency,
     payment_amount: input.amount,
     expires_at: new Date(now + ctx.timings.paymentRequestTtlMs).toISOString(),
@@ -99,6 +102,9 @@ export function createPaymentRequest(
   if (input.reference !== undefined) request.payment_reference = input.reference;
   if (input.returnUrl !== undefined) request.return_url = input.returnUrl;
   if (input.shoppingSessionId !== undefined) request.shopping_session_id = input.shoppingSessionId;
+  if (input.paymentConfirmationToken !== undefined) {
+    request.state_context.payment_confirmation_token = input.paymentConfirmationToken;
+  }
   if (input.interoperabilityToken !== undefined || input.interoperabilityData !== undefined) {
     request.interoperability = {};
     if (input.interoperabilityToken !== undefined)
@@ -108,7 +114,7 @@ export function createPaymentRequest(
   }
   ctx.state.paymentRequests.set(id, request);
   ctx.state.changed();
-  ctx.events.emit(paymentRequestEventType("SUBMITTED"), snapshot(request), correlationId);
+  ctx.events.emit(paymentRequestEventType(request.state), snapshot(request), correlationId);
   return request;
 }
 

@@ -79,37 +79,64 @@ export function validationError(parameter: string, message: string): KlarnaHttpE
   ]);
 }
 
-interface AjvIssue {
+/** One schema issue as fastify hands it over (TypeBox and ajv report the same shape). */
+interface SchemaIssue {
   instancePath?: string;
+  schemaPath?: string;
   keyword?: string;
   message?: string;
   params?: Record<string, unknown>;
 }
 
-/** Maps ajv's issue to a `parameter` such as `body.currency` (missing properties name the property). */
-function parameterOf(context: string, issue: AjvIssue): string {
-  const path = (issue.instancePath ?? "")
+/** fastify's names for request parts → the prefixes Klarna-style `parameter`s use. */
+const PART_PREFIX: Record<string, string> = {
+  body: "body",
+  querystring: "query",
+  params: "path",
+  headers: "header",
+};
+
+function pathSegments(instancePath: string | undefined): string[] {
+  return (instancePath ?? "")
     .split("/")
     .filter(Boolean)
     .map((segment) => segment.replaceAll("~1", "/").replaceAll("~0", "~"));
-  const missing = issue.params?.missingProperty ?? issue.params?.additionalProperty;
-  if (typeof missing === "string") path.push(missing);
-  return [context, ...path].join(".");
 }
 
-/** Turns fastify's validation failure into Klarna field errors. */
-function fieldErrorsOf(error: FastifyError): KlarnaFieldError[] {
-  const context = error.validationContext ?? "body";
-  const issues = (error.validation ?? []) as AjvIssue[];
-  return issues.map((issue) => ({
-    parameter: parameterOf(context, issue),
-    error_message:
-      issue.keyword === "additionalProperties"
-        ? "is not a known field"
-        : issue.keyword === "required"
-          ? "is required"
-          : (issue.message ?? "is invalid"),
-  }));
+function names(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === "string" ? [value] : [];
+}
+
+/**
+ * Turns schema issues into Klarna field errors with one `parameter` per offending field, e.g.
+ * `body.interoperability.interoperability_token` or `query.payment_amount`. Missing and unknown members
+ * are named individually; duplicates (validators report an unknown member twice) are dropped.
+ */
+export function fieldErrorsOf(part: string, issues: SchemaIssue[]): KlarnaFieldError[] {
+  const prefix = PART_PREFIX[part] ?? part;
+  const out = new Map<string, KlarnaFieldError>();
+  const add = (segments: string[], message: string) => {
+    const parameter = [prefix, ...segments].join(".");
+    if (!out.has(parameter)) out.set(parameter, { parameter, error_message: message });
+  };
+  for (const issue of issues) {
+    const at = pathSegments(issue.instancePath);
+    if (issue.keyword === "required") {
+      const missing = [...names(issue.params?.requiredProperties), ...names(issue.params?.missingProperty)];
+      for (const name of missing) add([...at, name], "is required");
+      if (missing.length === 0) add(at, "is required");
+    } else if (issue.keyword === "additionalProperties") {
+      for (const name of names(issue.params?.additionalProperties ?? issue.params?.additionalProperty)) {
+        add([...at, name], "is not a known field");
+      }
+    } else if (issue.keyword === "boolean" && issue.schemaPath?.endsWith("/additionalProperties")) {
+      add(at, "is not a known field");
+    } else {
+      add(at, issue.message ?? "is invalid");
+    }
+  }
+  return [...out.values()];
 }
 
 /** Installs the error and not-found handlers so that every 4xx/5xx is a Klarna error. */
@@ -119,7 +146,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return klarnaError(reply, error.statusCode, error.errorCode, error.message, error.fieldErrors);
     }
     if (error.validation) {
-      const errors = fieldErrorsOf(error);
+      const errors = fieldErrorsOf(error.validationContext ?? "body", error.validation as SchemaIssue[]);
       const first = errors[0];
       const message = first ? `${first.parameter} ${first.error_message}` : "The request is invalid";
       return klarnaError(reply, 400, "VALIDATION_ERROR", message, errors);

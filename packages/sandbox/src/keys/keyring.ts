@@ -1,69 +1,40 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, randomBytes } from "node:crypto";
-import { promisify } from "node:util";
-import { selfSignedCertificate, x5tOf } from "./certificate.ts";
+import { createPublicKey, type KeyObject } from "node:crypto";
+import {
+  type DevKey,
+  type DevPublicJwk,
+  exportDevKey,
+  generateDevKey,
+  importDevKey,
+  type SavedDevKey,
+} from "@klarna-interop/core/dev-keys";
 
-const generateRsa = promisify(generateKeyPair);
-
-/** One RSA signing key with its certificate. */
-export interface SigningKey {
-  kid: string;
-  alg: "RS256";
-  privateKey: KeyObject;
+/** One token signing key (RSA, with a self-signed certificate) and its place in the rotation. */
+export interface SigningKey extends DevKey {
+  /** Public half, for verifying tokens the sandbox receives back. */
   publicKey: KeyObject;
-  /** DER certificate, base64 (standard, not url) as JWKS `x5c` wants it. */
-  certificate: string;
-  x5t: string;
+  /** Sandbox time the key was created. */
   createdAt: number;
   /** When set, the key stops being published at this sandbox time (rotation grace period). */
   retireAt?: number;
 }
 
-/** A public JWK as published at /.well-known/jwks.json. */
-export interface PublishedJwk {
-  kty: string;
-  n: string;
-  e: string;
-  kid: string;
-  alg: string;
-  use: "sig";
-  x5c: string[];
-  x5t: string;
-}
-
-/** Persisted form of a key (PKCS#8 PEM). */
+/** Persisted form of a key. */
 interface SerializedKey {
-  kid: string;
-  privateKeyPem: string;
-  certificate: string;
+  key: SavedDevKey;
   createdAt: number;
   retireAt?: number;
 }
 
-/** Creates an RSA-2048 signing key with a `kid` and a self-signed certificate. */
-export async function generateSigningKey(now: number): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateRsa("rsa", { modulusLength: 2048 });
-  const der = selfSignedCertificate({
-    publicKey,
-    privateKey,
-    commonName: "klarna-interop sandbox interoperability token signer",
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 5 * 365 * 24 * 3600_000),
-  });
-  const kid = `sandbox-${new Date(now).toISOString().slice(0, 10)}-${randomBytes(4).toString("hex")}`;
-  return {
-    kid,
-    alg: "RS256",
-    privateKey,
-    publicKey,
-    certificate: der.toString("base64"),
-    x5t: x5tOf(der),
-    createdAt: now,
-  };
+/** Creates an RS256 signing key whose JWK carries `kid`, `x5c` and `x5t`. */
+export function generateSigningKey(now: number): SigningKey {
+  const key = generateDevKey({ alg: "RS256", commonName: "klarna-interop sandbox token signer" });
+  return { ...key, publicKey: createPublicKey(key.privateKey), createdAt: now };
 }
 
 /**
- * The sandbox's token signing keys. One key signs; after a rotation the previous keys stay in the JWKS
- * until their grace period (in sandbox time) ends, so tokens minted just before a rotation still verify.
+ * The sandbox's token signing keys. The newest key signs; after a rotation the previous keys stay in
+ * the JWKS until their grace period (sandbox time) ends, so tokens minted just before a rotation
+ * still verify — as a verifier caching Klarna's JWKS expects.
  */
 export class KeyRing {
   #keys: SigningKey[];
@@ -76,8 +47,8 @@ export class KeyRing {
   }
 
   /** A ring with one freshly generated key. */
-  static async create(now: () => number): Promise<KeyRing> {
-    return new KeyRing([await generateSigningKey(now())], now);
+  static create(now: () => number): KeyRing {
+    return new KeyRing([generateSigningKey(now())], now);
   }
 
   /** The key that signs new tokens (always the newest). */
@@ -85,52 +56,39 @@ export class KeyRing {
     return this.#keys[this.#keys.length - 1]!;
   }
 
-  /** Keys still published (current plus those within their grace period). */
+  /** Keys still published (the current one plus those within their grace period). */
   published(): SigningKey[] {
     const now = this.#now();
     return this.#keys.filter((key) => key.retireAt === undefined || key.retireAt > now);
   }
 
+  /** A published key by kid. */
+  find(kid: string): SigningKey | undefined {
+    return this.published().find((key) => key.kid === kid);
+  }
+
   /** The JWKS document. */
-  jwks(): { keys: PublishedJwk[] } {
-    return {
-      keys: this.published().map((key) => {
-        const jwk = key.publicKey.export({ format: "jwk" });
-        return {
-          kty: jwk.kty ?? "RSA",
-          n: jwk.n ?? "",
-          e: jwk.e ?? "",
-          kid: key.kid,
-          alg: key.alg,
-          use: "sig",
-          x5c: [key.certificate],
-          x5t: key.x5t,
-        };
-      }),
-    };
+  jwks(): { keys: DevPublicJwk[] } {
+    return { keys: this.published().map((key) => key.publicJwk) };
   }
 
   /**
    * Generates a new signing key; the keys signing until now retire after `graceMs` of sandbox time.
    * Returns the new key.
    */
-  async rotate(graceMs: number): Promise<SigningKey> {
+  rotate(graceMs: number): SigningKey {
     const now = this.#now();
-    const next = await generateSigningKey(now);
+    const next = generateSigningKey(now);
     for (const key of this.#keys) key.retireAt ??= now + graceMs;
-    // Forget keys whose grace period is long over, so the ring does not grow without bound.
+    // Forget keys whose grace period is over, so the ring does not grow without bound.
     this.#keys = [...this.#keys.filter((key) => key.retireAt === undefined || key.retireAt > now), next];
     return next;
   }
 
+  /** Includes the private keys: the state file must stay local. */
   toJSON(): SerializedKey[] {
     return this.#keys.map((key) => {
-      const out: SerializedKey = {
-        kid: key.kid,
-        privateKeyPem: key.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-        certificate: key.certificate,
-        createdAt: key.createdAt,
-      };
+      const out: SerializedKey = { key: exportDevKey(key), createdAt: key.createdAt };
       if (key.retireAt !== undefined) out.retireAt = key.retireAt;
       return out;
     });
@@ -138,16 +96,12 @@ export class KeyRing {
 
   /** Restores a ring saved with toJSON. */
   static fromJSON(data: unknown, now: () => number): KeyRing {
-    if (!Array.isArray(data) || data.length === 0) throw new Error("state file holds no signing keys");
+    if (!Array.isArray(data) || data.length === 0) throw new Error("the state file holds no signing keys");
     const keys = (data as SerializedKey[]).map((item): SigningKey => {
-      const privateKey = createPrivateKey(item.privateKeyPem);
+      const devKey = importDevKey(item.key);
       const key: SigningKey = {
-        kid: item.kid,
-        alg: "RS256",
-        privateKey,
-        publicKey: createPublicKey(privateKey),
-        certificate: item.certificate,
-        x5t: x5tOf(Buffer.from(item.certificate, "base64")),
+        ...devKey,
+        publicKey: createPublicKey(devKey.privateKey),
         createdAt: item.createdAt,
       };
       if (item.retireAt !== undefined) key.retireAt = item.retireAt;

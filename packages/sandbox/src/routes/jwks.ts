@@ -1,16 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 
-const Jwk = Type.Object({
-  kty: Type.String(),
-  n: Type.String(),
-  e: Type.String(),
-  kid: Type.String(),
-  alg: Type.String(),
-  use: Type.String(),
-  x5c: Type.Array(Type.String()),
-  x5t: Type.String(),
-});
+const Jwk = Type.Object(
+  {
+    kty: Type.String(),
+    kid: Type.String(),
+    alg: Type.String(),
+    use: Type.String(),
+    x5c: Type.Array(Type.String()),
+    x5t: Type.String(),
+  },
+  { additionalProperties: true },
+);
 
 /** GET /.well-known/jwks.json — the keys interoperability tokens are signed with (no auth). */
 const jwksRoutes: FastifyPluginAsyncTypebox = async (app) => {

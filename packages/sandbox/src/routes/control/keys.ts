@@ -32,7 +32,7 @@ const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const graceSeconds = request.body?.grace_seconds;
-      const key = await ctx.keys.rotate(
+      const key = ctx.keys.rotate(
         graceSeconds === undefined ? ctx.timings.keyRotationGraceMs : graceSeconds * 1000,
       );
       ctx.state.changed();
