@@ -1,0 +1,164 @@
+/**
+ * `buildGateway(options)`: the gateway as a fastify instance, not yet listening.
+ *
+ * Request pipeline (see README "Adding routes"):
+ *   onRequest   auth (merchant API key on /v1 and /v2)
+ *   parsing     JSON only, `bodyLimit` bytes (413 beyond)
+ *   validation  TypeBox route schemas, no type coercion, all errors reported (400 naming fields)
+ *   preHandler  idempotency (POST with Idempotency-Key: claim, replay or refuse)
+ *   handler     route module
+ *   onSend      idempotency (store the response)
+ *   onResponse  metrics
+ * Errors anywhere become problem+json (plugins/errors.ts).
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { createTokenVerifier, type TokenVerifier } from "@klarna-interop/core";
+import Fastify, { type FastifyInstance } from "fastify";
+import { type GatewayConfig, type GatewayOptions, resolveConfig } from "./config.ts";
+import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
+import { loggerOptions } from "./logging.ts";
+import { createPaymentService, type PaymentService } from "./payments/service.ts";
+import { installAuth } from "./plugins/auth.ts";
+import { installProblemHandlers } from "./plugins/errors.ts";
+import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
+import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
+import { ROUTES } from "./routes/index.ts";
+import { openStore, type Store } from "./store/index.ts";
+
+/** Everything route modules share, available as `app.gateway`. */
+export interface GatewayContext {
+  config: GatewayConfig;
+  store: Store;
+  klarna: KlarnaClient;
+  verifier: TokenVerifier;
+  metrics: GatewayMetrics;
+  payments: PaymentService;
+  /** Public base URL of this gateway (known once listening when not configured). */
+  publicUrl(): string;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    gateway: GatewayContext;
+  }
+}
+
+/** A configured gateway instance with TypeBox typing on routes. */
+export type GatewayInstance = FastifyInstance;
+
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/**
+ * Builds the gateway: opens (and migrates) the database unless an open `Store` is given, creates the
+ * Klarna client and token verifier, and registers every plugin and route. Call `listen()` on the
+ * result, or use `startGateway`. Closing the instance closes what it opened.
+ */
+export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
+  const config = resolveConfig(options);
+  const ownsStore = typeof config.database === "string";
+  const store =
+    typeof config.database === "string"
+      ? await openStore(config.database, { schema: config.databaseSchema })
+      : config.database;
+
+  const app = Fastify({
+    logger: loggerOptions(config.logger),
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: "x-request-id",
+    genReqId: () => crypto.randomUUID(),
+    ajv: {
+      // Types are checked, never coerced ("100" is not an amount), and every problem is reported.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const verifier = config.verifier ?? createTokenVerifier({ jwksUrl: config.jwksUrl });
+  const metrics = createMetrics(() => verifier.cacheState());
+  const klarna = createKlarnaClient({
+    baseUrl: config.klarnaUrl,
+    apiKey: config.klarnaApiKey,
+    accountId: config.klarnaAccountId,
+    timeoutMs: config.klarnaTimeoutMs,
+    maxAttempts: config.klarnaMaxAttempts,
+    retryBaseMs: config.klarnaRetryBaseMs,
+    breakerThreshold: config.klarnaBreakerThreshold,
+    breakerCooldownMs: config.klarnaBreakerCooldownMs,
+    metrics,
+    logger: app.log.child({ component: "klarna" }),
+  });
+  let listeningUrl: string | undefined;
+  const context: GatewayContext = {
+    config,
+    store,
+    klarna,
+    verifier,
+    metrics,
+    payments: createPaymentService({
+      store,
+      klarna,
+      verifier,
+      metrics,
+      accountId: config.klarnaAccountId,
+      log: app.log,
+    }),
+    publicUrl: () => config.publicUrl ?? listeningUrl ?? `http://${config.host}:${config.port}`,
+  };
+  app.decorate("gateway", context);
+  app.addHook("onListen", async () => {
+    const address = app.server.address();
+    if (address && typeof address === "object") listeningUrl = `http://${config.host}:${address.port}`;
+  });
+  app.addHook("onSend", async (request, reply, payload) => {
+    reply.header("x-request-id", request.id);
+    return payload;
+  });
+
+  installProblemHandlers(app);
+  installHttpMetrics(app, metrics);
+  installAuth(app, store);
+  installIdempotency(app, store, {
+    retentionMs: config.idempotencyRetentionMs,
+    // Long enough to cover the slowest legitimate request (every Klarna attempt timing out).
+    lockMs: config.klarnaTimeoutMs * config.klarnaMaxAttempts * 2 + 5_000,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "klarna-interop gateway",
+        version: "0.1.0",
+        description:
+          "Acquiring Partner payment API honouring Klarna interoperability: the token and data are accepted on every payment-triggering route and forwarded to Klarna unaltered.",
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", description: "Merchant API key (sk_test_…)" },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  for (const routes of ROUTES) await app.register(routes);
+
+  const purge = setInterval(() => {
+    purgeExpiredIdempotencyKeys(store).catch((error: unknown) =>
+      app.log.warn({ err: error }, "idempotency purge failed"),
+    );
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+
+  app.addHook("onClose", async () => {
+    clearInterval(purge);
+    await klarna.close();
+    verifier.close?.();
+    if (ownsStore) await store.close();
+  });
+  return app;
+}

@@ -1,0 +1,140 @@
+/**
+ * Gateway configuration: the options `startGateway`/`buildGateway` accept, their defaults, and the
+ * validation that turns a typo into a startup error naming the option instead of a runtime surprise.
+ */
+import type { Writable } from "node:stream";
+import type { TokenVerifier } from "@klarna-interop/core";
+import { DEFAULT_DATABASE, type Store } from "./store/index.ts";
+
+/** Logging: `false` (silent), `true` (info to stdout), or a level and/or a destination stream. */
+export type LoggerOption = boolean | { level?: string; stream?: Writable };
+
+/** Options accepted by `startGateway` and `buildGateway`. */
+export interface GatewayOptions {
+  /** Port to listen on (0 = any free port). Default 3000. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Base URL of Klarna's API (the sandbox, or any URL). Required. */
+  klarnaUrl: string;
+  /** Klarna API key, sent as `Authorization: Basic <key>`. Required. */
+  klarnaApiKey: string;
+  /** JWKS used to verify interoperability tokens. Default `${klarnaUrl}/.well-known/jwks.json`. */
+  jwksUrl?: string;
+  /** SQLite file path or `postgres://` URL, or an already open store. Default `./.data/gateway.db`. */
+  database?: string | Store;
+  /** PostgreSQL schema to use (tests use a unique one per run). */
+  databaseSchema?: string;
+  /** The Acquiring Partner's Klarna account id used in account-scoped Klarna paths. */
+  klarnaAccountId?: string;
+  /** Public base URL of this gateway (checkout links, webhooks). Default `http://host:port`. */
+  publicUrl?: string;
+  logger?: LoggerOption;
+  /** Per-attempt timeout of a Klarna call in ms (connect + headers + body). Default 10000. */
+  klarnaTimeoutMs?: number;
+  /** Attempts per Klarna call, including the first. Default 3. */
+  klarnaMaxAttempts?: number;
+  /** Base back-off between Klarna retries in ms (exponential, jittered). Default 100. */
+  klarnaRetryBaseMs?: number;
+  /** Consecutive Klarna failures that open the circuit breaker. Default 5. */
+  klarnaBreakerThreshold?: number;
+  /** How long the breaker stays open before one probe call is let through, in ms. Default 10000. */
+  klarnaBreakerCooldownMs?: number;
+  /** Largest accepted request body in bytes. Default 65536. */
+  bodyLimit?: number;
+  /** How long an Idempotency-Key is remembered, in ms. Default 24 h. */
+  idempotencyRetentionMs?: number;
+  /** A ready token verifier (tests inject one with a fake clock); default built from `jwksUrl`. */
+  verifier?: TokenVerifier;
+}
+
+/** The options after defaults and validation. */
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  klarnaUrl: string;
+  klarnaApiKey: string;
+  jwksUrl: string;
+  database: string | Store;
+  databaseSchema: string | undefined;
+  klarnaAccountId: string;
+  publicUrl: string | undefined;
+  logger: LoggerOption;
+  klarnaTimeoutMs: number;
+  klarnaMaxAttempts: number;
+  klarnaRetryBaseMs: number;
+  klarnaBreakerThreshold: number;
+  klarnaBreakerCooldownMs: number;
+  bodyLimit: number;
+  idempotencyRetentionMs: number;
+  verifier: TokenVerifier | undefined;
+}
+
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_ACCOUNT_ID = "acc_klarna_interop_ap";
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+function httpUrl(name: string, value: unknown): string {
+  if (typeof value !== "string" || value === "") throw new TypeError(`${name}: a URL is required`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`${name}: ${JSON.stringify(value)} is not a valid URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(`${name}: only http and https URLs are supported, got ${url.protocol}`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
+function positiveInt(name: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new TypeError(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults and validates; throws a TypeError naming the first bad option. */
+export function resolveConfig(options: GatewayOptions): GatewayConfig {
+  if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
+  const klarnaUrl = httpUrl("klarnaUrl", options.klarnaUrl);
+  if (typeof options.klarnaApiKey !== "string" || options.klarnaApiKey === "") {
+    throw new TypeError("klarnaApiKey: a non-empty string is required");
+  }
+  const port = positiveInt("port", options.port, DEFAULT_PORT, 0);
+  if (port > 65535) throw new TypeError(`port: must be ≤ 65535, got ${port}`);
+  const database = options.database ?? DEFAULT_DATABASE;
+  if (typeof database === "string" && database === "") throw new TypeError("database: must not be empty");
+  const accountId = options.klarnaAccountId ?? DEFAULT_ACCOUNT_ID;
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(accountId)) {
+    throw new TypeError("klarnaAccountId: letters, digits and _ . : - only (1-128 characters)");
+  }
+  return {
+    port,
+    host: options.host ?? DEFAULT_HOST,
+    klarnaUrl,
+    klarnaApiKey: options.klarnaApiKey,
+    jwksUrl: options.jwksUrl ? httpUrl("jwksUrl", options.jwksUrl) : `${klarnaUrl}/.well-known/jwks.json`,
+    database,
+    databaseSchema: options.databaseSchema,
+    klarnaAccountId: accountId,
+    publicUrl: options.publicUrl ? httpUrl("publicUrl", options.publicUrl) : undefined,
+    logger: options.logger ?? false,
+    klarnaTimeoutMs: positiveInt("klarnaTimeoutMs", options.klarnaTimeoutMs, 10_000),
+    klarnaMaxAttempts: positiveInt("klarnaMaxAttempts", options.klarnaMaxAttempts, 3),
+    klarnaRetryBaseMs: positiveInt("klarnaRetryBaseMs", options.klarnaRetryBaseMs, 100, 0),
+    klarnaBreakerThreshold: positiveInt("klarnaBreakerThreshold", options.klarnaBreakerThreshold, 5),
+    klarnaBreakerCooldownMs: positiveInt("klarnaBreakerCooldownMs", options.klarnaBreakerCooldownMs, 10_000),
+    bodyLimit: positiveInt("bodyLimit", options.bodyLimit, DEFAULT_BODY_LIMIT, 1024),
+    idempotencyRetentionMs: positiveInt(
+      "idempotencyRetentionMs",
+      options.idempotencyRetentionMs,
+      IDEMPOTENCY_RETENTION_MS,
+    ),
+    verifier: options.verifier,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Money rules of the payment API. Amounts are integers in the currency's minor unit (cents, öre…),
+ * from 1 to 2,147,483,647 (2^31 − 1: Klarna's documented upper bound, and the largest value an
+ * INTEGER column holds on both SQLite and PostgreSQL). Currencies are the ISO 4217 codes Klarna
+ * settles in, upper-case.
+ */
+
+/** ISO 4217 currencies Klarna supports (markets as of 2026). */
+export const SUPPORTED_CURRENCIES: readonly string[] = [
+  "AUD",
+  "CAD",
+  "CHF",
+  "CZK",
+  "DKK",
+  "EUR",
+  "GBP",
+  "HUF",
+  "MXN",
+  "NOK",
+  "NZD",
+  "PLN",
+  "RON",
+  "SEK",
+  "USD",
+];
+
+export const MIN_AMOUNT = 1;
+export const MAX_AMOUNT = 2_147_483_647;
+
+export function isSupportedCurrency(value: unknown): value is string {
+  return typeof value === "string" && SUPPORTED_CURRENCIES.includes(value);
+}
+
+export function isValidAmount(value: unknown): value is number {
+  return (
+    typeof value === "number" && Number.isSafeInteger(value) && value >= MIN_AMOUNT && value <= MAX_AMOUNT
+  );
+}

@@ -1,0 +1,434 @@
+/**
+ * The HTTP client for Klarna's API. Everything that makes upstream calls safe lives here:
+ *
+ * - one keep-alive undici Pool per gateway (no connection set-up on the hot path);
+ * - a per-attempt deadline covering connect, headers and body;
+ * - retries only where a repeat cannot double anything: every POST carries a
+ *   `Klarna-Idempotency-Key` derived by the caller from the payment id and the operation, so a
+ *   retried (or, after a crash, re-issued) call is recognised by Klarna as the same call; GETs are
+ *   naturally safe;
+ * - `Retry-After` is honoured (up to `maxRetryAfterMs`; beyond that the call fails as unavailable
+ *   and the caller's own retry resumes later);
+ * - a circuit breaker that fails fast while Klarna is down;
+ * - a `KlarnaCallRecord` per call (operation, status, attempts, Klarna-Correlation-Id) that the
+ *   payment service writes to the payment's timeline, and metrics by outcome.
+ *
+ * Secrets never reach logs: the confirmation token in the confirm path is replaced by a fingerprint.
+ */
+import { Pool } from "undici";
+import { fingerprint } from "../logging.ts";
+import type { GatewayMetrics } from "../plugins/metrics.ts";
+import { type CircuitBreaker, createCircuitBreaker } from "./breaker.ts";
+import { backoffMs, isRetryableStatus, parseRetryAfter } from "./retry.ts";
+import type {
+  KlarnaCapture,
+  KlarnaConfirmation,
+  KlarnaErrorBody,
+  KlarnaPaymentRequest,
+  KlarnaRefund,
+  KlarnaTransaction,
+} from "./types.ts";
+
+/** What the timeline and logs keep about one Klarna call (all attempts together). */
+export interface KlarnaCallRecord {
+  operation: string;
+  method: string;
+  /** The path with secrets replaced by fingerprints. */
+  path: string;
+  status: number | null;
+  outcome: "success" | "rejected" | "unavailable" | "circuit_open";
+  attempts: number;
+  correlation_id: string | null;
+  idempotency_key: string | null;
+  duration_ms: number;
+  error?: string;
+}
+
+/** A Klarna call that did not succeed. */
+export class KlarnaError extends Error {
+  /**
+   * `rejected`: Klarna answered with a definitive 4xx; repeating will not help.
+   * `unavailable`: no definitive answer (network, timeout, 5xx, 429, open circuit); the operation
+   * may or may not have happened at Klarna and must be resumed with the same idempotency key.
+   */
+  readonly kind: "rejected" | "unavailable";
+  readonly status: number | null;
+  readonly body: KlarnaErrorBody | undefined;
+  readonly record: KlarnaCallRecord;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    kind: "rejected" | "unavailable",
+    message: string,
+    record: KlarnaCallRecord,
+    extra: { status?: number | null; body?: KlarnaErrorBody; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = "KlarnaError";
+    this.kind = kind;
+    this.record = record;
+    this.status = extra.status ?? null;
+    this.body = extra.body;
+    this.retryAfterMs = extra.retryAfterMs;
+  }
+}
+
+export interface KlarnaClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  accountId: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+  /** Longest Retry-After we wait for inside one call. Default 2000 ms. */
+  maxRetryAfterMs?: number;
+  /** Pool size. Default 128. */
+  connections?: number;
+  metrics?: GatewayMetrics;
+  logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+}
+
+interface CallSpec {
+  operation: string;
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  logPath?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  idempotencyKey?: string;
+  correlationId?: string;
+}
+
+/** The result of a successful call. */
+export interface KlarnaResponse<T> {
+  data: T;
+  record: KlarnaCallRecord;
+}
+
+export interface KlarnaClient {
+  readonly accountId: string;
+  createPaymentRequest(
+    version: "v1" | "v2",
+    body: object,
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaPaymentRequest>>;
+  getPaymentRequest(id: string, correlationId?: string): Promise<KlarnaResponse<KlarnaPaymentRequest>>;
+  cancelPaymentRequest(
+    id: string,
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaPaymentRequest>>;
+  confirm(
+    request: { path: string; body: object },
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaConfirmation>>;
+  getTransaction(id: string, correlationId?: string): Promise<KlarnaResponse<KlarnaTransaction>>;
+  capture(
+    id: string,
+    amount: number,
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaCapture>>;
+  refund(
+    id: string,
+    amount: number,
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaRefund>>;
+  voidTransaction(
+    id: string,
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaTransaction>>;
+  /** Any HTTP answer from Klarna within `timeoutMs` (default 1000) counts as reachable. */
+  probe(timeoutMs?: number): Promise<boolean>;
+  breakerState(): string;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** Creates a Klarna client for `baseUrl` (any path prefix in it is kept). */
+export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
+  const base = new URL(options.baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const pool = new Pool(base.origin, {
+    connections: options.connections ?? 128,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: options.timeoutMs },
+  });
+  const breaker: CircuitBreaker = createCircuitBreaker({
+    threshold: options.breakerThreshold,
+    cooldownMs: options.breakerCooldownMs,
+  });
+  const authorization = `Basic ${options.apiKey}`;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 2000;
+  const account = seg(options.accountId);
+
+  function count(operation: string, outcome: string, seconds?: number) {
+    options.metrics?.klarnaCalls.inc({ operation, outcome });
+    if (seconds !== undefined) options.metrics?.klarnaDuration.observe({ operation }, seconds);
+  }
+
+  async function call<T>(spec: CallSpec): Promise<KlarnaResponse<T>> {
+    const started = performance.now();
+    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const headers: Record<string, string> = {
+      authorization,
+      accept: "application/json",
+      "user-agent": "klarna-interop-gateway/0.1",
+      ...spec.headers,
+    };
+    if (payload !== undefined) headers["content-type"] = "application/json";
+    if (spec.idempotencyKey) headers["klarna-idempotency-key"] = spec.idempotencyKey;
+    if (spec.correlationId) headers["partner-correlation-id"] = spec.correlationId;
+
+    const record: KlarnaCallRecord = {
+      operation: spec.operation,
+      method: spec.method,
+      path: spec.logPath ?? spec.path,
+      status: null,
+      outcome: "unavailable",
+      attempts: 0,
+      correlation_id: null,
+      idempotency_key: spec.idempotencyKey ?? null,
+      duration_ms: 0,
+    };
+    const finish = (outcome: KlarnaCallRecord["outcome"], error?: string) => {
+      record.outcome = outcome;
+      record.duration_ms = Math.round(performance.now() - started);
+      if (error) record.error = error;
+      return record;
+    };
+
+    let lastError = "no attempt made";
+    let lastRetryAfter: number | undefined;
+    for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+      if (!breaker.allow()) {
+        count(spec.operation, "circuit_open");
+        const wait = breaker.retryInMs();
+        throw new KlarnaError(
+          "unavailable",
+          "Klarna circuit breaker is open",
+          finish("circuit_open", "circuit open"),
+          {
+            retryAfterMs: wait,
+          },
+        );
+      }
+      record.attempts = attempt;
+      const attemptStart = performance.now();
+      let status: number;
+      let text: string;
+      let retryAfter: number | undefined;
+      try {
+        const response = await pool.request({
+          method: spec.method,
+          path: prefix + spec.path,
+          headers,
+          body: payload,
+          signal: AbortSignal.timeout(options.timeoutMs),
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+        });
+        status = response.statusCode;
+        text = await response.body.text();
+        const correlation = response.headers["klarna-correlation-id"];
+        if (typeof correlation === "string") record.correlation_id = correlation;
+        retryAfter = parseRetryAfter(response.headers["retry-after"] as string | undefined);
+      } catch (error) {
+        // Network failure, dropped connection or deadline: the request may have reached Klarna.
+        breaker.failure();
+        const name = error instanceof Error ? error.name : "Error";
+        lastError = `${name}: ${error instanceof Error ? error.message : String(error)}`;
+        count(spec.operation, "retried_network", (performance.now() - attemptStart) / 1000);
+        options.logger?.warn(
+          { operation: spec.operation, path: record.path, attempt, error: lastError },
+          "klarna call failed",
+        );
+        if (attempt < options.maxAttempts) await sleep(backoffMs(attempt, options.retryBaseMs));
+        continue;
+      }
+      record.status = status;
+      const seconds = (performance.now() - attemptStart) / 1000;
+      if (status >= 200 && status < 300) {
+        breaker.success();
+        let data: T;
+        try {
+          data = (text === "" ? {} : JSON.parse(text)) as T;
+        } catch {
+          count(spec.operation, "unavailable", seconds);
+          throw new KlarnaError(
+            "unavailable",
+            "Klarna answered with a body that is not JSON",
+            finish("unavailable", "invalid JSON"),
+            {
+              status,
+            },
+          );
+        }
+        count(spec.operation, "success", seconds);
+        options.logger?.debug(
+          {
+            operation: spec.operation,
+            path: record.path,
+            status,
+            attempt,
+            klarna_correlation_id: record.correlation_id,
+          },
+          "klarna call",
+        );
+        return { data, record: finish("success") };
+      }
+      let body: KlarnaErrorBody | undefined;
+      try {
+        body = text ? (JSON.parse(text) as KlarnaErrorBody) : undefined;
+      } catch {
+        body = undefined;
+      }
+      if (!isRetryableStatus(status)) {
+        // A definitive answer: Klarna is healthy, the request is wrong (or the object's state is).
+        breaker.success();
+        count(spec.operation, "rejected", seconds);
+        const message = body?.error_message ?? `Klarna answered ${status}`;
+        throw new KlarnaError("rejected", message, finish("rejected", body?.error_code ?? String(status)), {
+          status,
+          body,
+        });
+      }
+      if (status !== 429) breaker.failure();
+      lastError = `HTTP ${status}${body?.error_code ? ` ${body.error_code}` : ""}`;
+      lastRetryAfter = retryAfter;
+      count(spec.operation, "retried_status", seconds);
+      options.logger?.warn(
+        {
+          operation: spec.operation,
+          path: record.path,
+          status,
+          attempt,
+          klarna_correlation_id: record.correlation_id,
+        },
+        "klarna call failed",
+      );
+      if (attempt >= options.maxAttempts) break;
+      if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) break; // too long to hold the caller
+      await sleep(retryAfter ?? backoffMs(attempt, options.retryBaseMs));
+    }
+    count(spec.operation, "unavailable");
+    throw new KlarnaError(
+      "unavailable",
+      `Klarna unavailable after ${record.attempts} attempt(s): ${lastError}`,
+      finish("unavailable", lastError),
+      {
+        status: record.status,
+        retryAfterMs: lastRetryAfter,
+      },
+    );
+  }
+
+  return {
+    accountId: options.accountId,
+    createPaymentRequest(version, body, idempotencyKey, correlationId) {
+      return call({
+        operation: "create_payment_request",
+        method: "POST",
+        path: `/${version}/payment/requests`,
+        body,
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    getPaymentRequest(id, correlationId) {
+      return call({
+        operation: "get_payment_request",
+        method: "GET",
+        path: `/v2/payment/requests/${seg(id)}`,
+        correlationId,
+      });
+    },
+    cancelPaymentRequest(id, idempotencyKey, correlationId) {
+      return call({
+        operation: "cancel_payment_request",
+        method: "POST",
+        path: `/v2/payment/requests/${seg(id)}/cancel`,
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    confirm(request, idempotencyKey, correlationId) {
+      // The path embeds the confirmation token: log only a fingerprint of it.
+      const token = decodeURIComponent(/confirmation-tokens\/([^/]+)\/confirm/.exec(request.path)?.[1] ?? "");
+      return call({
+        operation: "confirm",
+        method: "POST",
+        path: request.path,
+        logPath: token
+          ? request.path.replace(/confirmation-tokens\/[^/]+\//, `confirmation-tokens/${fingerprint(token)}/`)
+          : request.path,
+        body: request.body,
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    getTransaction(id, correlationId) {
+      return call({
+        operation: "get_transaction",
+        method: "GET",
+        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}`,
+        correlationId,
+      });
+    },
+    capture(id, amount, idempotencyKey, correlationId) {
+      return call({
+        operation: "capture",
+        method: "POST",
+        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}/captures`,
+        body: { amount },
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    refund(id, amount, idempotencyKey, correlationId) {
+      return call({
+        operation: "refund",
+        method: "POST",
+        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}/refunds`,
+        body: { amount },
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    voidTransaction(id, idempotencyKey, correlationId) {
+      return call({
+        operation: "void",
+        method: "POST",
+        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}/void`,
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    async probe(timeoutMs = 1000) {
+      try {
+        const response = await pool.request({
+          method: "GET",
+          path: `${prefix}/.well-known/jwks.json`,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await response.body.dump();
+        return response.statusCode < 500;
+      } catch {
+        return false;
+      }
+    },
+    breakerState: () => breaker.state(),
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Merchants and their API keys. A key is `sk_test_` + 32 random base62-ish characters; only its
+ * SHA-256 and a short display prefix are stored, so a database leak exposes no usable key.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { newId } from "./domain/ids.ts";
+import type { Store } from "./store/index.ts";
+import { nowIso, openStore } from "./store/index.ts";
+
+/** A merchant as the rest of the gateway sees it (no key material). */
+export interface Merchant {
+  id: string;
+  name: string;
+  api_key_prefix: string;
+  created_at: string;
+}
+
+export const API_KEY_PREFIX = "sk_test_";
+const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 4;
+const NAME_MAX_LENGTH = 200;
+
+/** SHA-256 (hex) of an API key: the value looked up on every request. */
+export function hashApiKey(apiKey: string): string {
+  return createHash("sha256").update(apiKey, "utf8").digest("hex");
+}
+
+/** A new random API key (192 bits of entropy). */
+export function generateApiKey(): string {
+  return API_KEY_PREFIX + randomBytes(24).toString("base64url");
+}
+
+/** Creates a merchant in an open store; the returned key is shown once and never stored. */
+export async function insertMerchant(
+  store: Store,
+  input: { name: string },
+): Promise<{ apiKey: string; merchant: Merchant }> {
+  const name = typeof input?.name === "string" ? input.name.trim() : "";
+  if (!name) throw new TypeError("name: a non-empty merchant name is required");
+  if (name.length > NAME_MAX_LENGTH) throw new TypeError(`name: at most ${NAME_MAX_LENGTH} characters`);
+  const apiKey = generateApiKey();
+  const now = nowIso();
+  const merchant: Merchant = {
+    id: newId("mch"),
+    name,
+    api_key_prefix: apiKey.slice(0, DISPLAY_PREFIX_LENGTH),
+    created_at: now,
+  };
+  await store.db
+    .insertInto("merchants")
+    .values({ ...merchant, api_key_hash: hashApiKey(apiKey), updated_at: now })
+    .execute();
+  return { apiKey, merchant };
+}
+
+/**
+ * Creates a merchant in the database at `database` (SQLite path or `postgres://` URL), running
+ * migrations first if needed. Returns the API key, which cannot be recovered later.
+ */
+export async function createMerchant(
+  database: string | Store,
+  input: { name: string },
+): Promise<{ apiKey: string; merchant: Merchant }> {
+  if (typeof database !== "string") return insertMerchant(database, input);
+  const store = await openStore(database);
+  try {
+    return await insertMerchant(store, input);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Looks a merchant up by API key (by hash); undefined when no merchant has that key. */
+export async function findMerchantByApiKey(store: Store, apiKey: string): Promise<Merchant | undefined> {
+  const row = await store.db
+    .selectFrom("merchants")
+    .select(["id", "name", "api_key_prefix", "created_at"])
+    .where("api_key_hash", "=", hashApiKey(apiKey))
+    .executeTakeFirst();
+  return row;
+}

@@ -1,0 +1,245 @@
+/**
+ * `Idempotency-Key` for every authenticated POST, stored in the database so it survives restarts
+ * and holds across instances.
+ *
+ * - First request with a key: a row is inserted `in_flight` (the insert is the lock: the primary key
+ *   `(merchant_id, key)` makes exactly one concurrent request win, on SQLite and PostgreSQL alike).
+ * - Same key, same method + path + body, completed: the stored response is replayed byte for byte,
+ *   with `Idempotent-Replayed: true`.
+ * - Same key, different request: 422 `idempotency_key_reused`.
+ * - Same key while the first is still running: 409 `idempotency_key_in_use`.
+ * - Which responses are kept: everything the operation decided (2xx, 404, 409, 422). Not kept:
+ *   400 (the request was rejected before anything ran, so fixing it and reusing the key is fine)
+ *   and 5xx (the outcome is unknown; the key is released so a retry runs again and, through
+ *   `resourceId`, resumes the object the first attempt created instead of creating another).
+ * - A crashed owner's lock expires after `lockMs`; the next retry takes the key over.
+ * - Keys are scoped per merchant and kept for the retention period (24 h by default), which every
+ *   response advertises in `Idempotency-Retention-Seconds`.
+ */
+import { createHash } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Transaction } from "kysely";
+import { Problem } from "../errors.ts";
+import type { Database, Store } from "../store/index.ts";
+import { nowIso } from "../store/index.ts";
+
+/** What a route handler learns about the Idempotency-Key of its request. */
+export interface IdempotencyHandle {
+  merchantId: string;
+  key: string;
+  /** The object an earlier, unfinished attempt with this key created: resume it. */
+  resourceId: string | null;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set on POSTs that carry an Idempotency-Key and own it for this attempt. */
+    idempotency: IdempotencyHandle | null;
+  }
+}
+
+export interface IdempotencyOptions {
+  retentionMs: number;
+  /** How long an in-flight owner holds the key before a retry may take it over. */
+  lockMs: number;
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** Response headers replayed along with the body. */
+const REPLAYED_HEADERS = ["content-type", "location"];
+
+/** SHA-256 over what makes two requests "the same": method, path and the parsed body. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash("sha256")
+    .update(`${method} ${path}\n`)
+    .update(body === undefined ? "" : JSON.stringify(body))
+    .digest("hex");
+}
+
+/**
+ * Records, inside the caller's transaction, which object this request created, so that a retry of
+ * an attempt that failed half-way resumes that object.
+ */
+export async function attachIdempotentResource(
+  trx: Transaction<Database>,
+  handle: IdempotencyHandle | null,
+  resourceId: string,
+): Promise<void> {
+  if (!handle) return;
+  await trx
+    .updateTable("idempotency_keys")
+    .set({ resource_id: resourceId })
+    .where("merchant_id", "=", handle.merchantId)
+    .where("key", "=", handle.key)
+    .execute();
+  handle.resourceId = resourceId;
+}
+
+function replay(
+  reply: FastifyReply,
+  row: { response_status: number | null; response_body: string | null; response_headers: string | null },
+) {
+  const headers = row.response_headers ? (JSON.parse(row.response_headers) as Record<string, string>) : {};
+  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  reply.header("idempotent-replayed", "true");
+  return reply.code(row.response_status ?? 200).send(row.response_body ?? "");
+}
+
+/** Registers the idempotency hooks. */
+export function installIdempotency(app: FastifyInstance, store: Store, options: IdempotencyOptions): void {
+  const { db } = store;
+  const retentionSeconds = String(Math.floor(options.retentionMs / 1000));
+  app.decorateRequest("idempotency", null);
+
+  async function claim(request: FastifyRequest, reply: FastifyReply, merchantId: string, key: string) {
+    const path = request.url.split("?")[0] ?? request.url;
+    const hash = requestFingerprint(request.method, path, request.body);
+    for (let round = 0; round < 2; round++) {
+      const now = Date.now();
+      const inserted = await db
+        .insertInto("idempotency_keys")
+        .values({
+          merchant_id: merchantId,
+          key,
+          method: request.method,
+          path,
+          request_hash: hash,
+          state: "in_flight",
+          locked_until: nowIso(now + options.lockMs),
+          created_at: nowIso(now),
+          expires_at: nowIso(now + options.retentionMs),
+        })
+        .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
+        request.idempotency = { merchantId, key, resourceId: null };
+        return;
+      }
+      const row = await db
+        .selectFrom("idempotency_keys")
+        .selectAll()
+        .where("merchant_id", "=", merchantId)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (!row) continue; // deleted between our insert and select: try again
+      if (row.expires_at <= nowIso(now)) {
+        // Past retention: the key is free again.
+        await db
+          .deleteFrom("idempotency_keys")
+          .where("merchant_id", "=", merchantId)
+          .where("key", "=", key)
+          .where("expires_at", "=", row.expires_at)
+          .execute();
+        continue;
+      }
+      if (row.request_hash !== hash) {
+        throw new Problem(
+          422,
+          "idempotency_key_reused",
+          "This Idempotency-Key was already used with a different request (method, path or body).",
+        );
+      }
+      if (row.state === "completed") return replay(reply, row);
+      if (row.locked_until > nowIso(now)) {
+        throw new Problem(
+          409,
+          "idempotency_key_in_use",
+          "A request with this Idempotency-Key is still in progress.",
+          {
+            headers: { "Retry-After": "1" },
+          },
+        );
+      }
+      // The previous owner crashed or gave up with an unknown outcome: take the key over (compare-
+      // and-set on the lock, so of two racing retries only one wins).
+      const taken = await db
+        .updateTable("idempotency_keys")
+        .set({ locked_until: nowIso(now + options.lockMs) })
+        .where("merchant_id", "=", merchantId)
+        .where("key", "=", key)
+        .where("state", "=", "in_flight")
+        .where("locked_until", "=", row.locked_until)
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) !== 1) {
+        throw new Problem(
+          409,
+          "idempotency_key_in_use",
+          "A request with this Idempotency-Key is still in progress.",
+          {
+            headers: { "Retry-After": "1" },
+          },
+        );
+      }
+      request.idempotency = { merchantId, key, resourceId: row.resource_id };
+      return;
+    }
+    throw new Problem(409, "idempotency_key_in_use", "The Idempotency-Key is contended; retry.");
+  }
+
+  app.addHook("preHandler", async (request, reply) => {
+    if (request.method !== "POST" || !request.merchant) return;
+    const key = request.headers["idempotency-key"];
+    if (key === undefined) return;
+    if (typeof key !== "string" || !KEY_PATTERN.test(key)) {
+      throw new Problem(
+        400,
+        "invalid_idempotency_key",
+        "Idempotency-Key must be 1-255 printable ASCII characters.",
+        {
+          errors: [{ pointer: "", code: "invalid_idempotency_key", detail: "header Idempotency-Key" }],
+        },
+      );
+    }
+    reply.header("idempotency-retention-seconds", retentionSeconds);
+    return claim(request, reply, request.merchant.id, key);
+  });
+
+  app.addHook("onSend", async (request, reply, payload) => {
+    const handle = request.idempotency;
+    if (!handle) return payload;
+    request.idempotency = null; // onSend may run again for an error reply; settle once
+    const status = reply.statusCode;
+    const storable = typeof payload === "string" || payload === null || payload === undefined;
+    if (status === 400 && !handle.resourceId) {
+      await db
+        .deleteFrom("idempotency_keys")
+        .where("merchant_id", "=", handle.merchantId)
+        .where("key", "=", handle.key)
+        .execute();
+    } else if (status >= 500 || status === 400 || !storable) {
+      await db
+        .updateTable("idempotency_keys")
+        .set({ locked_until: nowIso(0) })
+        .where("merchant_id", "=", handle.merchantId)
+        .where("key", "=", handle.key)
+        .execute();
+    } else {
+      const headers: Record<string, string> = {};
+      for (const name of REPLAYED_HEADERS) {
+        const value = reply.getHeader(name);
+        if (value !== undefined) headers[name] = String(value);
+      }
+      await db
+        .updateTable("idempotency_keys")
+        .set({
+          state: "completed",
+          response_status: status,
+          response_body: (payload as string | null | undefined) ?? "",
+          response_headers: JSON.stringify(headers),
+        })
+        .where("merchant_id", "=", handle.merchantId)
+        .where("key", "=", handle.key)
+        .execute();
+    }
+    return payload;
+  });
+}
+
+/** Deletes idempotency records past their retention; returns how many were removed. */
+export async function purgeExpiredIdempotencyKeys(store: Store, now: number = Date.now()): Promise<number> {
+  const result = await store.db
+    .deleteFrom("idempotency_keys")
+    .where("expires_at", "<", nowIso(now))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,87 @@
+/**
+ * Prometheus metrics on a registry owned by one gateway instance (several gateways in one process,
+ * as in tests, must not share counters): HTTP requests and latencies by route, Klarna calls by
+ * operation and outcome, and the JWKS cache state of the token verifier.
+ */
+import type { FastifyInstance } from "fastify";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** The metrics a gateway records. */
+export interface GatewayMetrics {
+  registry: Registry;
+  httpRequests: Counter<"method" | "route" | "status">;
+  httpDuration: Histogram<"method" | "route">;
+  klarnaCalls: Counter<"operation" | "outcome">;
+  klarnaDuration: Histogram<"operation">;
+  paymentsCreated: Counter<"action" | "status">;
+}
+
+/**
+ * Creates the metrics; `jwksState` (the verifier's `cacheState()`: `{kids, fetchedAt?, lastError?}`)
+ * is sampled at scrape time into `gateway_jwks_cache{fact="keys"|"age_seconds"|"last_fetch_failed"}`.
+ */
+export function createMetrics(jwksState?: () => unknown): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "gateway_" });
+  const metrics: GatewayMetrics = {
+    registry,
+    httpRequests: new Counter({
+      name: "gateway_http_requests_total",
+      help: "HTTP requests handled, by method, route pattern and status code.",
+      labelNames: ["method", "route", "status"],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: "gateway_http_request_duration_seconds",
+      help: "HTTP request latency by method and route pattern.",
+      labelNames: ["method", "route"],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    klarnaCalls: new Counter({
+      name: "gateway_klarna_calls_total",
+      help: "Klarna API attempts by operation and outcome (success, rejected, retried, unavailable, circuit_open).",
+      labelNames: ["operation", "outcome"],
+      registers: [registry],
+    }),
+    klarnaDuration: new Histogram({
+      name: "gateway_klarna_call_duration_seconds",
+      help: "Latency of one Klarna API attempt by operation.",
+      labelNames: ["operation"],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    paymentsCreated: new Counter({
+      name: "gateway_payments_created_total",
+      help: "Payments created, by interoperability action taken and resulting status.",
+      labelNames: ["action", "status"],
+      registers: [registry],
+    }),
+  };
+  new Gauge({
+    name: "gateway_jwks_cache",
+    help: "JWKS cache state of the interoperability-token verifier, one series per numeric fact.",
+    labelNames: ["fact"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const state = jwksState?.();
+      if (!state || typeof state !== "object") return;
+      const facts = state as { kids?: unknown; fetchedAt?: unknown; lastError?: unknown };
+      if (Array.isArray(facts.kids)) this.set({ fact: "keys" }, facts.kids.length);
+      if (typeof facts.fetchedAt === "number")
+        this.set({ fact: "age_seconds" }, (Date.now() - facts.fetchedAt) / 1000);
+      this.set({ fact: "last_fetch_failed" }, facts.lastError ? 1 : 0);
+    },
+  });
+  return metrics;
+}
+
+/** Records request counts and latencies, labelled by route pattern (never raw URLs: bounded cardinality). */
+export function installHttpMetrics(app: FastifyInstance, metrics: GatewayMetrics): void {
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,11 @@
+/**
+ * Every route module of the gateway, in registration order. To add routes, write a module that
+ * exports `async function xRoutes(app: FastifyInstance)` and add it here (see README "Adding routes").
+ */
+import type { FastifyInstance } from "fastify";
+import { healthRoutes } from "./health.ts";
+import { paymentRoutes } from "./payments.ts";
+
+export type RouteModule = (app: FastifyInstance) => Promise<void>;
+
+export const ROUTES: RouteModule[] = [healthRoutes, paymentRoutes];

@@ -1,0 +1,122 @@
+/**
+ * The gateway's storage: one kysely schema over SQLite (`node:sqlite`, one machine, the demo) or
+ * PostgreSQL (`pg`, several instances sharing the load). Migrations run when a store is opened.
+ */
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { migrateToLatest } from "./migrations.ts";
+import type { Database } from "./schema.ts";
+import { createSqliteDialect } from "./sqlite.ts";
+
+export type { Database } from "./schema.ts";
+
+/** An open database plus what the rest of the gateway needs to know about it. */
+export interface Store {
+  db: Kysely<Database>;
+  engine: "sqlite" | "postgres";
+  /** Where it lives, with any password removed (safe to log). */
+  location: string;
+  /** Throws if the database does not answer; used by `/readyz`. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** PostgreSQL only: the schema to use (created if missing). Tests use one per run. */
+  schema?: string;
+  /** Run migrations (default true). */
+  migrate?: boolean;
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
+}
+
+/** The default SQLite file, relative to the working directory. */
+export const DEFAULT_DATABASE = "./.data/gateway.db";
+
+/** Whether a database location names PostgreSQL rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The location with credentials masked, for logs and error messages. */
+export function redactLocation(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "postgres://(unparseable url)";
+  }
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens (and by default migrates) the database at `location`: a file path for SQLite, or a
+ * `postgres://` URL.
+ */
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
+  let db: Kysely<Database>;
+  let engine: Store["engine"];
+  if (isPostgresUrl(location)) {
+    engine = "postgres";
+    const schema = options.schema;
+    if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+      throw new Error(`schema must match ${SCHEMA_NAME}, got ${JSON.stringify(schema)}`);
+    }
+    if (schema) {
+      // Create the schema on a throwaway connection, then pin every pooled connection to it.
+      const client = new pg.Client({ connectionString: location });
+      await client.connect();
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      } finally {
+        await client.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: location,
+      max: options.poolSize ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    engine = "sqlite";
+    db = new Kysely<Database>({ dialect: createSqliteDialect(location) });
+  }
+  try {
+    if (options.migrate !== false) await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    db,
+    engine,
+    location: redactLocation(location),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Drops a PostgreSQL schema and everything in it (tests clean up with this). */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`refusing to drop schema ${JSON.stringify(schema)}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Current time as the ISO text stored in timestamp columns. */
+export function nowIso(now: number = Date.now()): string {
+  return new Date(now).toISOString();
+}

@@ -1,0 +1,266 @@
+/**
+ * Schema migrations, run on every start (kysely's Migrator takes a lock, so several instances
+ * starting against one PostgreSQL database apply each migration once).
+ *
+ * One schema for both engines: only types both understand (text, integer) and the schema builder,
+ * never engine-specific SQL. Every table any part of the gateway needs is defined here, so feature
+ * modules never ship migrations of their own; add a new numbered migration to change the schema.
+ */
+import type { Kysely } from "kysely";
+import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was then.
+type AnyDb = Kysely<any>;
+
+const m0001: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable("merchants")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("name", "text", (c) => c.notNull())
+      .addColumn("api_key_hash", "text", (c) => c.notNull().unique())
+      .addColumn("api_key_prefix", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable("payments")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("merchant_id", "text", (c) => c.notNull().references("merchants.id"))
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("currency", "text", (c) => c.notNull())
+      .addColumn("amount", "integer", (c) => c.notNull())
+      .addColumn("captured_amount", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("refunded_amount", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("reference", "text")
+      .addColumn("return_url", "text")
+      .addColumn("api_version", "text", (c) => c.notNull())
+      .addColumn("customer_payment_method_id", "text")
+      .addColumn("klarna_token", "text")
+      .addColumn("klarna_data", "text")
+      .addColumn("interoperability", "text", (c) => c.notNull())
+      .addColumn("klarna_payment_request_id", "text", (c) => c.unique())
+      .addColumn("klarna_payment_request_url", "text")
+      .addColumn("klarna_payment_transaction_id", "text")
+      .addColumn("next_action", "text")
+      .addColumn("warnings", "text", (c) => c.notNull())
+      .addColumn("failure_code", "text")
+      .addColumn("failure_message", "text")
+      .addColumn("version", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+    // List endpoint: newest first per merchant, optionally filtered by status or reference.
+    await db.schema
+      .createIndex("payments_merchant_id_idx")
+      .on("payments")
+      .columns(["merchant_id", "id"])
+      .execute();
+    await db.schema
+      .createIndex("payments_merchant_reference_idx")
+      .on("payments")
+      .columns(["merchant_id", "reference"])
+      .execute();
+    await db.schema
+      .createIndex("payments_merchant_status_idx")
+      .on("payments")
+      .columns(["merchant_id", "status", "id"])
+      .execute();
+    // Reconciliation scans payments stuck in a non-final state.
+    await db.schema
+      .createIndex("payments_status_updated_idx")
+      .on("payments")
+      .columns(["status", "updated_at"])
+      .execute();
+
+    await db.schema
+      .createTable("payment_events")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("payment_id", "text", (c) => c.notNull().references("payments.id"))
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("type", "text", (c) => c.notNull())
+      .addColumn("detail", "text", (c) => c.notNull())
+      .addColumn("at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("payment_events_payment_idx")
+      .on("payment_events")
+      .columns(["payment_id", "id"])
+      .execute();
+
+    await db.schema
+      .createTable("idempotency_keys")
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("key", "text", (c) => c.notNull())
+      .addColumn("method", "text", (c) => c.notNull())
+      .addColumn("path", "text", (c) => c.notNull())
+      .addColumn("request_hash", "text", (c) => c.notNull())
+      .addColumn("state", "text", (c) => c.notNull())
+      .addColumn("locked_until", "text", (c) => c.notNull())
+      .addColumn("resource_id", "text")
+      .addColumn("response_status", "integer")
+      .addColumn("response_body", "text")
+      .addColumn("response_headers", "text")
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("expires_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("idempotency_keys_pk", ["merchant_id", "key"])
+      .execute();
+    await db.schema
+      .createIndex("idempotency_keys_expires_idx")
+      .on("idempotency_keys")
+      .column("expires_at")
+      .execute();
+
+    await db.schema
+      .createTable("outbox")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("type", "text", (c) => c.notNull())
+      .addColumn("subject_id", "text")
+      .addColumn("payload", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("dispatched_at", "text")
+      .addColumn("claimed_until", "text")
+      .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.createIndex("outbox_pending_idx").on("outbox").columns(["dispatched_at", "id"]).execute();
+
+    await db.schema
+      .createTable("klarna_webhook_events")
+      .addColumn("event_id", "text", (c) => c.primaryKey())
+      .addColumn("event_type", "text", (c) => c.notNull())
+      .addColumn("payment_request_id", "text")
+      .addColumn("payment_id", "text")
+      .addColumn("payload", "text", (c) => c.notNull())
+      .addColumn("received_at", "text", (c) => c.notNull())
+      .addColumn("processed_at", "text")
+      .addColumn("error", "text")
+      .execute();
+
+    await db.schema
+      .createTable("webhook_endpoints")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("url", "text", (c) => c.notNull())
+      .addColumn("events", "text", (c) => c.notNull())
+      .addColumn("secret", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("webhook_endpoints_merchant_idx")
+      .on("webhook_endpoints")
+      .column("merchant_id")
+      .execute();
+
+    await db.schema
+      .createTable("webhook_deliveries")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("endpoint_id", "text", (c) => c.notNull())
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("outbox_id", "text", (c) => c.notNull())
+      .addColumn("event_type", "text", (c) => c.notNull())
+      .addColumn("payload", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("next_attempt_at", "text", (c) => c.notNull())
+      .addColumn("claimed_until", "text")
+      .addColumn("last_status_code", "integer")
+      .addColumn("last_error", "text")
+      .addColumn("delivered_at", "text")
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .addUniqueConstraint("webhook_deliveries_endpoint_outbox_uq", ["endpoint_id", "outbox_id"])
+      .execute();
+    await db.schema
+      .createIndex("webhook_deliveries_due_idx")
+      .on("webhook_deliveries")
+      .columns(["status", "next_attempt_at"])
+      .execute();
+    await db.schema
+      .createIndex("webhook_deliveries_endpoint_idx")
+      .on("webhook_deliveries")
+      .columns(["endpoint_id", "id"])
+      .execute();
+
+    await db.schema
+      .createTable("customers")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("email", "text")
+      .addColumn("name", "text")
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("customers_merchant_idx")
+      .on("customers")
+      .columns(["merchant_id", "id"])
+      .execute();
+
+    await db.schema
+      .createTable("payment_methods")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("customer_id", "text", (c) => c.notNull().references("customers.id"))
+      .addColumn("type", "text", (c) => c.notNull())
+      .addColumn("klarna_customer_token", "text")
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .addColumn("revoked_at", "text")
+      .execute();
+    await db.schema
+      .createIndex("payment_methods_customer_idx")
+      .on("payment_methods")
+      .columns(["customer_id", "id"])
+      .execute();
+
+    await db.schema
+      .createTable("checkout_sessions")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("merchant_id", "text", (c) => c.notNull())
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("currency", "text", (c) => c.notNull())
+      .addColumn("amount", "integer", (c) => c.notNull())
+      .addColumn("reference", "text")
+      .addColumn("return_url", "text")
+      .addColumn("klarna_token", "text")
+      .addColumn("klarna_data", "text")
+      .addColumn("interoperability", "text", (c) => c.notNull())
+      .addColumn("warnings", "text", (c) => c.notNull())
+      .addColumn("payment_id", "text")
+      .addColumn("metadata", "text", (c) => c.notNull())
+      .addColumn("expires_at", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("checkout_sessions_merchant_idx")
+      .on("checkout_sessions")
+      .columns(["merchant_id", "id"])
+      .execute();
+  },
+};
+
+/** All migrations, in order. Names are stable forever: they are recorded in the database. */
+export const MIGRATIONS: Record<string, Migration> = { "0001_initial": m0001 };
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Applies every pending migration; throws with the failing migration's name if one fails. */
+export async function migrateToLatest(db: AnyDb): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * kysely over Node's built-in `node:sqlite`.
+ *
+ * kysely's own SqliteDialect expects better-sqlite3's calling convention (parameters as one array);
+ * `node:sqlite` wants them spread, rejects booleans and `undefined`, and reports whether a statement
+ * returns rows through `columns()`. This adapter bridges those differences for kysely-generic-sqlite,
+ * and caches prepared statements by SQL text: the gateway issues a small, fixed set of queries, so
+ * preparing each once keeps the hot path free of SQL parsing.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { GenericSqliteDialect, type IGenericSqlite, parseBigInt } from "kysely-generic-sqlite";
+
+interface CachedStatement {
+  statement: StatementSync;
+  returnsRows: boolean;
+}
+
+/** Statements kept prepared; beyond this the least recently used are finalized by GC. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/** Converts a kysely parameter to a value `node:sqlite` accepts, naming the offender otherwise. */
+export function toSqliteValue(value: unknown, index: number): SQLInputValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "number" || typeof value === "string" || typeof value === "bigint") return value;
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof Date) return value.toISOString();
+  throw new TypeError(`SQLite parameter ${index + 1} has unsupported type ${typeof value}`);
+}
+
+/** Opens the database file with the pragmas the gateway relies on (WAL, busy timeout, FKs). */
+export function openSqliteDatabase(location: string): DatabaseSync {
+  if (location !== ":memory:") mkdirSync(dirname(location), { recursive: true });
+  const db = new DatabaseSync(location, { timeout: 5000 });
+  // WAL lets readers proceed while one writer commits (CLI `merchant create` next to a running
+  // gateway); NORMAL sync is durable across application crashes, which is what WAL guarantees.
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+  return db;
+}
+
+/** The executor kysely-generic-sqlite drives: one `node:sqlite` connection with a statement cache. */
+export function createNodeSqliteExecutor(location: string): IGenericSqlite<DatabaseSync> {
+  const db = openSqliteDatabase(location);
+  const cache = new Map<string, CachedStatement>();
+
+  function prepare(sql: string): CachedStatement {
+    const hit = cache.get(sql);
+    if (hit) {
+      // Re-insert to mark as most recently used (Map keeps insertion order).
+      cache.delete(sql);
+      cache.set(sql, hit);
+      return hit;
+    }
+    const statement = db.prepare(sql);
+    const entry = { statement, returnsRows: statement.columns().length > 0 };
+    cache.set(sql, entry);
+    if (cache.size > STATEMENT_CACHE_SIZE) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    return entry;
+  }
+
+  return {
+    db,
+    query(_isSelect, sql, parameters) {
+      const { statement, returnsRows } = prepare(sql);
+      const args = (parameters ?? []).map(toSqliteValue);
+      if (returnsRows) return { rows: statement.all(...args) };
+      const result = statement.run(...args);
+      return {
+        rows: [],
+        insertId: parseBigInt(result.lastInsertRowid),
+        numAffectedRows: parseBigInt(result.changes),
+      };
+    },
+    close() {
+      cache.clear();
+      db.close();
+    },
+  };
+}
+
+/** A kysely dialect for a SQLite file (or `:memory:`) through `node:sqlite`. */
+export function createSqliteDialect(location: string): GenericSqliteDialect {
+  return new GenericSqliteDialect(() => createNodeSqliteExecutor(location));
+}
