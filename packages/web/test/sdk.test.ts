@@ -172,6 +172,15 @@ describe("Klarna.Interoperability.resolve", () => {
       [400, { error_code: "INVALID_TOKEN", error_message: "expired" }, "invalid_token", undefined],
       [
         400,
+        {
+          error_code: "BAD_VALUE",
+          errors: [{ parameter: "query.interoperability_token", error_message: "bad" }],
+        },
+        "invalid_token",
+        "query.interoperability_token",
+      ],
+      [
+        400,
         { error_code: "INVALID_CONTENT", errors: [{ parameter: "currency", error_message: "bad" }] },
         "validation_error",
         "currency",

@@ -31,7 +31,8 @@ export interface InteroperabilityModule extends KlarnaInteroperability {
 
 /** Maps an HTTP status (and Klarna's error body) to the SDK's error code. */
 function codeForStatus(status: number, parameter: string | undefined): KlarnaErrorCode {
-  if (status === 400) return parameter === "interoperability_token" ? "invalid_token" : "validation_error";
+  if (status === 400)
+    return parameter?.endsWith("interoperability_token") ? "invalid_token" : "validation_error";
   if (status === 401 || status === 403) return "unauthorized";
   if (status === 404) return "not_found";
   if (status === 429) return "rate_limited";

@@ -1,0 +1,171 @@
+/**
+ * The three hand-offs from a Partner's shop to the Acquiring Partner, driven in chromium from the storefront
+ * click to the payment's final state in the gateway. Each asserts that Klarna (the sandbox journal) received
+ * exactly the token the storefront got.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import {
+  gatewayGet,
+  journal,
+  launchBrowser,
+  type Stack,
+  screenshot,
+  skipReason,
+  startKlarnaFeature,
+  startStack,
+  tokenInLookup,
+  tokenInPaymentRequest,
+} from "./harness.ts";
+
+interface Payment {
+  id: string;
+  status: string;
+  reference: string;
+  klarna?: { interoperability?: { status?: string | null; action?: string } };
+}
+
+const reason = skipReason();
+const FINAL = '[data-payment-status="authorized"], [data-payment-status="captured"]';
+
+describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}` : false }, () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  before(async () => {
+    stack = await startStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    return page;
+  }
+
+  /** Approves on Klarna's purchase page (sandbox). */
+  async function approveAtKlarna(page: Page): Promise<void> {
+    await page.waitForURL((url) => url.href.startsWith(`${stack.sandbox.url}/purchase/`));
+    await page.getByRole("button", { name: /^Pay / }).click();
+  }
+
+  /** The order reference in the result URL, and its payment in the gateway. */
+  async function paymentFromResult(page: Page): Promise<Payment> {
+    await page.waitForURL((url) => url.href.startsWith(`${stack.storefront.url}/result`));
+    await page.locator(FINAL).waitFor();
+    const reference = new URL(page.url()).searchParams.get("order");
+    assert.ok(reference, "result page names the order");
+    const list = await gatewayGet<{ data: Payment[] }>(stack, `/v2/payments?reference=${reference}`);
+    assert.equal(list.data.length, 1);
+    return list.data[0]!;
+  }
+
+  async function assertKlarnaGotToken(token: string, alsoLookup: boolean): Promise<void> {
+    const requests = await journal(stack.sandbox.url, "POST", "/v2/payment/requests");
+    assert.ok(
+      requests.some((e) => tokenInPaymentRequest(e) === token),
+      "a Klarna payment request carried the storefront's token byte for byte",
+    );
+    if (alsoLookup) {
+      const lookups = await journal(stack.sandbox.url, "GET", "/v1/interoperability");
+      assert.ok(
+        lookups.some((e) => tokenInLookup(e) === token),
+        "resolve() sent the token byte for byte",
+      );
+    }
+  }
+
+  test("hosted checkout: Sign in with Klarna → AP's page preselects Klarna → purchase page → authorized", async () => {
+    const page = await newPage();
+    const token = await startKlarnaFeature(page, stack, "Sign in with Klarna");
+    assert.match(token, /^eyJ/);
+    await page.getByLabel(/hosted checkout/i).check();
+    await page.getByRole("button", { name: "Place order" }).click();
+
+    // The AP's hosted checkout, on the gateway's origin.
+    await page.waitForURL((url) => url.href.startsWith(`${stack.gateway.url}/checkout/`));
+    const klarna = page.getByRole("radio", { name: /Klarna/ });
+    await klarna.waitFor();
+    assert.equal(await klarna.isChecked(), true, "Klarna is preselected for PAYMENT_PREPARED");
+    assert.equal(await page.locator("#methods").getAttribute("data-presentation"), "preselect");
+    await screenshot(page, "hosted-checkout-preselected");
+    await page.getByRole("button", { name: "Pay with Klarna" }).click();
+
+    await approveAtKlarna(page);
+    // Klarna returns the customer to the shop (return_url) or to the AP's page; either shows the outcome.
+    await page.locator(FINAL).waitFor({ timeout: 30_000 });
+    await screenshot(page, "hosted-checkout-final");
+    const payments = await gatewayGet<{ data: Payment[] }>(stack, "/v2/payments?limit=100");
+    const payment = payments.data.find((p) => p.status === "authorized" || p.status === "captured");
+    assert.ok(payment, "the gateway holds an authorized payment");
+    await assertKlarnaGotToken(token, true);
+  });
+
+  test("server-to-server: one-step Express Checkout → confirmed at once → authorized", async () => {
+    const page = await newPage();
+    const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
+    assert.equal(await page.locator("#token-status").textContent(), "PAYMENT_PENDING_CONFIRMATION");
+    await page.getByLabel(/Server-to-server/i).check();
+    await page.getByRole("button", { name: "Place order" }).click();
+
+    const payment = await paymentFromResult(page);
+    await screenshot(page, "server-to-server-final");
+    assert.equal(payment.status, "authorized");
+    assert.equal(payment.klarna?.interoperability?.action, "confirm");
+    await assertKlarnaGotToken(token, false);
+    const confirms = await journal(stack.sandbox.url, "POST", "/v2/accounts/");
+    assert.ok(
+      confirms.some((e) => e.path.includes("/confirmation-tokens/")),
+      "the gateway confirmed with the payment confirmation token",
+    );
+  });
+
+  test("platform plugin: token read from the shop's session → purchase page → authorized", async () => {
+    const page = await newPage();
+    const token = await startKlarnaFeature(page, stack, "Express checkout (review first)");
+    await page.getByLabel(/Platform plugin/i).check();
+    await page.getByRole("button", { name: "Place order" }).click();
+
+    await approveAtKlarna(page);
+    const payment = await paymentFromResult(page);
+    await screenshot(page, "platform-plugin-final");
+    assert.equal(payment.status, "authorized");
+    await assertKlarnaGotToken(token, false);
+  });
+
+  test("hosted checkout leaves Klarna out for PAYMENT_UNSUPPORTED", async () => {
+    const mint = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ scenario: "unsupported", currency: "USD", amount: 17800 }),
+    });
+    const { interoperability_token: token } = (await mint.json()) as { interoperability_token: string };
+    const created = await fetch(`${stack.gateway.url}/v2/checkout/sessions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${stack.apiKey}`,
+        "content-type": "application/json",
+        "idempotency-key": crypto.randomUUID(),
+      },
+      body: JSON.stringify({
+        currency: "USD",
+        amount: 17800,
+        reference: "order_unsupported",
+        payment_method_options: { klarna: { interoperability_token: token } },
+      }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const { url } = (await created.json()) as { url: string };
+    const page = await newPage();
+    await page.goto(url);
+    await page.locator('#methods[data-presentation="hide"]').waitFor();
+    assert.equal(await page.getByRole("radio", { name: /Klarna/ }).count(), 0);
+    await screenshot(page, "hosted-checkout-unsupported");
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Shared set-up for the browser end-to-end tests: the whole cast on 127.0.0.1, port 0 each —
+ * the sandbox (Klarna), the gateway (the AP, SQLite in a temp dir), the storefront (a Partner) —
+ * and a headless Debian chromium driven by playwright-core. Screenshots go to test-artifacts/.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, Page } from "playwright-core";
+import { type Storefront, startStorefront } from "../../src/storefront-server.ts";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const ARTIFACTS = fileURLToPath(new URL("../../../../test-artifacts/", import.meta.url));
+const DIST_SDK = fileURLToPath(new URL("../../dist/klarna.js", import.meta.url));
+
+/** Why the e2e tests cannot run here, or undefined when they can. */
+export function skipReason(): string | undefined {
+  if (!existsSync(CHROMIUM))
+    return `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+  if (!existsSync(DIST_SDK)) return "packages/web/dist is not built (npm run build -w @klarna-interop/web)";
+  return undefined;
+}
+
+/** Launches headless chromium with the flags that keep it quiet and offline. */
+export async function launchBrowser(): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A free loopback port chosen by the OS (the gateway must know its public URL before it starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+type RegisterWebhook = (klarnaUrl: string, apiKey: string, publicUrl: string) => Promise<unknown>;
+
+export interface Stack {
+  sandbox: { url: string; apiKey: string };
+  gateway: { url: string };
+  storefront: Storefront;
+  apiKey: string;
+  close(): Promise<void>;
+}
+
+/** Starts sandbox, gateway (with Klarna webhooks registered) and storefront. */
+export async function startStack(): Promise<Stack> {
+  const { startSandbox } = await import("@klarna-interop/sandbox");
+  const gatewayModule = await import("@klarna-interop/gateway");
+  const dir = await mkdtemp(join(tmpdir(), "klarna-interop-e2e-"));
+  const database = join(dir, "gateway.db");
+  const sandbox = await startSandbox({ port: 0, host: "127.0.0.1", logger: false });
+  const closers: (() => Promise<unknown>)[] = [() => sandbox.close()];
+  try {
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    // Klarna's webhooks move payments after the purchase page; subscribe the gateway before it starts.
+    const register = (gatewayModule as { registerKlarnaWebhook?: RegisterWebhook }).registerKlarnaWebhook;
+    const webhook = register ? await register(sandbox.url, sandbox.apiKey, publicUrl) : undefined;
+    const options = {
+      port,
+      host: "127.0.0.1",
+      klarnaUrl: sandbox.url,
+      klarnaApiKey: sandbox.apiKey,
+      jwksUrl: sandbox.jwksUrl,
+      database,
+      publicUrl,
+      logger: false,
+      ...(webhook ? { klarnaWebhookSigningKey: webhook } : {}),
+    } as Parameters<typeof gatewayModule.startGateway>[0];
+    const gateway = await gatewayModule.startGateway(options);
+    closers.unshift(() => gateway.close());
+    const { apiKey } = await gatewayModule.createMerchant(database, { name: "Nordic Linen" });
+    const storefront = await startStorefront({
+      port: 0,
+      sandboxUrl: sandbox.url,
+      gatewayUrl: gateway.url,
+      gatewayApiKey: apiKey,
+    });
+    closers.unshift(() => storefront.close());
+    return {
+      sandbox,
+      gateway,
+      storefront,
+      apiKey,
+      close: async () => {
+        for (const close of closers) await close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export interface JournalEntry {
+  method: string;
+  path: string;
+  query: Record<string, string> | string | null;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** Every request the sandbox received at `path` (prefix) with `method`. */
+export async function journal(sandboxUrl: string, method: string, path: string): Promise<JournalEntry[]> {
+  const url = new URL("/_sandbox/journal", sandboxUrl);
+  url.searchParams.set("method", method);
+  url.searchParams.set("path", path);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`journal answered ${response.status}`);
+  return ((await response.json()) as { entries: JournalEntry[] }).entries;
+}
+
+/** The `interoperability_token` a journaled payment request carried, read from the raw body. */
+export function tokenInPaymentRequest(entry: JournalEntry): string | undefined {
+  const body = JSON.parse(entry.body ?? "{}") as { interoperability?: { interoperability_token?: string } };
+  return body.interoperability?.interoperability_token;
+}
+
+/** The `interoperability_token` a journaled GET /v1/interoperability carried in its query. */
+export function tokenInLookup(entry: JournalEntry): string | undefined {
+  if (typeof entry.query === "object" && entry.query !== null) return entry.query.interoperability_token;
+  const raw = typeof entry.query === "string" ? entry.query : (entry.path.split("?")[1] ?? "");
+  return new URLSearchParams(raw).get("interoperability_token") ?? undefined;
+}
+
+/** Gateway merchant API call. */
+export async function gatewayGet<T>(stack: Stack, path: string): Promise<T> {
+  const response = await fetch(new URL(path, stack.gateway.url), {
+    headers: { authorization: `Bearer ${stack.apiKey}` },
+  });
+  if (!response.ok) throw new Error(`gateway ${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Saves a full-page screenshot as test-artifacts/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Runs the storefront up to the moment Klarna handed over a token; returns that token as the page shows it. */
+export async function startKlarnaFeature(
+  page: Page,
+  stack: Stack,
+  buttonName: string | RegExp,
+): Promise<string> {
+  await page.goto(stack.storefront.url);
+  await page.getByRole("button", { name: buttonName }).click();
+  const token = page.locator("#token");
+  await token.waitFor({ state: "visible" });
+  return (await token.textContent()) ?? "";
+}
