@@ -101,7 +101,7 @@ test("a tiny AP with ten defects fails exactly the checks aimed at them", async 
   assert.match(detail("unverified-never-confirmed"), /confirmation-tokens/);
   assert.match(detail("unsupported-not-requested"), /Klarna still received POST \/v2\/payment\/requests/);
   assert.match(detail("idempotent-replay"), /saw 2/);
-  assert.match(detail("data-envelope"), /not JSON: expected 400, got HTTP 201/);
+  assert.match(detail("data-envelope"), /JSON array: expected 400, got HTTP 201/);
 });
 
 test("CLI: exit 0 and one ✓ line per check when all pass, 1 with ✗ lines when one fails, --json prints the report", async (t) => {
