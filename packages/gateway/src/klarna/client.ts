@@ -294,7 +294,10 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
       } catch {
         body = undefined;
       }
-      if (!isRetryableStatus(status)) {
+      // A 409 on a retry of an idempotent POST is Klarna saying "your earlier attempt with this key
+      // is still in progress" (our timed-out first attempt): wait and ask again, do not give up.
+      const inProgress = status === 409 && attempt > 1 && spec.idempotencyKey !== undefined;
+      if (!isRetryableStatus(status) && !inProgress) {
         // A definitive answer: Klarna is healthy, the request is wrong (or the object's state is).
         breaker.success();
         count(spec.operation, "rejected", seconds);
@@ -304,7 +307,7 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
           body,
         });
       }
-      if (status !== 429) breaker.failure();
+      if (status !== 429 && !inProgress) breaker.failure();
       lastError = `HTTP ${status}${body?.error_code ? ` ${body.error_code}` : ""}`;
       lastRetryAfter = retryAfter;
       count(spec.operation, "retried_status", seconds);

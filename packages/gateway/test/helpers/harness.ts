@@ -1,0 +1,159 @@
+/**
+ * Test harness: one sandbox (as Klarna) per test file, a fresh gateway on an in-memory SQLite store
+ * per test (or a given store), a merchant, and helpers to call the API and read the sandbox journal.
+ */
+import { Writable } from "node:stream";
+import { type RunningSandbox, startSandbox } from "@klarna-interop/sandbox";
+import {
+  createMerchant,
+  type GatewayOptions,
+  openStore,
+  type RunningGateway,
+  type Store,
+  startGateway,
+} from "../../src/index.ts";
+
+export interface Harness {
+  sandbox: RunningSandbox;
+  gateway: RunningGateway;
+  store: Store;
+  apiKey: string;
+  merchantId: string;
+  logs: string[];
+  /** Calls the gateway with the merchant's key (JSON body unless `raw` is given). */
+  api(
+    method: string,
+    path: string,
+    options?: {
+      body?: unknown;
+      raw?: string;
+      key?: string | null;
+      idempotencyKey?: string;
+      headers?: Record<string, string>;
+    },
+  ): Promise<{ status: number; body: any; headers: Headers; text: string }>;
+  mint(
+    input: Record<string, unknown>,
+  ): Promise<{
+    interoperability_token: string;
+    payment_confirmation_token?: string;
+    shopping_session_id: string;
+  }>;
+  journal(filter?: { path?: string; method?: string }): Promise<JournalEntry[]>;
+  clearJournal(): Promise<void>;
+  fault(rule: Record<string, unknown>): Promise<string>;
+  clearFaults(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface JournalEntry {
+  id: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export async function sandboxJson(
+  sandbox: RunningSandbox,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<any> {
+  const response = await fetch(sandbox.url + path, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Starts a sandbox for a test file. */
+export function startTestSandbox(): Promise<RunningSandbox> {
+  return startSandbox({ port: 0, host: "127.0.0.1" });
+}
+
+/** Starts a gateway against `sandbox` with a fresh merchant; the store defaults to in-memory SQLite. */
+export async function startHarness(
+  sandbox: RunningSandbox,
+  options: { store?: Store; gateway?: Partial<GatewayOptions>; log?: boolean } = {},
+): Promise<Harness> {
+  const store = options.store ?? (await openStore(":memory:"));
+  const { apiKey, merchant } = await createMerchant(store, { name: "Test shop" });
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const gateway = await startGateway({
+    port: 0,
+    host: "127.0.0.1",
+    klarnaUrl: sandbox.url,
+    klarnaApiKey: sandbox.apiKey,
+    database: store,
+    klarnaTimeoutMs: 2000,
+    klarnaRetryBaseMs: 10,
+    logger: options.log ? { level: "debug", stream } : false,
+    ...options.gateway,
+  });
+  await sandboxJson(sandbox, "DELETE", "/_sandbox/journal");
+  await sandboxJson(sandbox, "DELETE", "/_sandbox/faults");
+
+  const harness: Harness = {
+    sandbox,
+    gateway,
+    store,
+    apiKey,
+    merchantId: merchant.id,
+    logs,
+    async api(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const key = opts.key === undefined ? apiKey : opts.key;
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
+      let payload: string | undefined = opts.raw;
+      if (payload === undefined && opts.body !== undefined) payload = JSON.stringify(opts.body);
+      if (payload !== undefined) headers["content-type"] ??= "application/json";
+      const response = await fetch(gateway.url + path, { method, headers, body: payload });
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      return { status: response.status, body, headers: response.headers, text };
+    },
+    mint: (input) => sandboxJson(sandbox, "POST", "/_sandbox/interoperability-tokens", input),
+    async journal(filter = {}) {
+      const params = new URLSearchParams();
+      if (filter.path) params.set("path", filter.path);
+      if (filter.method) params.set("method", filter.method);
+      const result = await sandboxJson(sandbox, "GET", `/_sandbox/journal?${params}`);
+      return (result.entries as JournalEntry[]).filter((e) => !e.path.startsWith("/_sandbox/"));
+    },
+    clearJournal: () => sandboxJson(sandbox, "DELETE", "/_sandbox/journal"),
+    async fault(rule) {
+      return (await sandboxJson(sandbox, "POST", "/_sandbox/faults", rule)).id;
+    },
+    clearFaults: () => sandboxJson(sandbox, "DELETE", "/_sandbox/faults"),
+    async close() {
+      await gateway.close();
+      if (!options.store) await store.close();
+    },
+  };
+  return harness;
+}
+
+/** Journal entries that created Klarna payment requests. */
+export async function paymentRequestCalls(h: Harness): Promise<JournalEntry[]> {
+  return (await h.journal({ method: "POST" })).filter((e) => /^\/v[12]\/payment\/requests$/.test(e.path));
+}
+
+/** A minimal valid payment body. */
+export function paymentBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { currency: "USD", amount: 17800, ...extra };
+}
