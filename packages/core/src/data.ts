@@ -115,13 +115,8 @@ function checkContent(
   if (options.amount === undefined) return;
   // The purchase's own line items: directly in content, or in a supplementary_purchase_data block.
   for (const [items, pointer] of purchaseLineItems(content)) {
-    let sum = 0;
-    for (const item of items) {
-      const total = isObject(item) ? field(item, "total_amount") : undefined;
-      if (!Number.isSafeInteger(total)) return; // an item without an integer total: already reported, no sum
-      sum += total as number;
-    }
-    if (sum !== options.amount) {
+    const sum = sumOfTotals(items);
+    if (sum !== undefined && sum !== options.amount) {
       findings.push({
         pointer,
         code: "line_items_total_mismatch",
@@ -129,6 +124,17 @@ function checkContent(
       });
     }
   }
+}
+
+/** Sum of the items' integer `total_amount`s; undefined when one lacks it (already reported by the walk). */
+function sumOfTotals(items: unknown[]): number | undefined {
+  let sum = 0;
+  for (const item of items) {
+    const total = isObject(item) ? field(item, "total_amount") : undefined;
+    if (!Number.isSafeInteger(total)) return undefined;
+    sum += total as number;
+  }
+  return sum;
 }
 
 function purchaseLineItems(content: Record<string, unknown>): [unknown[], string][] {

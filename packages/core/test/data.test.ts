@@ -121,6 +121,17 @@ describe("inspectInteroperabilityData — known content types get advice, never 
     ]);
   });
 
+  test("a list with an unusable total is not summed, but the other list still is", () => {
+    const raw = envelope("vnd.klarna.supplementary-data.v1", {
+      line_items: [{ total_amount: "12" }],
+      supplementary_purchase_data: { line_items: [{ total_amount: 5 }] },
+    });
+    assert.deepEqual(codes(inspectInteroperabilityData(raw, { amount: 12 })).sort(), [
+      "amount_not_integer@/content/line_items/0/total_amount",
+      "line_items_total_mismatch@/content/supplementary_purchase_data/line_items",
+    ]);
+  });
+
   test("inspection never edits: the string is unchanged and the result repeatable", () => {
     const raw = SEED_EXAMPLE;
     const before = `${raw}`;
