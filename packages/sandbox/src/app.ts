@@ -31,6 +31,8 @@ import keyRoutes from "./routes/control/keys.ts";
 import customerActionRoutes from "./routes/control/payment-requests.ts";
 import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
+import authorizeRoutes from "./routes/authorize.ts";
+import customerTokenRoutes from "./routes/customer-tokens.ts";
 import paymentRequestRoutes from "./routes/payment-requests.ts";
 import purchasePageRoutes from "./routes/purchase-page.ts";
 import transactionRoutes from "./routes/transactions.ts";
@@ -165,6 +167,8 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(keyRoutes);
   await app.register(webhookRoutes);
   await app.register(transactionRoutes);
+  await app.register(customerTokenRoutes);
+  await app.register(authorizeRoutes);
 
   return app as unknown as SandboxApp;
 }
