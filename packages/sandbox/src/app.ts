@@ -21,7 +21,8 @@ import { IdempotencyStore, installIdempotency } from "./http/idempotency.ts";
 import { installJournal, Journal } from "./http/journal.ts";
 import { BODY_LIMIT_BYTES, installRawBodyParsers } from "./http/raw-body.ts";
 import { ids } from "./ids.ts";
-import { KeyRing } from "./keys/keyring.ts";
+import { KeyRing, type SigningKey } from "./keys/keyring.ts";
+import authorizeRoutes from "./routes/authorize.ts";
 import confirmationRoutes from "./routes/confirmations.ts";
 import clockRoutes from "./routes/control/clock.ts";
 import faultRoutes from "./routes/control/faults.ts";
@@ -29,10 +30,9 @@ import interoperabilityTokenRoutes from "./routes/control/interoperability-token
 import journalRoutes from "./routes/control/journal.ts";
 import keyRoutes from "./routes/control/keys.ts";
 import customerActionRoutes from "./routes/control/payment-requests.ts";
+import customerTokenRoutes from "./routes/customer-tokens.ts";
 import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
-import authorizeRoutes from "./routes/authorize.ts";
-import customerTokenRoutes from "./routes/customer-tokens.ts";
 import paymentRequestRoutes from "./routes/payment-requests.ts";
 import purchasePageRoutes from "./routes/purchase-page.ts";
 import transactionRoutes from "./routes/transactions.ts";
@@ -56,7 +56,9 @@ export interface SandboxOptions {
   timings?: Partial<SandboxTimings>;
   /** Base URL for links the sandbox hands out; by default derived from each request's Host. */
   publicUrl?: string;
-  /** A ready key ring (tests reuse one to skip RSA key generation). */
+  /** Ready signing keys (tests reuse them to skip RSA key generation); the last one signs. */
+  signingKeys?: SigningKey[];
+  /** Same as `signingKeys`, taken from an existing ring (its keys are copied onto this sandbox's clock). */
   keys?: KeyRing;
 }
 
@@ -77,7 +79,9 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (saved) state.load(saved.state);
   const keys = saved?.keys
     ? KeyRing.fromJSON(saved.keys, clock.now)
-    : (options.keys ?? KeyRing.create(clock.now));
+    : options.signingKeys || options.keys
+      ? new KeyRing(options.signingKeys ?? options.keys!.all(), clock.now)
+      : KeyRing.create(clock.now);
 
   const app = Fastify({
     logger: options.logger ?? false,

@@ -4,6 +4,6 @@ export type { SandboxContext, SandboxTimings } from "./context.ts";
 export type { EventBus, SandboxEvent } from "./events.ts";
 export type { KlarnaErrorBody, KlarnaFieldError } from "./http/errors.ts";
 export type { JournalEntry } from "./http/journal.ts";
-export { KeyRing } from "./keys/keyring.ts";
+export { generateSigningKey, KeyRing, type SigningKey } from "./keys/keyring.ts";
 export { type RunningSandbox, type StartSandboxOptions, startSandbox } from "./server.ts";
 export type * from "./types.ts";

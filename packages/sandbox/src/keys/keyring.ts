@@ -42,7 +42,8 @@ export class KeyRing {
 
   constructor(keys: SigningKey[], now: () => number) {
     if (keys.length === 0) throw new Error("a key ring needs at least one key");
-    this.#keys = keys;
+    // Copies: rotation marks keys retired, and callers may share key objects between sandboxes.
+    this.#keys = keys.map((key) => ({ ...key }));
     this.#now = now;
   }
 
@@ -54,6 +55,11 @@ export class KeyRing {
   /** The key that signs new tokens (always the newest). */
   current(): SigningKey {
     return this.#keys[this.#keys.length - 1]!;
+  }
+
+  /** Every key the ring holds, retired or not (copies). */
+  all(): SigningKey[] {
+    return this.#keys.map((key) => ({ ...key }));
   }
 
   /** Keys still published (the current one plus those within their grace period). */
