@@ -2,8 +2,7 @@
  * Checking interoperability data (D8): a strict envelope, advisory content checks.
  * @module
  */
-import { describe } from "./decode.ts";
-import { fieldError } from "./errors.ts";
+import { describeValue, fieldError } from "./errors.ts";
 import { DATA_MAX_LENGTH } from "./extract.ts";
 import { childPointer } from "./pointer.ts";
 import type { DataFinding, DataInspection, FieldError } from "./types.ts";
@@ -47,7 +46,11 @@ export function inspectInteroperabilityData(
   const errors: FieldError[] = [];
   if (typeof raw !== "string") {
     return fail(
-      fieldError("", "not_a_string", `interoperability data must be a JSON string, got ${describe(raw)}`),
+      fieldError(
+        "",
+        "not_a_string",
+        `interoperability data must be a JSON string, got ${describeValue(raw)}`,
+      ),
     );
   }
   if (raw.length === 0) return fail(fieldError("", "empty", "interoperability data must not be empty"));
@@ -69,7 +72,7 @@ export function inspectInteroperabilityData(
       fieldError(
         "",
         "not_an_object",
-        `interoperability data must be a JSON object, got ${describe(envelope)}`,
+        `interoperability data must be a JSON object, got ${describeValue(envelope)}`,
       ),
     );
   }
@@ -81,7 +84,7 @@ export function inspectInteroperabilityData(
       fieldError(
         "/content_type",
         "invalid_type",
-        `content_type must be a string, got ${describe(contentType)}`,
+        `content_type must be a string, got ${describeValue(contentType)}`,
       ),
     );
   } else if (contentType.length === 0)
@@ -90,7 +93,7 @@ export function inspectInteroperabilityData(
   if (content === undefined) errors.push(fieldError("/content", "missing_field", "content is required"));
   else if (!isObject(content)) {
     errors.push(
-      fieldError("/content", "invalid_type", `content must be an object, got ${describe(content)}`),
+      fieldError("/content", "invalid_type", `content must be an object, got ${describeValue(content)}`),
     );
   }
   if (errors.length > 0) return { ok: false, errors };
@@ -172,22 +175,25 @@ function checkMember(name: string, value: unknown, pointer: string, findings: Da
     if (!Array.isArray(value)) add("line_items_not_an_array", "line_items should be an array");
   } else if (name === "quantity") {
     if (!Number.isSafeInteger(value) || (value as number) < 1)
-      add("quantity_not_positive_integer", `quantity should be a positive integer, got ${describe(value)}`);
+      add(
+        "quantity_not_positive_integer",
+        `quantity should be a positive integer, got ${describeValue(value)}`,
+      );
   } else if (isAmountName(name)) {
     if (!Number.isSafeInteger(value))
-      add("amount_not_integer", `${name} should be an integer in minor units, got ${describe(value)}`);
+      add("amount_not_integer", `${name} should be an integer in minor units, got ${describeValue(value)}`);
   } else if (name === "email") {
     if (typeof value !== "string" || !looksLikeEmail(value))
-      add("email_malformed", `email does not look like an e-mail address: ${describe(value)}`);
+      add("email_malformed", `email does not look like an e-mail address: ${describeValue(value)}`);
   } else if (name === "country") {
     if (typeof value !== "string" || !isLetters(value, 2))
-      add("country_not_alpha2", `country should be an ISO 3166-1 alpha-2 code, got ${describe(value)}`);
+      add("country_not_alpha2", `country should be an ISO 3166-1 alpha-2 code, got ${describeValue(value)}`);
   } else if (name === "currency") {
     if (typeof value !== "string" || !isLetters(value, 3))
-      add("currency_not_alpha3", `currency should be an ISO 4217 code, got ${describe(value)}`);
+      add("currency_not_alpha3", `currency should be an ISO 4217 code, got ${describeValue(value)}`);
   } else if (isDateName(name)) {
     if (typeof value !== "string" || !looksLikeIsoDate(value))
-      add("date_not_iso8601", `${name} should be an ISO-8601 date or date-time, got ${describe(value)}`);
+      add("date_not_iso8601", `${name} should be an ISO-8601 date or date-time, got ${describeValue(value)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeValue } from "./errors.ts";
 import type { DecodedToken, TokenClaims, TokenHeader } from "./types.ts";
 
 /** A successfully decoded JWT, with any type problems of its well-known members. */
@@ -23,7 +24,7 @@ const CLAIM_STRINGS = ["status", "shopping_session_id", "payment_confirmation_to
  * Hot path: one `split`, two base64url decodes and two `JSON.parse`s; no regular expressions.
  */
 export function decodeToken(raw: string): DecodedToken {
-  if (typeof raw !== "string") return opaque(`token is ${describe(raw)}, not a string`);
+  if (typeof raw !== "string") return opaque(`token is ${describeValue(raw)}, not a string`);
   const parts = raw.split(".");
   if (parts.length !== 3) {
     return opaque(`not a JWT: ${parts.length} dot-separated segment${parts.length === 1 ? "" : "s"}, need 3`);
@@ -42,14 +43,16 @@ export function decodeToken(raw: string): DecodedToken {
   for (const name of HEADER_STRINGS) dropUnlessString(header, name, "header", issues);
   for (const name of CLAIM_STRINGS) dropUnlessString(payload, name, "claim", issues);
   if (payload.exp !== undefined && !isFiniteNumber(payload.exp)) {
-    issues.push(`claim exp is ${describe(payload.exp)}, not a number`);
+    issues.push(`claim exp is ${describeValue(payload.exp)}, not a number`);
     delete payload.exp;
   }
   let issuedAt: Date | undefined;
   if (payload.iat !== undefined) {
     issuedAt = parseIssuedAt(payload.iat);
     if (issuedAt === undefined) {
-      issues.push(`claim iat is neither NumericDate seconds nor an ISO-8601 date: ${describe(payload.iat)}`);
+      issues.push(
+        `claim iat is neither NumericDate seconds nor an ISO-8601 date: ${describeValue(payload.iat)}`,
+      );
       delete payload.iat;
     }
   }
@@ -89,7 +92,7 @@ function parseObject(segment: string): Record<string, unknown> | undefined {
 function dropUnlessString(obj: Record<string, unknown>, name: string, where: string, issues: string[]): void {
   const value = obj[name];
   if (value !== undefined && typeof value !== "string") {
-    issues.push(`${where} ${name} is ${describe(value)}, not a string`);
+    issues.push(`${where} ${name} is ${describeValue(value)}, not a string`);
     delete obj[name];
   }
 }
@@ -120,14 +123,4 @@ function isFiniteNumber(v: unknown): v is number {
 function dateOrUndefined(ms: number): Date | undefined {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-/** Short description of a value for messages; never echoes long strings. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string")
-    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
 }

@@ -14,3 +14,13 @@ export function fieldError(pointer: string, code: FieldErrorCode, message: strin
 export function showPointer(pointer: string): string {
   return pointer === "" ? "(body)" : pointer;
 }
+
+/** Short description of a value for messages; never echoes long strings. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string")
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}

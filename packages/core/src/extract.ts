@@ -2,8 +2,7 @@
  * Finding the interoperability token and data in a Partner's request body (D1, D2).
  * @module
  */
-import { describe } from "./decode.ts";
-import { fieldError, showPointer } from "./errors.ts";
+import { describeValue, fieldError, showPointer } from "./errors.ts";
 import { childPointer, jsonPointer } from "./pointer.ts";
 import type { ExtractedValue, ExtractResult, FieldError, KlarnaField } from "./types.ts";
 
@@ -144,7 +143,7 @@ function resolve(
       // Report each broken container once, even though several searches pass through it.
       if (!errors.some((e) => e.pointer === pointer && e.code === "not_an_object")) {
         errors.push(
-          fieldError(pointer, "not_an_object", `${pointer} must be an object, got ${describe(next)}`),
+          fieldError(pointer, "not_an_object", `${pointer} must be an object, got ${describeValue(next)}`),
         );
       }
       return undefined;
@@ -167,7 +166,9 @@ function collect(
   if (value === null || value === undefined) return;
   const pointer = childPointer(base, name);
   if (typeof value !== "string") {
-    errors.push(fieldError(pointer, "not_a_string", `${pointer} must be a string, got ${describe(value)}`));
+    errors.push(
+      fieldError(pointer, "not_a_string", `${pointer} must be a string, got ${describeValue(value)}`),
+    );
     return;
   }
   if (value.length === 0) {
