@@ -124,6 +124,7 @@ export function issuedAtSeconds(iat: unknown): number {
  *
  * Give either `jwksUrl` (fetched lazily, cached, refreshed; see `jwks-cache.ts`) or a fixed
  * `jwks` object. Bad options throw a `TypeError` naming the option; bad tokens never throw.
+ * The `header` of a result is frozen and shared by every token with the same header segment.
  *
  * @example
  * const verifier = createTokenVerifier({ jwksUrl: "http://127.0.0.1:4010/.well-known/jwks.json" });

@@ -114,6 +114,28 @@ describe("agreement with jose", () => {
     );
   });
 
+  test("arbitrary input never throws and never verifies", async () => {
+    const verifier = createTokenVerifier({ jwks, now });
+    const good = await mint(rs);
+    const [h, p] = good.split(".");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((x) => `${h}.${p}.${x}`),
+          fc.string().map((x) => `${h}.${Buffer.from(x).toString("base64url")}.`),
+          fc.anything(),
+        ),
+        async (input) => {
+          const r = await verifier.verify(input as string);
+          assert.equal(r.verified, false);
+          assert.equal(typeof (r.verified === false && r.reason), "string");
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   test("the token string is never altered by verifying it", async () => {
     const verifier = createTokenVerifier({ jwks, now });
     const token = await mint(rs);
