@@ -33,7 +33,7 @@ export class CheckSkipped extends Error {
 /**
  * What to wait for after driving the AP, before reading the journal.
  * `until`: poll the journal until it holds (or the upstream timeout passes) — for calls Klarna
- * should receive. `quiet`: then wait the quiet period and read again — for calls that must NOT
+ * should receive; skipped when the action's result is an HTTP answer of 400 or more. `quiet`: then wait the quiet period and read again — for calls that must NOT
  * arrive, which can only be ruled out by waiting a little.
  */
 export interface Expectation {

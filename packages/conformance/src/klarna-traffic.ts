@@ -24,6 +24,9 @@ export interface KlarnaCall {
   data?: unknown;
   /** For `confirm`: the confirmation token from the URL path. */
   confirmationToken?: string;
+  /** Currency and amount (minor units) the call asks Klarna for, as received. */
+  currency?: unknown;
+  amount?: unknown;
 }
 
 const PAYMENT_REQUEST = /^\/v[12]\/payment\/requests\/?$/;
@@ -82,6 +85,8 @@ export function classify(entry: JournalEntry): KlarnaCall | undefined {
       body,
       token: member(interop, "interoperability_token"),
       data: member(interop, "interoperability_data"),
+      currency: member(body, "currency"),
+      amount: member(body, "paymentAmount") ?? member(body, "payment_amount"),
     };
   }
   if (method === "POST" && AUTHORIZE.test(path)) {
@@ -91,11 +96,19 @@ export function classify(entry: JournalEntry): KlarnaCall | undefined {
       headerValue(entry, "klarna-interoperability-token") ??
       member(interop, "interoperability_token");
     const data = member(interop, "interoperability_data") ?? member(body, "klarna_network_data");
-    return { kind: "authorize", entry, body, token, data };
+    const amount = member(member(body, "request_payment_transaction"), "amount");
+    return { kind: "authorize", entry, body, token, data, currency: member(body, "currency"), amount };
   }
   const confirm = method === "POST" ? CONFIRM.exec(path) : null;
   if (confirm) {
-    return { kind: "confirm", entry, body, confirmationToken: decodeURIComponent(confirm[1]!) };
+    return {
+      kind: "confirm",
+      entry,
+      body,
+      confirmationToken: decodeURIComponent(confirm[1]!),
+      currency: member(body, "currency"),
+      amount: member(body, "payment_amount"),
+    };
   }
   return { kind: "other", entry, body };
 }

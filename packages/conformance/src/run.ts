@@ -44,6 +44,12 @@ export interface ConformanceOptions {
 
 const POLL_MS = 25;
 
+/** True for an AP answer that is a 4xx/5xx (the result of `createPayment`). */
+function refused(result: unknown): boolean {
+  const status = (result as { status?: unknown } | null)?.status;
+  return typeof status === "number" && status >= 400;
+}
+
 /** Selects checks by rule id (case-insensitive) or check id; unknown selectors are an error. */
 export function selectChecks(checks: readonly Check[], only?: readonly string[]): Check[] {
   if (!only || only.length === 0) return [...checks];
@@ -72,7 +78,8 @@ function createContext(options: ConformanceOptions, ap: ApClient, sandbox: Sandb
       const mark = await sandbox.mark();
       const result = await action();
       let calls: KlarnaCall[] = klarnaCalls(await sandbox.entriesAfter(mark));
-      if (expect.until) {
+      // An AP that refused the request will not call Klarna for it: do not wait for nothing.
+      if (expect.until && !refused(result)) {
         // The AP may call Klarna after answering (queues, outboxes): poll until the call shows.
         const deadline = Date.now() + upstreamTimeoutMs;
         while (!expect.until(calls) && Date.now() < deadline) {

@@ -1,5 +1,5 @@
 /**
- * The suite against a real sandbox and a tiny AP written here: correct, then broken in ten classic
+ * The suite against a real sandbox and a tiny AP written here: correct, then broken in twelve classic
  * ways. Proves the suite passes a second, independent correct implementation and names each defect.
  */
 import assert from "node:assert/strict";
@@ -54,7 +54,7 @@ test("a correct tiny AP passes every check", async (t) => {
   assert.equal(report.summary.passed, report.checks.length);
 });
 
-test("a tiny AP with ten defects fails exactly the checks aimed at them", async (t) => {
+test("a tiny AP with twelve defects fails exactly the checks aimed at them", async (t) => {
   if (skip) return t.skip(skip);
   const defects: Defect[] = [
     "trim-token",
@@ -67,6 +67,8 @@ test("a tiny AP with ten defects fails exactly the checks aimed at them", async 
     "no-idempotency",
     "forward-unsupported",
     "lenient-envelope",
+    "strict-data-content",
+    "major-units",
   ];
   const report = await runConformance({
     gatewayUrl: await tinyAp(defects),
@@ -77,7 +79,9 @@ test("a tiny AP with ten defects fails exactly the checks aimed at them", async 
   assert.deepEqual(
     failing(report),
     [
+      "amount-and-currency",
       "conflicting-values",
+      "data-advisory-not-rejected",
       "data-envelope",
       "data-over-limit",
       "forward-data-exact",
@@ -101,6 +105,8 @@ test("a tiny AP with ten defects fails exactly the checks aimed at them", async 
   assert.match(detail("unverified-never-confirmed"), /confirmation-tokens/);
   assert.match(detail("unsupported-not-requested"), /Klarna still received POST \/v2\/payment\/requests/);
   assert.match(detail("idempotent-replay"), /saw 2/);
+  assert.match(detail("amount-and-currency"), /asked for 49\.9 "USD", expected 4990 "USD"/);
+  assert.match(detail("data-advisory-not-rejected"), /expected a 2xx answer, got HTTP 400/);
   assert.match(detail("data-envelope"), /JSON array: expected 400, got HTTP 201/);
 });
 

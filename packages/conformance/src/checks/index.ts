@@ -3,7 +3,9 @@
  * @module
  */
 import type { Check } from "../check.ts";
+import { amountAndCurrency } from "./amount-and-currency.ts";
 import { conflictingValues } from "./conflicting-values.ts";
+import { dataAdvisoryNotRejected } from "./data-advisory-not-rejected.ts";
 import { dataEnvelope } from "./data-envelope.ts";
 import { dataNames } from "./data-names.ts";
 import { dataOverLimit } from "./data-over-limit.ts";
@@ -43,5 +45,7 @@ export const ALL_CHECKS: readonly Check[] = [
   preparedNotConfirmed,
   unknownStatusSupported,
   dataEnvelope,
+  dataAdvisoryNotRejected,
+  amountAndCurrency,
   idempotentReplay,
 ];

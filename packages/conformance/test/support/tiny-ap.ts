@@ -18,7 +18,9 @@ export type Defect =
   | "coerce-non-strings" // D2: String(value) instead of a 400
   | "no-idempotency" // D10: every request creates a new payment
   | "forward-unsupported" // D7: requests a Klarna payment for PAYMENT_UNSUPPORTED
-  | "lenient-envelope"; // D8: forwards data whatever its shape
+  | "lenient-envelope" // D8: forwards data whatever its shape
+  | "strict-data-content" // D8: rejects known content types with a malformed e-mail
+  | "major-units"; // D9: asks Klarna for the amount in major units
 
 export interface TinyApOptions {
   klarnaUrl: string;
@@ -119,6 +121,9 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
     if (dataField && !has("lenient-envelope")) checkEnvelope(dataField.value, dataField.pointer);
     let token = tokenField?.value;
     let data = dataField?.value;
+    if (has("strict-data-content") && data !== undefined && /"email":"[^"@]*"/.test(data)) {
+      throw new BadRequest(`${dataField!.pointer}: customer email is malformed`);
+    }
     const claims = token === undefined ? undefined : await claimsOf(token);
     if (claims?.status === "PAYMENT_UNSUPPORTED" && !has("forward-unsupported")) {
       return { status: 422, body: { title: "Klarna is not available for this purchase" } };
@@ -130,7 +135,7 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
     if (data !== undefined) interoperability.interoperability_data = data;
     const request = await klarna("/v2/payment/requests", {
       currency: body.currency,
-      paymentAmount: body.amount,
+      paymentAmount: has("major-units") ? (body.amount as number) / 100 : body.amount,
       ...(Object.keys(interoperability).length > 0 ? { interoperability } : {}),
     });
     const pct =
