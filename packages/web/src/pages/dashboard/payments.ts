@@ -2,6 +2,7 @@
 import { h, money, replace } from "../shared/dom.ts";
 import { api, type Payment, type PaymentEvent, type PaymentList } from "./api.ts";
 import { kv, statusBadge } from "./render.ts";
+import { timelineHeadline } from "./timeline.ts";
 
 const STATUSES = [
   "requires_action",
@@ -176,10 +177,11 @@ export function mountPayments(root: HTMLElement, onError: (e: unknown) => void):
                 h(
                   "li",
                   { "data-event-type": e.type },
-                  h("strong", {}, e.type),
-                  " ",
+                  h("strong", {}, timelineHeadline(e)),
+                  h("br", {}),
                   h("time", { class: "when", datetime: e.at }, new Date(e.at).toLocaleString()),
-                  e.detail ? kv(e.detail) : null,
+                  ` · ${e.type}`,
+                  e.detail ? h("details", {}, h("summary", {}, "Details"), kv(e.detail)) : null,
                 ),
               ),
             ),

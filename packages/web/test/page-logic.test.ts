@@ -76,3 +76,39 @@ test("session JSON: missing required fields are named", () => {
   assert.throws(() => readCheckoutSession({ id: "x", amount: 1 }), /currency/);
   assert.throws(() => readCheckoutSession(null), /id/);
 });
+
+test("dashboard timeline headlines: state changes, Klarna calls with correlation id, webhooks", async () => {
+  const { timelineHeadline } = await import("../src/pages/dashboard/timeline.ts");
+  assert.equal(
+    timelineHeadline({ type: "state_changed", detail: { from: null, to: "requires_action" } }),
+    "created → requires_action",
+  );
+  assert.equal(
+    timelineHeadline({
+      type: "klarna_call",
+      detail: {
+        method: "POST",
+        path: "/v2/payment/requests",
+        status: 201,
+        outcome: "success",
+        correlation_id: "c-1",
+      },
+    }),
+    "Klarna POST /v2/payment/requests → 201 (success) · correlation c-1",
+  );
+  assert.equal(
+    timelineHeadline({
+      type: "klarna_call",
+      detail: { method: "POST", path: "/x", status: null, outcome: "unavailable" },
+    }),
+    "Klarna POST /x → no answer (unavailable)",
+  );
+  assert.equal(
+    timelineHeadline({
+      type: "webhook_delivery",
+      detail: { event_type: "payment.authorized", status_code: 200 },
+    }),
+    "Webhook payment.authorized → 200",
+  );
+  assert.equal(timelineHeadline({ type: "something_new" }), "something new");
+});
