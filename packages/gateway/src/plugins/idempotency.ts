@@ -44,7 +44,7 @@ export interface IdempotencyOptions {
   lockMs: number;
 }
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 /** Response headers replayed along with the body. */
 const REPLAYED_HEADERS = ["content-type", "location"];
 
@@ -184,7 +184,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       throw new Problem(
         400,
         "invalid_idempotency_key",
-        "Idempotency-Key must be 1-255 printable ASCII characters.",
+        "Idempotency-Key must be 1-255 printable ASCII characters (spaces allowed).",
         {
           errors: [{ pointer: "", code: "invalid_idempotency_key", detail: "header Idempotency-Key" }],
         },
