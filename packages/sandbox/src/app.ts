@@ -33,8 +33,10 @@ import customerActionRoutes from "./routes/control/payment-requests.ts";
 import customerTokenRoutes from "./routes/customer-tokens.ts";
 import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
+import messagingRoutes from "./routes/messaging.ts";
 import paymentRequestRoutes from "./routes/payment-requests.ts";
 import purchasePageRoutes from "./routes/purchase-page.ts";
+import shoppingSessionRoutes from "./routes/shopping-sessions.ts";
 import transactionRoutes from "./routes/transactions.ts";
 import webSdkRoutes from "./routes/web-sdk.ts";
 import webhookRoutes from "./routes/webhooks.ts";
@@ -173,6 +175,8 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(transactionRoutes);
   await app.register(customerTokenRoutes);
   await app.register(authorizeRoutes);
+  await app.register(messagingRoutes);
+  await app.register(shoppingSessionRoutes);
 
   return app as unknown as SandboxApp;
 }
