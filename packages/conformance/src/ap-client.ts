@@ -32,10 +32,14 @@ export class ApClient {
 
   /**
    * Creates a payment. `body` is an object (serialised with JSON.stringify) or a ready string, which
-   * is sent byte for byte: use it for bodies JSON.stringify cannot produce.
+   * is sent byte for byte: use it for bodies JSON.stringify cannot produce. `path` overrides the
+   * default payment route (for APs with several payment-triggering routes).
    */
-  async createPayment(body: unknown, options: { idempotencyKey?: string } = {}): Promise<ApResponse> {
-    return request(`${this.url}${this.paymentPath}`, {
+  async createPayment(
+    body: unknown,
+    options: { idempotencyKey?: string; path?: string } = {},
+  ): Promise<ApResponse> {
+    return request(`${this.url}${options.path ?? this.paymentPath}`, {
       method: "POST",
       headers: {
         authorization: `Bearer ${this.#apiKey}`,

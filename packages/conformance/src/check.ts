@@ -50,6 +50,8 @@ export interface CheckContext {
   amount: number;
   /** Drives the AP with `action`, then returns what Klarna received meanwhile. */
   observe<T>(action: () => Promise<T>, expect: Expectation): Promise<{ result: T; calls: KlarnaCall[] }>;
+  /** Further payment- or checkout-triggering routes of the AP that must accept the Klarna fields. */
+  extraPaymentPaths: readonly string[];
   /** A unique, human-traceable payment reference for one request of a check. */
   reference(label: string): string;
 }

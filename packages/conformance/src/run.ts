@@ -23,6 +23,8 @@ export interface ConformanceOptions {
   sandboxUrl: string;
   /** The AP's payment-creating route; default `/v2/payments`. */
   paymentPath?: string;
+  /** Other routes that create payments with the same body (e.g. `/v1/payments`); checked by `every-payment-route`. */
+  extraPaymentPaths?: readonly string[];
   /** Rule ids (`D3`) or check ids (`token-names`) to run; default all. */
   only?: readonly string[];
   /** Currency and amount (minor units) for every payment; default USD 17800. */
@@ -73,6 +75,7 @@ function createContext(options: ConformanceOptions, ap: ApClient, sandbox: Sandb
     sandbox,
     currency: options.currency ?? "USD",
     amount: options.amount ?? 17800,
+    extraPaymentPaths: (options.extraPaymentPaths ?? []).map((p) => (p.startsWith("/") ? p : `/${p}`)),
     reference: (label) => `conformance-${run}-${++n}-${label}`.slice(0, 64),
     async observe(action, expect) {
       const mark = await sandbox.mark();

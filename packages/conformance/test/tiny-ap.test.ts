@@ -1,5 +1,5 @@
 /**
- * The suite against a real sandbox and a tiny AP written here: correct, then broken in twelve classic
+ * The suite against a real sandbox and a tiny AP written here: correct, then broken in thirteen classic
  * ways. Proves the suite passes a second, independent correct implementation and names each defect.
  */
 import assert from "node:assert/strict";
@@ -47,6 +47,7 @@ test("a correct tiny AP passes every check", async (t) => {
     gatewayUrl: await tinyAp(),
     apiKey: "any",
     sandboxUrl: sandbox!.url,
+    extraPaymentPaths: ["/v1/payments"],
     quietMs: 100,
   });
   assert.equal(report.summary.failed, 0, explain(report));
@@ -54,7 +55,7 @@ test("a correct tiny AP passes every check", async (t) => {
   assert.equal(report.summary.passed, report.checks.length);
 });
 
-test("a tiny AP with twelve defects fails exactly the checks aimed at them", async (t) => {
+test("a tiny AP with thirteen defects fails exactly the checks aimed at them", async (t) => {
   if (skip) return t.skip(skip);
   const defects: Defect[] = [
     "trim-token",
@@ -69,11 +70,13 @@ test("a tiny AP with twelve defects fails exactly the checks aimed at them", asy
     "lenient-envelope",
     "strict-data-content",
     "major-units",
+    "v1-data-only",
   ];
   const report = await runConformance({
     gatewayUrl: await tinyAp(defects),
     apiKey: "any",
     sandboxUrl: sandbox!.url,
+    extraPaymentPaths: ["/v1/payments"],
     quietMs: 100,
   });
   assert.deepEqual(
@@ -84,6 +87,8 @@ test("a tiny AP with twelve defects fails exactly the checks aimed at them", asy
       "data-advisory-not-rejected",
       "data-envelope",
       "data-over-limit",
+      "every-payment-route",
+      "forged-algorithm-never-confirmed",
       "forward-data-exact",
       "forward-token-whitespace",
       "idempotent-replay",
@@ -106,6 +111,14 @@ test("a tiny AP with twelve defects fails exactly the checks aimed at them", asy
   assert.match(detail("unsupported-not-requested"), /Klarna still received POST \/v2\/payment\/requests/);
   assert.match(detail("idempotent-replay"), /saw 2/);
   assert.match(detail("amount-and-currency"), /asked for 49\.9 "USD", expected 4990 "USD"/);
+  assert.match(
+    detail("every-payment-route"),
+    /POST \/v1\/payments: token in POST \/v2\/payment\/requests missing/,
+  );
+  assert.match(
+    detail("forged-algorithm-never-confirmed"),
+    /2 of 2 failed — alg none: acted on forged claims/,
+  );
   assert.match(detail("data-advisory-not-rejected"), /expected a 2xx answer, got HTTP 400/);
   assert.match(detail("data-envelope"), /JSON array: expected 400, got HTTP 201/);
 });
@@ -143,11 +156,16 @@ test("CLI: exit 0 and one ✓ line per check when all pass, 1 with ✗ lines whe
 
   lines.length = 0;
   assert.equal(
-    await cli.run(["--gateway", good, "--api-key", "k", "--sandbox", sandbox!.url, "--only", "D7", "--json"]),
+    await cli.run([
+      ...["--gateway", good, "--api-key", "k", "--sandbox", sandbox!.url],
+      ...["--only", "D7,every-payment-route", "--also-path", "/v1/payments", "--json"],
+    ]),
     0,
   );
   const report = JSON.parse(lines.join("\n")) as ConformanceReport;
-  assert.ok(report.checks.length >= 3 && report.checks.every((c) => c.rule === "D7" && c.outcome === "pass"));
+  assert.ok(report.checks.every((c) => c.outcome === "pass"));
+  assert.deepEqual([...new Set(report.checks.map((c) => c.rule))].sort(), ["D1", "D7"]);
+  assert.match(report.checks.find((c) => c.id === "every-payment-route")!.detail, /^\/v1\/payments: /);
 });
 
 test("CLI: missing options or an unknown --only exit 2 with a message", async (t) => {

@@ -19,6 +19,8 @@ Options:
   --api-key KEY        sent as "Authorization: Bearer KEY" (required; or CONFORMANCE_API_KEY)
   --sandbox URL        the sandbox the AP uses as Klarna (default http://127.0.0.1:4010)
   --payment-path PATH  the AP's payment-creating route (default /v2/payments)
+  --also-path PATH     another payment- or checkout-triggering route taking the same body
+                       (repeatable, e.g. --also-path /v1/payments); checked by every-payment-route
   --only LIST          comma-separated rule ids or check ids, e.g. D3,D7 or token-names
   --json               print the JSON report instead of text
   -h, --help           show this help
@@ -51,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       apiKey: apiKey!,
       sandboxUrl: values.sandbox,
       paymentPath: values["payment-path"],
+      extraPaymentPaths: values["also-path"],
       only: values.only?.split(","),
       // Text mode streams lines as checks finish; a run takes a few seconds.
       onResult: json ? undefined : (result) => console.log(formatResult(result)),
@@ -73,6 +76,7 @@ function parse(argv: string[]) {
       "api-key": { type: "string" },
       sandbox: { type: "string", default: "http://127.0.0.1:4010" },
       "payment-path": { type: "string", default: "/v2/payments" },
+      "also-path": { type: "string", multiple: true },
       only: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },

@@ -10,6 +10,8 @@ import { dataEnvelope } from "./data-envelope.ts";
 import { dataNames } from "./data-names.ts";
 import { dataOverLimit } from "./data-over-limit.ts";
 import { equalDuplicates } from "./equal-duplicates.ts";
+import { everyPaymentRoute } from "./every-payment-route.ts";
+import { forgedAlgorithmNeverConfirmed } from "./forged-algorithm-never-confirmed.ts";
 import { forwardDataExact } from "./forward-data-exact.ts";
 import { forwardOpaqueToken } from "./forward-opaque-token.ts";
 import { forwardTokenWhitespace } from "./forward-token-whitespace.ts";
@@ -30,6 +32,7 @@ export const ALL_CHECKS: readonly Check[] = [
   tokenNames,
   dataNames,
   equalDuplicates,
+  everyPaymentRoute,
   conflictingValues,
   valuesAtLimit,
   tokenOverLimit,
@@ -40,6 +43,7 @@ export const ALL_CHECKS: readonly Check[] = [
   forwardTokenWhitespace,
   forwardDataExact,
   unverifiedNeverConfirmed,
+  forgedAlgorithmNeverConfirmed,
   unsupportedNotRequested,
   pendingConfirmationConfirmed,
   preparedNotConfirmed,

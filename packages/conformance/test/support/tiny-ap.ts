@@ -4,7 +4,7 @@
  * It talks to a real sandbox over HTTP, as any AP would.
  */
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 
 /** Ways to be wrong, each aimed at one check. */
@@ -20,7 +20,8 @@ export type Defect =
   | "forward-unsupported" // D7: requests a Klarna payment for PAYMENT_UNSUPPORTED
   | "lenient-envelope" // D8: forwards data whatever its shape
   | "strict-data-content" // D8: rejects known content types with a malformed e-mail
-  | "major-units"; // D9: asks Klarna for the amount in major units
+  | "major-units" // D9: asks Klarna for the amount in major units
+  | "v1-data-only"; // D1: POST /v1/payments drops the token (reads only the data)
 
 export interface TinyApOptions {
   klarnaUrl: string;
@@ -115,8 +116,8 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
     }
   }
 
-  async function pay(body: Body): Promise<{ status: number; body: unknown }> {
-    const tokenField = pick(body, TOKEN_NAMES, 8192, has);
+  async function pay(body: Body, route: "v1" | "v2"): Promise<{ status: number; body: unknown }> {
+    const tokenField = route === "v1" && has("v1-data-only") ? undefined : pick(body, TOKEN_NAMES, 8192, has);
     const dataField = pick(body, DATA_NAMES, 10240, has);
     if (dataField && !has("lenient-envelope")) checkEnvelope(dataField.value, dataField.pointer);
     let token = tokenField?.value;
@@ -155,13 +156,13 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
     };
   }
 
-  app.post("/v2/payments", async (request, reply) => {
+  const handler = (route: "v1" | "v2") => async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers["idempotency-key"];
     const replay = typeof key === "string" && !has("no-idempotency") ? replies.get(key) : undefined;
     if (replay) return reply.code(replay.status).send(replay.body);
     let out: { status: number; body: unknown };
     try {
-      out = await pay(request.body as Body);
+      out = await pay(request.body as Body, route);
     } catch (error) {
       if (!(error instanceof BadRequest)) throw error;
       out = {
@@ -172,7 +173,9 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
     }
     if (typeof key === "string") replies.set(key, out);
     return reply.code(out.status).send(out.body);
-  });
+  };
+  app.post("/v2/payments", handler("v2"));
+  app.post("/v1/payments", handler("v1"));
   return app;
 }
 
