@@ -68,7 +68,8 @@ export function createNodeSqliteExecutor(location: string): IGenericSqlite<Datab
     query(_isSelect, sql, parameters) {
       const { statement, returnsRows } = prepare(sql);
       const args = (parameters ?? []).map(toSqliteValue);
-      if (returnsRows) return { rows: statement.all(...args) };
+      // node:sqlite returns null-prototype rows; give callers ordinary objects (same as pg).
+      if (returnsRows) return { rows: statement.all(...args).map((row) => ({ ...row })) };
       const result = statement.run(...args);
       return {
         rows: [],
