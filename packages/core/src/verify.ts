@@ -11,7 +11,12 @@
 
 import { JwksCache } from "./jwks-cache.ts";
 import type { AlgorithmSpec } from "./key-algorithms.ts";
-import { checkSignatureSync, isForbiddenAlgorithm, resolveAllowList } from "./key-algorithms.ts";
+import {
+  checkSignatureAsync,
+  checkSignatureSync,
+  isForbiddenAlgorithm,
+  resolveAllowList,
+} from "./key-algorithms.ts";
 import type { KeyEntry } from "./key-import.ts";
 import type {
   JwksCacheState,
@@ -120,6 +125,36 @@ export function issuedAtSeconds(iat: unknown): number {
 }
 
 /**
+ * When to check a signature in libuv's thread pool instead of on the calling thread.
+ *
+ * Measured (bench/core.ts): one verification at a time is fastest synchronously (a thread hop
+ * costs more than it saves), but an ECDSA check is expensive enough (~100 µs) that with many in
+ * flight the pool lets a second core work. RSA checks are cheap and always stay synchronous.
+ * Concurrency is detected without timers: a call arriving in the same synchronous run as another
+ * (a burst, e.g. `Promise.all`), or while pool checks are still pending, goes to the pool, up to
+ * the pool's thread count; a lone caller awaiting each result never does.
+ */
+function createOffloadPolicy() {
+  const threads = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4);
+  let burst = false;
+  const endBurst = () => {
+    burst = false;
+  };
+  const policy = {
+    pending: 0,
+    shouldOffload(): boolean {
+      const concurrent = burst || policy.pending > 0;
+      if (!burst) {
+        burst = true;
+        queueMicrotask(endBurst);
+      }
+      return concurrent && policy.pending < threads;
+    },
+  };
+  return policy;
+}
+
+/**
  * Creates a verifier for interoperability tokens (D6).
  *
  * Give either `jwksUrl` (fetched lazily, cached, refreshed; see `jwks-cache.ts`) or a fixed
@@ -192,6 +227,7 @@ export function createTokenVerifier(
   );
 
   const headers = new Map<string, HeaderInfo>();
+  const offload = createOffloadPolicy();
 
   /** Parses and vets a header segment; the result is cached by the segment's exact text. */
   function headerInfo(segment: string): HeaderInfo | Failure {
@@ -265,7 +301,13 @@ export function createTokenVerifier(
   }
 
   /** Signature, then claims. Only a payload whose signature holds is parsed. */
-  function finish(raw: string, dot1: number, dot2: number, info: HeaderInfo, key: KeyEntry): VerifyResult {
+  function finish(
+    raw: string,
+    dot1: number,
+    dot2: number,
+    info: HeaderInfo,
+    key: KeyEntry,
+  ): VerifyResult | Promise<VerifyResult> {
     const sigSegment = raw.slice(dot2 + 1);
     const signature = Buffer.from(sigSegment, "base64url");
     // Only the canonical encoding counts: the decoder skips foreign characters and unused trailing
@@ -275,9 +317,23 @@ export function createTokenVerifier(
       return fail("malformed", "signature is not canonical base64url");
     }
     const signingInput = Buffer.from(raw.slice(0, dot2), "latin1");
+    if (info.spec.kty === "EC" && offload.shouldOffload()) {
+      offload.pending++;
+      return checkSignatureAsync(info.spec, key.key, signingInput, signature).then((ok) => {
+        offload.pending--;
+        return ok
+          ? claimsStage(raw, dot1, dot2, info)
+          : fail("bad_signature", "signature does not match header and payload");
+      });
+    }
     if (!checkSignatureSync(info.spec, key.key, signingInput, signature)) {
       return fail("bad_signature", "signature does not match header and payload");
     }
+    return claimsStage(raw, dot1, dot2, info);
+  }
+
+  /** Claims of a token whose signature holds: only such a payload is parsed. */
+  function claimsStage(raw: string, dot1: number, dot2: number, info: HeaderInfo): VerifyResult {
     const decoded = decodeSegment(raw.slice(dot1 + 1, dot2), "payload");
     if (isFailure(decoded)) return decoded;
     const claims = decoded as TokenClaims;
@@ -332,7 +388,7 @@ export function createTokenVerifier(
     dot2: number,
     info: HeaderInfo,
     entries: readonly KeyEntry[],
-  ): VerifyResult {
+  ): VerifyResult | Promise<VerifyResult> {
     const generation = cache.generation;
     const key = chooseKey(info, entries);
     if (isFailure(key)) return key;
