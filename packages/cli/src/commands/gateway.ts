@@ -1,0 +1,111 @@
+/**
+ * `klarna-interop gateway`: runs the Acquiring Partner payment API against Klarna (the sandbox, or
+ * any URL), on SQLite or PostgreSQL, until Ctrl-C / SIGTERM.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_DATABASE, startGateway } from "@klarna-interop/gateway";
+
+export const description = "Run the gateway: the Acquiring Partner payment API (talks to Klarna over HTTP)";
+
+const usage = `Usage: klarna-interop gateway [options]
+
+Starts the gateway on 127.0.0.1 and runs until Ctrl-C (SIGINT) or SIGTERM. Every option can also come
+from the environment variable in brackets; the command line wins.
+
+Options:
+  --port N                port to listen on (default 3000; 0 picks a free one)     [PORT]
+  --klarna-url URL        Klarna API base URL (default http://127.0.0.1:4010, the sandbox) [KLARNA_URL]
+  --klarna-api-key KEY    key sent to Klarna as "Authorization: Basic KEY" (required) [KLARNA_API_KEY]
+  --jwks-url URL          JWKS verifying interoperability tokens
+                          (default <klarna-url>/.well-known/jwks.json)               [JWKS_URL]
+  --database PATH|URL     SQLite file or postgres:// URL (default ${DEFAULT_DATABASE}) [DATABASE_URL]
+  --klarna-account-id ID  the AP's Klarna account id used in account paths          [KLARNA_ACCOUNT_ID]
+  --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
+  --log                   log requests as JSON to stdout (secrets are redacted)
+  -h, --help              show this help
+
+Create a merchant API key with: klarna-interop merchant create --name "My shop" [--database …]`;
+
+/** Parses a TCP port, naming the source in the error. */
+function portOf(text: string, source: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new Error(`${source} must be an integer from 0 to 65535, got "${text}"`);
+  return port;
+}
+
+function untilStopped(signal?: AbortSignal): Promise<string> {
+  return new Promise((done) => {
+    const stop = (name: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      done(name);
+    };
+    const onInt = () => stop("SIGINT");
+    const onTerm = () => stop("SIGTERM");
+    process.once("SIGINT", onInt);
+    process.once("SIGTERM", onTerm);
+    signal?.addEventListener("abort", () => stop("abort"), { once: true });
+  });
+}
+
+/** Runs the command; `options` exist for tests (stop signal, output sink, environment). */
+export async function run(
+  argv: string[],
+  options: { signal?: AbortSignal; out?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const env = options.env ?? process.env;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      "klarna-url": { type: "string" },
+      "klarna-api-key": { type: "string" },
+      "jwks-url": { type: "string" },
+      database: { type: "string" },
+      "klarna-account-id": { type: "string" },
+      "public-url": { type: "string" },
+      log: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    out(usage);
+    return 0;
+  }
+  const port = values.port ?? env.PORT;
+  const klarnaApiKey = values["klarna-api-key"] ?? env.KLARNA_API_KEY;
+  if (!klarnaApiKey)
+    throw new Error("--klarna-api-key (or KLARNA_API_KEY) is required: the key the gateway sends to Klarna");
+  const klarnaUrl = values["klarna-url"] ?? env.KLARNA_URL ?? "http://127.0.0.1:4010";
+  const jwksUrl = values["jwks-url"] ?? env.JWKS_URL;
+  const database = values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE;
+  const accountId = values["klarna-account-id"] ?? env.KLARNA_ACCOUNT_ID;
+  const publicUrl = values["public-url"] ?? env.PUBLIC_URL;
+
+  const gateway = await startGateway({
+    port: port === undefined ? 3000 : portOf(port, values.port === undefined ? "PORT" : "--port"),
+    host: "127.0.0.1",
+    klarnaUrl,
+    klarnaApiKey,
+    ...(jwksUrl ? { jwksUrl } : {}),
+    database,
+    ...(accountId ? { klarnaAccountId: accountId } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
+    logger: values.log,
+  });
+  const shownDatabase = gateway.app.gateway.store.location;
+  out(`Gateway listening on ${gateway.url}
+  Klarna         ${klarnaUrl}
+  JWKS           ${gateway.app.gateway.config.jwksUrl}
+  Database       ${shownDatabase} (${gateway.app.gateway.store.engine})
+  API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)
+  Health         ${gateway.url}/healthz, ${gateway.url}/readyz, metrics: ${gateway.url}/metrics
+Press Ctrl-C to stop.`);
+  const reason = await untilStopped(options.signal);
+  await gateway.close();
+  out(`Gateway stopped (${reason}).`);
+  return 0;
+}

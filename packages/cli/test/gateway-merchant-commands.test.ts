@@ -1,0 +1,85 @@
+/** `klarna-interop merchant create` and `klarna-interop gateway` end to end on a temporary SQLite file. */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import { type RunningSandbox, startSandbox } from "@klarna-interop/sandbox";
+import { run as runGateway } from "../src/commands/gateway.ts";
+import { run as runMerchant } from "../src/commands/merchant.ts";
+
+let sandbox: RunningSandbox;
+let dir: string;
+
+before(async () => {
+  sandbox = await startSandbox({ port: 0, host: "127.0.0.1" });
+  dir = mkdtempSync(join(tmpdir(), "cli-gw-"));
+});
+after(async () => {
+  await sandbox.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it("merchant create prints a key once; gateway serves it (options from env); Ctrl-C stops it", async () => {
+  const database = join(dir, "gw.db");
+  const lines: string[] = [];
+  assert.equal(
+    await runMerchant(["create", "--name", "CLI shop", "--json"], {
+      out: (l) => lines.push(l),
+      env: { DATABASE_URL: database },
+    }),
+    0,
+  );
+  const created = JSON.parse(lines[0]!);
+  assert.match(created.api_key, /^sk_test_/);
+  assert.equal(created.merchant.name, "CLI shop");
+
+  const errors: string[] = [];
+  assert.equal(await runMerchant(["create"], { err: (l) => errors.push(l), env: {} }), 2);
+  assert.match(errors.join("\n"), /--name is required/);
+  assert.equal(await runMerchant(["delete", "--name", "x"], { err: () => {}, env: {} }), 2);
+
+  const stop = new AbortController();
+  const out: string[] = [];
+  const running = runGateway(["--port", "0"], {
+    signal: stop.signal,
+    out: (l) => out.push(l),
+    env: { KLARNA_URL: sandbox.url, KLARNA_API_KEY: sandbox.apiKey, DATABASE_URL: database },
+  });
+  while (out.length === 0) await new Promise((r) => setTimeout(r, 20));
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out[0]!)?.[1];
+  assert.ok(url, out[0]);
+  const res = await fetch(`${url}/v2/payments`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${created.api_key}`, "content-type": "application/json" },
+    body: JSON.stringify({ currency: "USD", amount: 500 }),
+  });
+  assert.equal(res.status, 201);
+  stop.abort();
+  assert.equal(await running, 0);
+  assert.match(out.at(-1)!, /stopped/);
+});
+
+it("gateway refuses to start without a Klarna API key, naming the option", async () => {
+  await assert.rejects(runGateway(["--port", "0"], { env: {}, out: () => {} }), /--klarna-api-key/);
+  await assert.rejects(
+    runGateway(["--port", "99999"], { env: { KLARNA_API_KEY: "k" }, out: () => {} }),
+    /--port/,
+  );
+});
+
+it("--help documents every option", async () => {
+  const out: string[] = [];
+  assert.equal(await runGateway(["--help"], { out: (l) => out.push(l) }), 0);
+  for (const flag of [
+    "--port",
+    "--klarna-url",
+    "--klarna-api-key",
+    "--jwks-url",
+    "--database",
+    "KLARNA_URL",
+    "DATABASE_URL",
+  ]) {
+    assert.ok(out.join("\n").includes(flag), flag);
+  }
+});
