@@ -133,7 +133,11 @@ export function paymentCreations(calls: readonly KlarnaCall[]): KlarnaCall[] {
   return calls.filter((c) => c.kind === "payment_request" || c.kind === "authorize");
 }
 
-/** A one-line description of a call for report details, e.g. `POST /v2/payment/requests`. */
+/**
+ * A one-line description of a call for report details, e.g. `POST /v2/payment/requests`.
+ * Confirmation tokens in paths are elided: they are credentials and do not belong in reports.
+ */
 export function describeCall(call: KlarnaCall): string {
-  return `${call.entry.method.toUpperCase()} ${pathOf(call.entry)}`;
+  const path = pathOf(call.entry).replace(/(\/confirmation-tokens\/)[^/]+/, "$1…");
+  return `${call.entry.method.toUpperCase()} ${path}`;
 }

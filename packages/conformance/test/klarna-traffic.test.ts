@@ -65,3 +65,12 @@ test("a body that is not JSON, or has no interoperability object, carries no tok
   assert.equal(classify(entry("POST", "/v2/payment/requests", '{"currency":"USD"}'))?.data, undefined);
   assert.equal(classify(entry("POST", "/v2/payment/requests", null))?.kind, "payment_request");
 });
+
+test("descriptions of confirmation calls never show the confirmation token", async () => {
+  const { describeCall } = await import("../src/klarna-traffic.ts");
+  const call = classify(
+    entry("POST", "/v2/accounts/acc/payment/confirmation-tokens/krn%3Asecret-ctok/confirm", "{}"),
+  )!;
+  assert.equal(describeCall(call), "POST /v2/accounts/acc/payment/confirmation-tokens/…/confirm");
+  assert.doesNotMatch(describeCall(call), /secret/);
+});

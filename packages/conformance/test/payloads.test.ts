@@ -51,3 +51,25 @@ test("foreign-signed tokens are well-formed RS256 JWTs carrying the borrowed kid
   assert.equal(JSON.parse(Buffer.from(claims!, "base64url").toString()).status, "PAYMENT_SUPPORTED");
   assert.equal(Buffer.from(signature!, "base64url").length, 256); // 2048-bit RSA signature
 });
+
+test("forged tokens: alg none has an empty signature; HS256 is keyed with the public key's PEM", async () => {
+  const { createHmac, generateKeyPairSync } = await import("node:crypto");
+  const { confusedHmacToken, unsignedToken } = await import("../src/forged-tokens.ts");
+  const none = unsignedToken({ status: "PAYMENT_PENDING_CONFIRMATION" }, "k1");
+  const [h, , sig] = none.split(".");
+  assert.equal(sig, "");
+  assert.deepEqual(JSON.parse(Buffer.from(h!, "base64url").toString()), {
+    alg: "none",
+    typ: "JWT",
+    kid: "k1",
+  });
+
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "k2" };
+  const forged = confusedHmacToken({ status: "x" }, jwk)!;
+  const [fh, fc, fs] = forged.split(".");
+  assert.equal(JSON.parse(Buffer.from(fh!, "base64url").toString()).alg, "HS256");
+  const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  assert.equal(fs, createHmac("sha256", pem).update(`${fh}.${fc}`).digest("base64url"));
+  assert.equal(confusedHmacToken({}, { kty: "nonsense" }), undefined);
+});

@@ -11,7 +11,7 @@ import { dataNames } from "./data-names.ts";
 import { dataOverLimit } from "./data-over-limit.ts";
 import { equalDuplicates } from "./equal-duplicates.ts";
 import { everyPaymentRoute } from "./every-payment-route.ts";
-import { forgedAlgorithmNeverConfirmed } from "./forged-algorithm-never-confirmed.ts";
+import { forgedAlgorithmNeverConfirmed } from "./forged-alg-never-confirmed.ts";
 import { forwardDataExact } from "./forward-data-exact.ts";
 import { forwardOpaqueToken } from "./forward-opaque-token.ts";
 import { forwardTokenWhitespace } from "./forward-token-whitespace.ts";

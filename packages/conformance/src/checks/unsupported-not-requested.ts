@@ -3,7 +3,7 @@ import { CheckFailure } from "../check.ts";
 import { expectNothingUpstream, summarise } from "../expect.ts";
 import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
 
-/** D7: a verified PAYMENT_UNSUPPORTED token means Klarna is not offered: no payment request, a clear 4xx. */
+/** D7: a verified PAYMENT_UNSUPPORTED token means Klarna is not offered: no payment request, a clear 422. */
 export const unsupportedNotRequested: Check = {
   id: "unsupported-not-requested",
   rule: "D7",
@@ -17,8 +17,9 @@ export const unsupportedNotRequested: Check = {
     const body = paymentBody(ctx, "unsupported", [[TOKEN_FIELD, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), { quiet: true });
     expectNothingUpstream(calls, "PAYMENT_UNSUPPORTED token");
-    if (result.status < 400 || result.status >= 500) {
-      throw new CheckFailure(`PAYMENT_UNSUPPORTED token: expected a 4xx (422), got ${summarise(result)}`);
+    // 422 and nothing else: a 401/403/404 would mean the request never got as far as the token.
+    if (result.status !== 422) {
+      throw new CheckFailure(`PAYMENT_UNSUPPORTED token: expected 422, got ${summarise(result)}`);
     }
     return `refused with HTTP ${result.status}; Klarna received no payment request`;
   },

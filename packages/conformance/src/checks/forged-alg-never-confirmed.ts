@@ -10,7 +10,7 @@ import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
  * keyed by Klarna's public key, are never confirmed; they are forwarded like any other token.
  */
 export const forgedAlgorithmNeverConfirmed: Check = {
-  id: "forged-algorithm-never-confirmed",
+  id: "forged-alg-never-confirmed",
   rule: "D6",
   title: "alg none / HS256-with-public-key tokens never confirmed",
   async run(ctx) {
