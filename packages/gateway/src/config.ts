@@ -5,6 +5,7 @@
 import type { Writable } from "node:stream";
 import type { TokenVerifier } from "@klarna-interop/core";
 import { DEFAULT_DATABASE, type Store } from "./store/index.ts";
+import type { KlarnaSigningKey } from "./webhooks/klarna-signature.ts";
 
 /** Logging: `false` (silent), `true` (info to stdout), or a level and/or a destination stream. */
 export type LoggerOption = boolean | { level?: string; stream?: Writable };
@@ -46,6 +47,11 @@ export interface GatewayOptions {
   idempotencyRetentionMs?: number;
   /** A ready token verifier (tests inject one with a fake clock); default built from `jwksUrl`. */
   verifier?: TokenVerifier;
+  /**
+   * Key(s) Klarna signs its webhooks with (`POST /webhooks/klarna`): `{id?, key}`, several during a
+   * rotation, or a bare key string. Without one, Klarna webhooks are refused.
+   */
+  klarnaWebhookSigningKey?: KlarnaSigningKey | KlarnaSigningKey[] | string;
 }
 
 /** The options after defaults and validation. */
@@ -68,6 +74,7 @@ export interface GatewayConfig {
   bodyLimit: number;
   idempotencyRetentionMs: number;
   verifier: TokenVerifier | undefined;
+  klarnaWebhookSigningKeys: KlarnaSigningKey[];
 }
 
 export const DEFAULT_PORT = 3000;
@@ -96,6 +103,17 @@ function positiveInt(name: string, value: unknown, fallback: number, min = 1): n
     throw new TypeError(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function signingKeys(value: GatewayOptions["klarnaWebhookSigningKey"]): KlarnaSigningKey[] {
+  if (value === undefined) return [];
+  const list = typeof value === "string" ? [{ key: value }] : Array.isArray(value) ? value : [value];
+  list.forEach((k, i) => {
+    if (!k || typeof k.key !== "string" || k.key === "") {
+      throw new TypeError(`klarnaWebhookSigningKey[${i}].key: a non-empty string is required`);
+    }
+  });
+  return list.map((k) => ({ ...(k.id ? { id: k.id } : {}), key: k.key }));
 }
 
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
@@ -136,5 +154,6 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
       IDEMPOTENCY_RETENTION_MS,
     ),
     verifier: options.verifier,
+    klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
   };
 }

@@ -19,3 +19,5 @@ export {
   openStore,
   type Store,
 } from "./store/index.ts";
+export type { KlarnaSigningKey } from "./webhooks/klarna-signature.ts";
+export { type RegisteredKlarnaWebhook, registerKlarnaWebhook } from "./webhooks/register-klarna.ts";

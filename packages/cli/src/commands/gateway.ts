@@ -22,6 +22,8 @@ Options:
   --database PATH|URL     SQLite file or postgres:// URL (default ${DEFAULT_DATABASE}) [DATABASE_URL]
   --klarna-account-id ID  the AP's Klarna account id used in account paths          [KLARNA_ACCOUNT_ID]
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
+  --klarna-webhook-signing-key KEY
+                          key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
   --log                   log requests as JSON to stdout (secrets are redacted)
   -h, --help              show this help
 
@@ -67,6 +69,7 @@ export async function run(
       database: { type: "string" },
       "klarna-account-id": { type: "string" },
       "public-url": { type: "string" },
+      "klarna-webhook-signing-key": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -84,6 +87,7 @@ export async function run(
   const database = values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE;
   const accountId = values["klarna-account-id"] ?? env.KLARNA_ACCOUNT_ID;
   const publicUrl = values["public-url"] ?? env.PUBLIC_URL;
+  const webhookKey = values["klarna-webhook-signing-key"] ?? env.KLARNA_WEBHOOK_SIGNING_KEY;
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : portOf(port, values.port === undefined ? "PORT" : "--port"),
@@ -94,6 +98,7 @@ export async function run(
     database,
     ...(accountId ? { klarnaAccountId: accountId } : {}),
     ...(publicUrl ? { publicUrl } : {}),
+    ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
