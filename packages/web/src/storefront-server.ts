@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { PLATFORM_TOKEN_KEY } from "@klarna-interop/core";
+import { PLATFORM_DATA_KEY, PLATFORM_TOKEN_KEY } from "@klarna-interop/core";
 import { findOrder, placeOrder } from "./storefront/orders.ts";
 import { claimedStatus, gatewayClient, mintKlarnaToken, UpstreamError } from "./storefront/partner-api.ts";
 import { createSessionStore } from "./storefront/sessions.ts";
@@ -14,6 +14,26 @@ import { sendStatic } from "./storefront/static.ts";
 
 /** What the shop sells in this demo. */
 export const PRODUCT = { name: "Linen overshirt", amount: 17800, currency: "USD", country: "US" } as const;
+
+/**
+ * Supplementary purchase data Klarna's plugin keeps next to the token (`klarna_interoperability_data`), as the
+ * exact string the AP must forward. Key order and spacing are deliberate: forwarding must not re-serialise it.
+ */
+export const SUPPLEMENTARY_DATA: string = JSON.stringify({
+  content_type: "vnd.klarna.supplementary-data.v2",
+  content: {
+    line_items: [
+      {
+        name: PRODUCT.name,
+        quantity: 1,
+        unit_price: PRODUCT.amount,
+        total_amount: PRODUCT.amount,
+        total_tax_amount: 0,
+      },
+    ],
+    purchase_reference: "nordic-linen-demo",
+  },
+});
 
 const SCENARIOS = new Set(["kec_single_step", "kec_multi_step", "siwk", "standard", "unsupported"]);
 const BODY_LIMIT = 64 * 1024;
@@ -103,7 +123,9 @@ export async function startStorefront(options: StorefrontOptions): Promise<Store
         country: PRODUCT.country,
       });
       // What Klarna's own platform plugin does: keep the token in the platform session (D11).
-      sessions.sessionFor(req, res).set(PLATFORM_TOKEN_KEY, handover.interoperability_token);
+      const session = sessions.sessionFor(req, res);
+      session.set(PLATFORM_TOKEN_KEY, handover.interoperability_token);
+      session.set(PLATFORM_DATA_KEY, SUPPLEMENTARY_DATA);
       return json(res, 200, {
         scenario,
         status: claimedStatus(handover.interoperability_token),

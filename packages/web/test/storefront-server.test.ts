@@ -137,12 +137,12 @@ describe("storefront server", () => {
     assert.equal(lastGatewayBody().payment_method_options.klarna.interoperability_token, TOKEN);
   });
 
-  test("plugin hand-off reads the token from the platform session, once", async () => {
+  test("plugin hand-off reads token and data from the platform session, once", async () => {
     const minted = await post("/api/klarna/session", { scenario: "siwk" });
     const cookie = (minted.cookie ?? "").split(";")[0]!;
     await post("/api/orders", { handoff: "plugin", interoperability_token: "ignored-from-browser" }, cookie);
     assert.deepEqual(lastGatewayBody().payment_method_options, {
-      klarna: { klarna_interoperability_token: TOKEN },
+      klarna: { klarna_interoperability_token: TOKEN, klarna_interoperability_data: SUPPLEMENTARY_DATA },
     });
     // The token was cleared after hand-off: a second order carries no Klarna options.
     await post("/api/orders", { handoff: "plugin" }, cookie);

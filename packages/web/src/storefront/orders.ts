@@ -6,7 +6,12 @@
  * In every case the token goes out exactly as Klarna handed it over.
  */
 import { randomUUID } from "node:crypto";
-import { klarnaPaymentMethodOptions, PLATFORM_TOKEN_KEY, readKlarnaHandoff } from "@klarna-interop/core";
+import {
+  klarnaPaymentMethodOptions,
+  PLATFORM_DATA_KEY,
+  PLATFORM_TOKEN_KEY,
+  readKlarnaHandoff,
+} from "@klarna-interop/core";
 import type { ShopSession } from "./sessions.ts";
 
 type Gateway = { post(path: string, body: unknown): Promise<unknown>; get(path: string): Promise<unknown> };
@@ -61,6 +66,7 @@ export async function placeOrder(input: {
     })) as Payment;
     // Like Klarna's WooCommerce plugin: a token belongs to one purchase; clear it once handed over.
     input.session.delete(PLATFORM_TOKEN_KEY);
+    input.session.delete(PLATFORM_DATA_KEY);
     return nextUrl(payment, returnUrl);
   }
   if (input.handoff !== "hosted" && input.handoff !== "server") {

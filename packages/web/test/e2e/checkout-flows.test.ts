@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { SUPPLEMENTARY_DATA } from "../../src/storefront-server.ts";
 import {
   gatewayGet,
   journal,
@@ -137,6 +138,12 @@ describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}`
     await screenshot(page, "platform-plugin-final");
     assert.equal(payment.status, "authorized");
     await assertKlarnaGotToken(token, false);
+    const requests = await journal(stack.sandbox.url, "POST", "/v2/payment/requests");
+    const carried = requests.map((e) => JSON.parse(e.body ?? "{}").interoperability?.interoperability_data);
+    assert.ok(
+      carried.includes(SUPPLEMENTARY_DATA),
+      "the session's interoperability_data reached Klarna byte for byte",
+    );
   });
 
   test("hosted checkout leaves Klarna out for PAYMENT_UNSUPPORTED", async () => {
