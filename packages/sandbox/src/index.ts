@@ -7,3 +7,9 @@ export type { JournalEntry } from "./http/journal.ts";
 export { generateSigningKey, KeyRing, type SigningKey } from "./keys/keyring.ts";
 export { type RunningSandbox, type StartSandboxOptions, startSandbox } from "./server.ts";
 export type * from "./types.ts";
+export {
+  SIGNATURE_HEADER,
+  SIGNING_KEY_ID_HEADER,
+  signWebhook,
+  verifyWebhookSignature,
+} from "./webhooks/signature.ts";
