@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { type Storefront, startStorefront } from "../src/storefront-server.ts";
+import { type Storefront, SUPPLEMENTARY_DATA, startStorefront } from "../src/storefront-server.ts";
 
 // A JWT-shaped token whose payload says PAYMENT_PREPARED, plus characters JSON/URL handling could alter.
 const PAYLOAD = Buffer.from(JSON.stringify({ status: "PAYMENT_PREPARED" })).toString("base64url");
