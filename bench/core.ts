@@ -276,6 +276,13 @@ async function main(): Promise<void> {
     "",
     ...verdicts,
     "",
+    "How the verifier gets there: header segments are parsed once and cached with their key; keys are",
+    "imported once (jose `importJWK` → `KeyObject`); signatures go straight to node:crypto. ECDSA",
+    'signatures are converted raw r||s → DER by us, because node:crypto\'s `dsaEncoding: "ieee-p1363"`',
+    "path measured about half as fast (see the floor variant row). RSA checks stay on the calling thread",
+    "(a thread-pool hop costs more than the check); ECDSA checks move to the thread pool only when",
+    "verifications overlap, so a lone caller keeps the synchronous latency.",
+    "",
     ...sections.flatMap((s) => [s, ""]),
   ].join("\n");
   process.stdout.write(`\n${markdown}\n`);

@@ -7,7 +7,7 @@
  * @module
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 
 /** Where the results page lives. */
 export const BENCHMARKS_MD = new URL("../../docs/benchmarks.md", import.meta.url);
@@ -20,11 +20,14 @@ Figures depend on the machine and on what else runs on it: compare ratios within
 absolute numbers across machines.
 `;
 
-/** One line describing the machine: CPU model, core count, Node version, date. */
+/**
+ * One line describing the machine: CPU model, core count, Node version, date, and the 1-minute
+ * load average (a load above the core count means other work competed with the benchmark).
+ */
 export function machineLine(): string {
   const list = cpus();
   const model = list[0]?.model.trim() ?? "unknown CPU";
-  return `${model}, ${list.length} cores, Node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString().slice(0, 16)}Z`;
+  return `${model}, ${list.length} cores, Node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString().slice(0, 16)}Z, load ${loadavg()[0]!.toFixed(1)}`;
 }
 
 /** Replaces (or appends) the generated section `name` of docs/benchmarks.md with `markdown`. */

@@ -131,11 +131,12 @@ export function issuedAtSeconds(iat: unknown): number {
  * costs more than it saves), but an ECDSA check is expensive enough (~100 µs) that with many in
  * flight the pool lets a second core work. RSA checks are cheap and always stay synchronous.
  * Concurrency is detected without timers: a call arriving in the same synchronous run as another
- * (a burst, e.g. `Promise.all`), or while pool checks are still pending, goes to the pool, up to
- * the pool's thread count; a lone caller awaiting each result never does.
+ * (a burst, e.g. `Promise.all`), or while pool checks are still pending, goes to the pool; a lone
+ * caller awaiting each result never does. Once overlapping, checks stay in the pool rather than
+ * mixing in synchronous ones: a synchronous check would hold the main thread while finished pool
+ * checks wait for it to deliver their results (measured: mixing lost ~30% against all-pool).
  */
 function createOffloadPolicy() {
-  const threads = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4);
   let burst = false;
   const endBurst = () => {
     burst = false;
@@ -148,7 +149,7 @@ function createOffloadPolicy() {
         burst = true;
         queueMicrotask(endBurst);
       }
-      return concurrent && policy.pending < threads;
+      return concurrent;
     },
   };
   return policy;
