@@ -21,6 +21,7 @@ import type { GatewayMetrics } from "../plugins/metrics.ts";
 import { type CircuitBreaker, createCircuitBreaker } from "./breaker.ts";
 import { backoffMs, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 import type {
+  KlarnaAuthorizeResponse,
   KlarnaCapture,
   KlarnaConfirmation,
   KlarnaErrorBody,
@@ -126,6 +127,12 @@ export interface KlarnaClient {
     idempotencyKey: string,
     correlationId?: string,
   ): Promise<KlarnaResponse<KlarnaConfirmation>>;
+  /** Second-generation authorize (customer token / network session token in headers). */
+  authorize(
+    request: { path: string; headers: Record<string, string>; body: object },
+    idempotencyKey: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<KlarnaAuthorizeResponse>>;
   getTransaction(id: string, correlationId?: string): Promise<KlarnaResponse<KlarnaTransaction>>;
   capture(
     id: string,
@@ -376,6 +383,17 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
         logPath: token
           ? request.path.replace(/confirmation-tokens\/[^/]+\//, `confirmation-tokens/${fingerprint(token)}/`)
           : request.path,
+        body: request.body,
+        idempotencyKey,
+        correlationId,
+      });
+    },
+    authorize(request, idempotencyKey, correlationId) {
+      return call({
+        operation: "authorize",
+        method: "POST",
+        path: request.path,
+        headers: request.headers,
         body: request.body,
         idempotencyKey,
         correlationId,

@@ -62,3 +62,13 @@ export interface KlarnaErrorBody {
   error_message?: string;
   errors?: { parameter?: string; error_message?: string }[];
 }
+
+/** Second-generation authorize response (D9, D13). */
+export interface KlarnaAuthorizeResponse {
+  payment_transaction_response?: {
+    result?: "APPROVED" | "DECLINED" | "STEP_UP_REQUIRED" | string;
+    result_reason?: string;
+    payment_transaction?: KlarnaTransaction;
+  };
+  payment_request?: KlarnaPaymentRequest;
+}

@@ -18,6 +18,7 @@
  * 502 with the payment id; `resume` (same Idempotency-Key) or `reconcile` settles it by reading Klarna.
  */
 import {
+  buildAuthorizeRequest,
   buildConfirmationRequest,
   buildPaymentRequestBody,
   type ExtractedValue,
@@ -35,7 +36,7 @@ import {
   statusAfterCapture,
   statusAfterRefund,
 } from "../domain/payment-state.ts";
-import { notFound, Problem } from "../errors.ts";
+import { invalidRequest, notFound, Problem } from "../errors.ts";
 import { type KlarnaCallRecord, type KlarnaClient, KlarnaError } from "../klarna/client.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
 import type { Merchant } from "../merchants.ts";
@@ -224,6 +225,104 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   }
 
   /**
+   * The active Klarna customer token behind a merchant's saved payment method (D13); 400 naming the
+   * field when there is no such method, 409 when it was revoked.
+   */
+  async function customerToken(merchantId: string, paymentMethodId: string): Promise<string> {
+    const method = await db
+      .selectFrom("payment_methods")
+      .select(["status", "type", "klarna_customer_token"])
+      .where("id", "=", paymentMethodId)
+      .where("merchant_id", "=", merchantId)
+      .executeTakeFirst();
+    if (!method || method.type !== "klarna" || !method.klarna_customer_token) {
+      throw invalidRequest([
+        {
+          pointer: "/customer_payment_method_id",
+          code: "unknown_payment_method",
+          detail: `/customer_payment_method_id: no Klarna payment method ${JSON.stringify(paymentMethodId)}`,
+        },
+      ]);
+    }
+    if (method.status !== "active") {
+      throw new Problem(
+        409,
+        "payment_method_revoked",
+        "This payment method was revoked; ask the customer to sign in with Klarna again.",
+      );
+    }
+    return method.klarna_customer_token;
+  }
+
+  /**
+   * Charges a saved Klarna customer token with the second-generation authorize call: APPROVED →
+   * `authorized`, DECLINED → `failed`, STEP_UP_REQUIRED → `requires_action` (the shopper must act at
+   * Klarna). The interoperability token, when present, travels in `Klarna-Interoperability-Token`
+   * and the data in the body, both unaltered.
+   */
+  async function authorizeWithCustomerToken(
+    row: PaymentRow,
+    calls: TimelineEntry[],
+    ctx: CallContext,
+  ): Promise<PaymentPatch> {
+    const token = await customerToken(row.merchant_id, row.customer_payment_method_id as string);
+    let request: ReturnType<typeof buildAuthorizeRequest>;
+    try {
+      request = buildAuthorizeRequest({
+        accountId: deps.accountId,
+        currency: row.currency,
+        amount: row.amount,
+        reference: row.reference ?? row.id,
+        customerToken: token,
+        ...(row.klarna_token !== null ? { interoperabilityToken: row.klarna_token } : {}),
+        ...(row.klarna_data !== null ? { data: row.klarna_data } : {}),
+      });
+    } catch (error) {
+      // A token that cannot travel unaltered in a header is refused rather than altered (D3).
+      const summary = JSON.parse(row.interoperability) as InteroperabilitySummary;
+      throw invalidRequest([
+        {
+          pointer: summary.token_field ?? "",
+          code: "not_header_safe",
+          detail: `${summary.token_field ?? "token"}: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      ]);
+    }
+    const result = await klarna.authorize(request, `${row.id}:authorize`, ctx.correlationId);
+    const response = result.data.payment_transaction_response;
+    calls.push(callEntry(result.record, { result: response?.result ?? null }));
+    switch (response?.result) {
+      case "APPROVED":
+        return {
+          status: "authorized",
+          klarna_payment_transaction_id: response.payment_transaction?.payment_transaction_id ?? null,
+          next_action: null,
+          failure_code: null,
+          failure_message: null,
+        };
+      case "STEP_UP_REQUIRED": {
+        const pr = result.data.payment_request;
+        const url = pr?.state_context?.customer_interaction?.payment_request_url ?? null;
+        return {
+          status: "requires_action",
+          klarna_payment_request_id: pr?.payment_request_id ?? null,
+          klarna_payment_request_url: url,
+          next_action: url ? JSON.stringify({ type: "redirect_to_klarna", url } satisfies NextAction) : null,
+          failure_code: null,
+          failure_message: null,
+        };
+      }
+      default:
+        return {
+          status: "failed",
+          next_action: null,
+          failure_code: "klarna_declined",
+          failure_message: `Klarna declined the charge${response?.result_reason ? `: ${response.result_reason}` : ""}`,
+        };
+    }
+  }
+
+  /**
    * Drives a payment that has no final Klarna outcome yet: creates (or re-reads) its Klarna payment
    * request and confirms it when the decision says so. Writes the result in one transaction.
    */
@@ -236,6 +335,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     let patch: PaymentPatch;
     try {
       let request: KlarnaPaymentRequest;
+      if (row.customer_payment_method_id && !row.klarna_payment_request_id) {
+        patch = await authorizeWithCustomerToken(row, calls, ctx);
+        return await persist(row, patch, calls);
+      }
       if (row.klarna_payment_request_id) {
         const read = await klarna.getPaymentRequest(row.klarna_payment_request_id, ctx.correlationId);
         calls.push(callEntry(read.record));
@@ -337,6 +440,21 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           "Klarna is not available for this purchase (the interoperability token says PAYMENT_UNSUPPORTED); offer another payment method.",
           { extensions: { klarna: { interoperability: summary } } },
         );
+      }
+      // Fail fast on a bad saved method, before anything is stored.
+      if (input.customerPaymentMethodId) {
+        await customerToken(merchant.id, input.customerPaymentMethodId);
+        // The authorize call carries the token in a header: one that cannot travel there unaltered
+        // is refused up front rather than altered (D3).
+        if (input.token && !/^[\x21-\x7e]+$/.test(input.token.value)) {
+          throw invalidRequest([
+            {
+              pointer: input.token.pointer,
+              code: "not_header_safe",
+              detail: `${input.token.pointer}: with customer_payment_method_id the token is sent in a header and must be visible ASCII`,
+            },
+          ]);
+        }
       }
       const now = nowIso();
       const row: PaymentRow = {
