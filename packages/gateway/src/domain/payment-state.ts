@@ -54,6 +54,12 @@ export const OPERATION_FROM: Readonly<Record<"capture" | "refund" | "cancel", re
   cancel: ["requires_action", "authorized"],
 };
 
+const PAST_TENSE: Readonly<Record<keyof typeof OPERATION_FROM, string>> = {
+  capture: "captured",
+  refund: "refunded",
+  cancel: "canceled",
+};
+
 export function isPaymentStatus(value: unknown): value is PaymentStatus {
   return typeof value === "string" && (PAYMENT_STATUSES as readonly string[]).includes(value);
 }
@@ -77,7 +83,7 @@ export function assertOperation(operation: keyof typeof OPERATION_FROM, status: 
     throw new Problem(
       409,
       "illegal_transition",
-      `A payment in status ${status} cannot be ${operation === "cancel" ? "canceled" : `${operation}d`}; allowed from ${OPERATION_FROM[operation].join(", ")}.`,
+      `A payment in status ${status} cannot be ${PAST_TENSE[operation]}; allowed from ${OPERATION_FROM[operation].join(", ")}.`,
       { extensions: { operation, status } },
     );
   }
