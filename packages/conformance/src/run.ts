@@ -153,7 +153,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   });
   // Fail fast, once, if the sandbox is not there: otherwise every check would say the same.
   try {
-    await sandbox.journal();
+    await sandbox.mark();
   } catch (error) {
     throw new Error(`the sandbox at ${sandbox.url} is not usable: ${(error as Error).message}`, {
       cause: error,

@@ -127,3 +127,32 @@ test("an AP that cannot be reached fails each check with the error; an unreachab
   );
   await assert.rejects(runConformance({ ...base, apiKey: "" }), /apiKey must be a non-empty string/);
 });
+
+test("journal marks use the sandbox clock, so old entries are never downloaded per check", async () => {
+  const world = fakeWorld(forwarding());
+  const old = new Date(Date.now() - 60_000).toISOString();
+  for (let i = 0; i < 50; i++)
+    world.journal.push({
+      id: `old-${i}`,
+      received_at: old,
+      method: "POST",
+      path: "/v2/payment/requests",
+      headers: {},
+      body: "{}",
+      status: 201,
+    });
+  const sinces: Array<string | null> = [];
+  const fetch: typeof world.fetch = (input, init) => {
+    const url = new URL(String(input));
+    if (url.pathname === "/_sandbox/journal") sinces.push(url.searchParams.get("since"));
+    return world.fetch(input, init);
+  };
+  const report = await runConformance({ ...base, fetch, checks: [forwardOpaqueToken] });
+  assert.equal(report.checks[0]!.outcome, "pass", report.checks[0]!.detail);
+  // Every read, the reachability probe included, is bounded by `since`.
+  assert.ok(sinces.length >= 3);
+  assert.ok(
+    sinces.every((s) => s !== null && s > old),
+    String(sinces),
+  );
+});

@@ -44,7 +44,12 @@ export function fakeWorld(ap: FakeAp): FakeWorld {
     },
     async fetch(input, init) {
       const url = new URL(String(input));
-      if (url.pathname === "/_sandbox/journal") return json(200, { entries: journal });
+      if (url.pathname === "/_sandbox/journal") {
+        const since = url.searchParams.get("since");
+        const from = since === null ? 0 : Date.parse(since);
+        return json(200, { entries: journal.filter((e) => Date.parse(e.received_at!) >= from) });
+      }
+      if (url.pathname === "/_sandbox/clock") return json(200, { now: new Date().toISOString() });
       if (url.pathname === "/.well-known/jwks.json") return json(200, { keys: [{ kid: "k1", kty: "RSA" }] });
       if (url.pathname === "/_sandbox/interoperability-tokens") {
         const req = JSON.parse(String(init?.body)) as { status?: string; scenario?: string };
