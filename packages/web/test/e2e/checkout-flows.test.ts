@@ -56,10 +56,24 @@ describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}`
     await page.getByRole("button", { name: /^Pay / }).click();
   }
 
+  /** Waits for a final payment state on the page; on timeout, saves a screenshot and says what the page showed. */
+  async function waitForFinal(page: Page): Promise<void> {
+    try {
+      await page.locator(FINAL).waitFor({ timeout: 30_000 });
+    } catch (error) {
+      const name = `timeout-${Date.now()}`;
+      await screenshot(page, name);
+      const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ").trim();
+      throw new Error(`no final payment state at ${page.url()} (test-artifacts/${name}.png): ${text}`, {
+        cause: error,
+      });
+    }
+  }
+
   /** The order reference in the result URL, and its payment in the gateway. */
   async function paymentFromResult(page: Page): Promise<Payment> {
     await page.waitForURL((url) => url.href.startsWith(`${stack.storefront.url}/result`));
-    await page.locator(FINAL).waitFor();
+    await waitForFinal(page);
     const reference = new URL(page.url()).searchParams.get("order");
     assert.ok(reference, "result page names the order");
     const list = await gatewayGet<{ data: Payment[] }>(stack, `/v2/payments?reference=${reference}`);
@@ -100,7 +114,7 @@ describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}`
 
     await approveAtKlarna(page);
     // Klarna returns the customer to the shop (return_url) or to the AP's page; either shows the outcome.
-    await page.locator(FINAL).waitFor({ timeout: 30_000 });
+    await waitForFinal(page);
     await screenshot(page, "hosted-checkout-final");
     const payments = await gatewayGet<{ data: Payment[] }>(stack, "/v2/payments?limit=100");
     const payment = payments.data.find((p) => p.status === "authorized" || p.status === "captured");
