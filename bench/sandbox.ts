@@ -3,7 +3,7 @@
  * that benchmarks and load tests of an Acquiring Partner's gateway know the sandbox is not their
  * bottleneck.
  *
- * Cases (each bounded to a few seconds; the whole run takes about 15 s):
+ * Cases (each bounded to a few seconds; the whole run takes about 15 s on a quiet 2-core machine):
  * - create: `POST /v2/payment/requests` without a token (validation, state, event, response);
  * - confirm flow: `POST /v2/payment/requests` with a PAYMENT_PENDING_CONFIRMATION interoperability
  *   token (the sandbox verifies its RS256 signature and starts the request in PENDING_CONFIRMATION),
@@ -13,7 +13,7 @@
  *
  * The sandbox runs in a child process so that autocannon's own work does not share its event loop.
  *
- *   npx node bench/sandbox.ts [--seconds 4] [--connections 10] [--flows 3000] [--no-write]
+ *   npx node bench/sandbox.ts [--seconds 3] [--connections 10] [--flows 2000] [--no-write]
  *
  * Prints a table and a JSON summary line; writes the `sandbox` section of docs/benchmarks.md.
  */
@@ -27,9 +27,9 @@ import { fmt, machineLine, table, writeSection } from "./lib/report.ts";
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "4" },
+    seconds: { type: "string", default: "3" },
     connections: { type: "string", default: "10" },
-    flows: { type: "string", default: "3000" },
+    flows: { type: "string", default: "2000" },
     "no-write": { type: "boolean", default: false },
     serve: { type: "boolean", default: false },
   },
