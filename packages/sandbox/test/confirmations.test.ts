@@ -44,18 +44,25 @@ describe("server-side confirmation", () => {
 
     const stored = app.sandbox.state.transactions.get(body.payment_transaction_id)!;
     assert.deepEqual(
-      { ...stored, created_at: undefined, updated_at: undefined },
       {
-        payment_transaction_id: body.payment_transaction_id,
+        id: stored.payment_transaction_id,
+        state: stored.state,
+        currency: stored.currency,
+        amount: stored.amount,
+        captured: stored.captured_amount,
+        refunded: stored.refunded_amount,
+        request: stored.payment_request_id,
+        reference: stored.payment_transaction_reference,
+      },
+      {
+        id: body.payment_transaction_id,
         state: "AUTHORIZED",
         currency: "EUR",
         amount: 4200,
-        captured_amount: 0,
-        refunded_amount: 0,
-        payment_request_id: request.payment_request_id,
-        payment_transaction_reference: "ref-42",
-        created_at: undefined,
-        updated_at: undefined,
+        captured: 0,
+        refunded: 0,
+        request: request.payment_request_id,
+        reference: "ref-42",
       },
     );
     const pr = await app.inject({
@@ -71,6 +78,15 @@ describe("server-side confirmation", () => {
       (events.at(-1)!.payload as { payment_transaction_id: string }).payment_transaction_id,
       body.payment_transaction_id,
     );
+    // The transaction routes can take it from here.
+    const captured = await app.inject({
+      method: "POST",
+      url: `/v2/accounts/any/payment/transactions/${encodeURIComponent(body.payment_transaction_id)}/captures`,
+      headers: JSON_AUTH,
+      payload: JSON.stringify({ amount: 4200 }),
+    });
+    assert.equal(captured.statusCode, 201, captured.body);
+    assert.equal(captured.json().transaction.captured_amount, 4200);
   });
 
   it("is single use: a repeat returns the same transaction and creates no second one", async () => {

@@ -209,6 +209,24 @@ describe("Payment Request API", () => {
   });
 });
 
+describe("snapshots", () => {
+  it("events and responses carry deep copies: changing them never changes the stored request", async () => {
+    const created = await createRequest(app, {
+      currency: "EUR",
+      paymentAmount: 100,
+      interoperability: { interoperability_token: "opaque" },
+    });
+    const event = events.at(-1)!.payload as typeof created;
+    event.state = "AUTHORIZED";
+    event.state_context.customer_interaction.payment_request_url = "changed";
+    event.interoperability.interoperability_token = "changed";
+    const stored = app.sandbox.state.paymentRequests.get(created.payment_request_id)!;
+    assert.equal(stored.state, "SUBMITTED");
+    assert.notEqual(stored.state_context.customer_interaction.payment_request_url, "changed");
+    assert.equal(stored.interoperability?.interoperability_token, "opaque");
+  });
+});
+
 describe("customer actions (control API)", () => {
   it("approve: SUBMITTED → IN_PROGRESS → PENDING_CONFIRMATION with a confirmation token", async () => {
     const created = await createRequest(app, { currency: "EUR", paymentAmount: 2500 });

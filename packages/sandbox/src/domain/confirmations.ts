@@ -2,6 +2,7 @@ import type { SandboxContext } from "../context.ts";
 import { type KlarnaFieldError, KlarnaHttpError } from "../http/errors.ts";
 import type { Transaction } from "../types.ts";
 import { expireIfDue, transition } from "./payment-requests.ts";
+import { authorizeTransaction } from "./transactions.ts";
 
 /** Event emitted when a confirmation authorizes a payment. */
 export const TRANSACTION_AUTHORIZED = "payment.transaction.authorized";
@@ -75,21 +76,16 @@ export function confirmPayment(
       );
     }
   }
-  const iso = ctx.clock.iso();
-  const transaction: Transaction = {
-    payment_transaction_id: ctx.ids.krn("payment", "transaction"),
-    state: "AUTHORIZED",
+  // Same record shape as every other authorization, so the transaction routes treat it alike.
+  const transaction: Transaction = authorizeTransaction({
+    id: ctx.ids.krn("payment", "transaction"),
     currency: input.currency,
     amount: input.amount,
-    captured_amount: 0,
-    refunded_amount: 0,
-    created_at: iso,
-    updated_at: iso,
-  };
-  if (record.payment_request_id !== undefined) transaction.payment_request_id = record.payment_request_id;
-  if (record.shopping_session_id !== undefined) transaction.shopping_session_id = record.shopping_session_id;
-  if (request?.payment_reference !== undefined)
-    transaction.payment_transaction_reference = request.payment_reference;
+    nowMs: ctx.clock.now(),
+    ...(record.payment_request_id === undefined ? {} : { paymentRequestId: record.payment_request_id }),
+    ...(record.shopping_session_id === undefined ? {} : { shoppingSessionId: record.shopping_session_id }),
+    ...(request?.payment_reference === undefined ? {} : { reference: request.payment_reference }),
+  });
   ctx.state.transactions.set(transaction.payment_transaction_id, transaction);
   record.payment_transaction_id = transaction.payment_transaction_id;
   if (request) {

@@ -18,6 +18,7 @@ import {
   PaymentRequestSchema,
   TOKEN_MAX_LENGTH,
 } from "./schemas.ts";
+import { attachPurchaseData, optionalPurchaseData } from "./shopping-sessions.ts";
 
 const TAG = "Klarna: Payment Request API";
 
@@ -145,7 +146,9 @@ const paymentRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       async (request, reply) => {
+        const purchaseData = optionalPurchaseData(request.body); // D14, see routes/shopping-sessions.ts
         const created = await submit(ctx, request.body as CreateBodyType, ctx.baseUrl(request), request.id);
+        attachPurchaseData(ctx, created, purchaseData);
         return reply.code(201).send(snapshot(created));
       },
     );
