@@ -175,6 +175,63 @@ describe("effective data of a payment request (D14)", () => {
     assert.equal(res.json().shopping_session_id, shopping_session_id);
   });
 
+  it("uses a payment request's supplementary_purchase_data body field, winning over its interoperability data", async () => {
+    const minted = await app.inject({
+      method: "POST",
+      url: "/_sandbox/interoperability-tokens",
+      payload: { status: "PAYMENT_SUPPORTED" },
+    });
+    const { interoperability_token, shopping_session_id } = minted.json();
+    await app.inject({
+      method: "PATCH",
+      url: one(shopping_session_id),
+      headers: auth,
+      payload: {
+        supplementary_purchase_data: { purchase_reference: "session", shipping: [{ city: "Oslo" }] },
+      },
+    });
+    const interoperabilityData = JSON.stringify({
+      content_type: "vnd.klarna.supplementary-data.v1",
+      content: { purchase_reference: "data", customer: { email: "d@example.com" } },
+    });
+    const raw = JSON.stringify({
+      currency: "EUR",
+      paymentAmount: 1000,
+      supplementary_purchase_data: { purchase_reference: "body" },
+      interoperability: { interoperability_token, interoperability_data: interoperabilityData },
+    });
+    const pr = await app.inject({
+      method: "POST",
+      url: "/v2/payment/requests",
+      headers: { ...auth, "content-type": "application/json" },
+      payload: raw,
+    });
+    assert.equal(pr.statusCode, 201, pr.body);
+    const id = pr.json().payment_request_id;
+    const res = await app.inject({
+      method: "GET",
+      url: `/_sandbox/payment-requests/${encodeURIComponent(id)}/effective-data`,
+    });
+    assert.deepEqual(res.json().effective_data, {
+      purchase_reference: "body",
+      shipping: [{ city: "Oslo" }],
+      customer: { email: "d@example.com" },
+    });
+    assert.equal(
+      pr.json().interoperability.interoperability_data,
+      interoperabilityData,
+      "data string stored untouched",
+    );
+    const bad = await app.inject({
+      method: "POST",
+      url: "/v2/payment/requests",
+      headers: auth,
+      payload: { currency: "EUR", paymentAmount: 1000, supplementary_purchase_data: ["x"] },
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().errors[0].parameter, "body.supplementary_purchase_data");
+  });
+
   it("uses the step-up payment request's supplementary_purchase_data field", async () => {
     const step = await app.inject({
       method: "POST",

@@ -5,6 +5,7 @@ import type { SandboxContext } from "../context.ts";
 import { confirmPayment } from "../domain/confirmations.ts";
 import { decideCharge, KNOWN_SCOPES, parseScopes } from "../domain/customer-tokens.ts";
 import { createPaymentRequest, snapshot } from "../domain/payment-requests.ts";
+import type { JsonObject } from "../domain/shopping-sessions.ts";
 import { resolveToken } from "../domain/tokens.ts";
 import {
   authorizeTransaction,
@@ -17,6 +18,7 @@ import { type KlarnaFieldError, KlarnaHttpError, validationError } from "../http
 import type { PaymentRequest } from "../types.ts";
 import { findCustomerToken, issueAndStoreCustomerToken } from "./customer-tokens.ts";
 import { Currency, ErrorResponses, MinorUnits } from "./schemas.ts";
+import { attachPurchaseData } from "./shopping-sessions.ts";
 
 const SESSION_HEADER = "Klarna-Network-Session-Token";
 const CUSTOMER_HEADER = "Klarna-Customer-Token";
@@ -72,9 +74,6 @@ const AuthorizeResponseSchema = Type.Object({
 interface TokenizingTransaction extends TransactionRecord {
   issued_customer_token?: string;
 }
-
-/** A payment request carrying the purchase data it was created with (for effective-data). */
-type PaymentRequestWithData = PaymentRequest & { supplementary_purchase_data?: Record<string, unknown> };
 
 interface AuthorizeResponse {
   payment_transaction_response: {
@@ -282,7 +281,7 @@ function stepUp(
   shoppingSessionId: string | undefined,
 ): AuthorizeResponse {
   const rpt = body.request_payment_transaction;
-  const created: PaymentRequestWithData = createPaymentRequest(
+  const created = createPaymentRequest(
     ctx,
     {
       currency: body.currency,
@@ -293,13 +292,7 @@ function stepUp(
     ctx.baseUrl(request),
     request.id,
   );
-  if (body.supplementary_purchase_data !== undefined) {
-    created.supplementary_purchase_data = structuredClone(body.supplementary_purchase_data) as Record<
-      string,
-      unknown
-    >;
-    ctx.changed();
-  }
+  attachPurchaseData(ctx, created, body.supplementary_purchase_data as JsonObject | undefined);
   return { payment_transaction_response: { result: "STEP_UP_REQUIRED" }, payment_request: snapshot(created) };
 }
 

@@ -50,6 +50,32 @@ function purchaseDataOf(body: unknown): JsonObject {
   return data as JsonObject;
 }
 
+/** A payment request as stored with the purchase data it came with (D14). */
+export type PaymentRequestWithPurchaseData = PaymentRequest & { supplementary_purchase_data?: JsonObject };
+
+/**
+ * Reads the optional `supplementary_purchase_data` of a payment request body: undefined when absent,
+ * the object when valid, a 400 naming the field otherwise. Call it before creating the request.
+ */
+export function optionalPurchaseData(body: unknown): JsonObject | undefined {
+  const data = isJsonObject(body) ? body.supplementary_purchase_data : undefined;
+  if (data === undefined) return undefined;
+  const problem = supplementaryDataProblem(data);
+  if (problem) throw validationError("body.supplementary_purchase_data", problem);
+  return data as JsonObject;
+}
+
+/** Stores purchase data on a payment request, for `effective-data` (the body bytes stay in the journal). */
+export function attachPurchaseData(
+  ctx: SandboxContext,
+  request: PaymentRequest,
+  data: JsonObject | undefined,
+): void {
+  if (data === undefined) return;
+  (request as PaymentRequestWithPurchaseData).supplementary_purchase_data = structuredClone(data);
+  ctx.changed();
+}
+
 /**
  * Finds a live session of this account: unknown, another account's and expired sessions are all 404
  * (an expired session is gone for the Partner, as on Klarna).
@@ -171,9 +197,7 @@ const shoppingSessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const pr = getPaymentRequest(ctx, request.params.payment_request_id) as PaymentRequest & {
-        supplementary_purchase_data?: unknown;
-      };
+      const pr: PaymentRequestWithPurchaseData = getPaymentRequest(ctx, request.params.payment_request_id);
       const session = pr.shopping_session_id
         ? ctx.state.shoppingSessions.get(pr.shopping_session_id)
         : undefined;
