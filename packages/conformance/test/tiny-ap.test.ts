@@ -1,5 +1,5 @@
 /**
- * The suite against a real sandbox and a tiny AP written here: correct, then broken in thirteen classic
+ * The suite against a real sandbox and a tiny AP written here: correct, then broken in fourteen classic
  * ways. Proves the suite passes a second, independent correct implementation and names each defect.
  */
 import assert from "node:assert/strict";
@@ -55,7 +55,7 @@ test("a correct tiny AP passes every check", async (t) => {
   assert.equal(report.summary.passed, report.checks.length);
 });
 
-test("a tiny AP with thirteen defects fails exactly the checks aimed at them", async (t) => {
+test("a tiny AP with fourteen defects fails exactly the checks aimed at them", async (t) => {
   if (skip) return t.skip(skip);
   const defects: Defect[] = [
     "trim-token",
@@ -71,6 +71,7 @@ test("a tiny AP with thirteen defects fails exactly the checks aimed at them", a
     "strict-data-content",
     "major-units",
     "v1-data-only",
+    "ignore-unprefixed",
   ];
   const report = await runConformance({
     gatewayUrl: await tinyAp(defects),
@@ -95,6 +96,7 @@ test("a tiny AP with thirteen defects fails exactly the checks aimed at them", a
       "non-string-values",
       "token-names",
       "token-over-limit",
+      "unprefixed-not-dropped",
       "unsupported-not-requested",
       "unverified-never-confirmed",
     ],
@@ -110,6 +112,10 @@ test("a tiny AP with thirteen defects fails exactly the checks aimed at them", a
   assert.match(detail("unverified-never-confirmed"), /confirmation-tokens/);
   assert.match(detail("unsupported-not-requested"), /Klarna still received POST \/v2\/payment\/requests/);
   assert.match(detail("idempotent-replay"), /saw 2/);
+  assert.match(
+    detail("unprefixed-not-dropped"),
+    /2 of 2 failed — top-level interoperability_token: accepted but not forwarded/,
+  );
   assert.match(detail("amount-and-currency"), /asked for 49\.9 "USD", expected 4990 "USD"/);
   assert.match(
     detail("every-payment-route"),

@@ -23,6 +23,7 @@ import { preparedNotConfirmed } from "./prepared-not-confirmed.ts";
 import { tokenNames } from "./token-names.ts";
 import { tokenOverLimit } from "./token-over-limit.ts";
 import { unknownStatusSupported } from "./unknown-status-supported.ts";
+import { unprefixedNotDropped } from "./unprefixed-not-dropped.ts";
 import { unsupportedNotRequested } from "./unsupported-not-requested.ts";
 import { unverifiedNeverConfirmed } from "./unverified-never-confirmed.ts";
 import { valuesAtLimit } from "./values-at-limit.ts";
@@ -33,6 +34,7 @@ export const ALL_CHECKS: readonly Check[] = [
   dataNames,
   equalDuplicates,
   everyPaymentRoute,
+  unprefixedNotDropped,
   conflictingValues,
   valuesAtLimit,
   tokenOverLimit,

@@ -21,7 +21,8 @@ export type Defect =
   | "lenient-envelope" // D8: forwards data whatever its shape
   | "strict-data-content" // D8: rejects known content types with a malformed e-mail
   | "major-units" // D9: asks Klarna for the amount in major units
-  | "v1-data-only"; // D1: POST /v1/payments drops the token (reads only the data)
+  | "v1-data-only" // D1: POST /v1/payments drops the token (reads only the data)
+  | "ignore-unprefixed"; // D1: silently ignores a top-level interoperability_token/_data
 
 export interface TinyApOptions {
   klarnaUrl: string;
@@ -67,6 +68,10 @@ function pick(
   };
   for (const name of names.klarna) consider(klarna, name, `/payment_method_options/klarna/${name}`);
   for (const name of names.root) consider(body, name, `/${name}`);
+  const unprefixed = names.klarna[0]!;
+  if (unprefixed in body && !has("ignore-unprefixed")) {
+    throw new BadRequest(`/${unprefixed} is only accepted inside payment_method_options.klarna`);
+  }
   const distinct = new Set(found.map((f) => f.value));
   if (distinct.size > 1 && !has("first-wins-conflict")) {
     throw new BadRequest(`conflicting values in ${found.map((f) => f.pointer).join(" and ")}`);
