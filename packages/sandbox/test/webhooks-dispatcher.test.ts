@@ -107,3 +107,31 @@ it("does not follow redirects: a 3xx is a failed attempt", async () => {
   assert.equal(delivery?.attempts[0]?.status_code, 302);
   assert.equal(delivery?.status, "PENDING");
 });
+
+it("fires a retry from its real-time timer once plain time reaches the due time", async () => {
+  let calls = 0;
+  const s = store("http://127.0.0.1:9/hook");
+  const clock = createClock();
+  const dispatcher = createWebhookDispatcher({
+    store: s,
+    clock,
+    ids,
+    fetch: (async () => new Response(null, { status: ++calls === 1 ? 500 : 200 })) as typeof fetch,
+  });
+  try {
+    const [delivery] = dispatcher.dispatch({ event_type: "x.y", payload: {}, occurred_at: clock.iso() });
+    await dispatcher.idle();
+    assert.equal(delivery?.status, "PENDING");
+    // Leave 40 ms of the 10 s back-off; re-arming the timer (runDue) must then fire it without any advance.
+    clock.advance(10_000 - 40);
+    dispatcher.runDue();
+    assert.equal(calls, 1, "not due yet");
+    const deadline = Date.now() + 2000;
+    while (delivery?.status !== "DELIVERED" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal(delivery?.status, "DELIVERED");
+    assert.equal(calls, 2);
+  } finally {
+    await dispatcher.close();
+  }
+});
