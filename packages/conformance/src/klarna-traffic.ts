@@ -20,6 +20,8 @@ export interface KlarnaCall {
   body: unknown;
   /** Interoperability token as Klarna received it (already JSON-decoded; no other transformation). */
   token?: unknown;
+  /** Where the token travelled: HTTP headers cannot carry leading or trailing whitespace. */
+  tokenIn?: "body" | "header";
   /** Interoperability data as Klarna received it. */
   data?: unknown;
   /** For `confirm`: the confirmation token from the URL path. */
@@ -84,6 +86,7 @@ export function classify(entry: JournalEntry): KlarnaCall | undefined {
       entry,
       body,
       token: member(interop, "interoperability_token"),
+      tokenIn: member(interop, "interoperability_token") === undefined ? undefined : "body",
       data: member(interop, "interoperability_data"),
       currency: member(body, "currency"),
       amount: member(body, "paymentAmount") ?? member(body, "payment_amount"),
@@ -91,13 +94,22 @@ export function classify(entry: JournalEntry): KlarnaCall | undefined {
   }
   if (method === "POST" && AUTHORIZE.test(path)) {
     // The network generation carries the session token as a header; accept the body forms too.
-    const token =
+    const header =
       headerValue(entry, "klarna-network-session-token") ??
-      headerValue(entry, "klarna-interoperability-token") ??
-      member(interop, "interoperability_token");
+      headerValue(entry, "klarna-interoperability-token");
+    const token = header ?? member(interop, "interoperability_token");
     const data = member(interop, "interoperability_data") ?? member(body, "klarna_network_data");
     const amount = member(member(body, "request_payment_transaction"), "amount");
-    return { kind: "authorize", entry, body, token, data, currency: member(body, "currency"), amount };
+    return {
+      kind: "authorize",
+      entry,
+      body,
+      token,
+      tokenIn: header === undefined ? (token === undefined ? undefined : "body") : "header",
+      data,
+      currency: member(body, "currency"),
+      amount,
+    };
   }
   const confirm = method === "POST" ? CONFIRM.exec(path) : null;
   if (confirm) {

@@ -74,3 +74,14 @@ test("descriptions of confirmation calls never show the confirmation token", asy
   assert.equal(describeCall(call), "POST /v2/accounts/acc/payment/confirmation-tokens/…/confirm");
   assert.doesNotMatch(describeCall(call), /secret/);
 });
+
+test("the token's channel is recorded: body for payment requests, header or body for authorize", () => {
+  const body = JSON.stringify({ interoperability: { interoperability_token: "t" } });
+  assert.equal(classify(entry("POST", "/v2/payment/requests", body))?.tokenIn, "body");
+  assert.equal(classify(entry("POST", "/v2/payment/requests", "{}"))?.tokenIn, undefined);
+  const viaHeader = entry("POST", "/v2/accounts/a/payment/authorize", "{}", {
+    "klarna-network-session-token": "h",
+  });
+  assert.equal(classify(viaHeader)?.tokenIn, "header");
+  assert.equal(classify(entry("POST", "/v2/accounts/a/payment/authorize", body))?.tokenIn, "body");
+});

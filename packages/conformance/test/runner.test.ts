@@ -156,3 +156,32 @@ test("journal marks use the sandbox clock, so old entries are never downloaded p
     String(sinces),
   );
 });
+
+test("a token sent in an HTTP header (Klarna Network authorize) is not blamed for HTTP's whitespace trimming", async () => {
+  const viaHeader =
+    (alter: (t: string) => string): FakeAp =>
+    async (body, _h, world) => {
+      const token = tokenOf(body)!;
+      world.klarnaReceives("POST", "/v2/accounts/acc/payment/authorize", {}, undefined, {
+        "klarna-network-session-token": alter(token),
+      });
+      return { status: 201, body: { id: "pay_1" } };
+    };
+  const trimmed = await runConformance({
+    ...base,
+    fetch: fakeWorld(viaHeader((t) => t.trim())).fetch,
+    checks: [forwardTokenWhitespace, forwardOpaqueToken],
+  });
+  assert.deepEqual(
+    trimmed.checks.map((c) => c.outcome),
+    ["skip", "pass"],
+  );
+  assert.match(trimmed.checks[0]!.detail, /HTTP header/);
+  // Anything beyond trimming is still the AP's fault.
+  const mangled = await runConformance({
+    ...base,
+    fetch: fakeWorld(viaHeader((t) => t.trim().toUpperCase())).fetch,
+    checks: [forwardTokenWhitespace],
+  });
+  assert.equal(mangled.checks[0]!.outcome, "fail");
+});

@@ -10,7 +10,13 @@ export interface FakeWorld {
   fetch: FetchLike;
   journal: JournalEntry[];
   /** Records a request Klarna received (`delayMs` later when given). */
-  klarnaReceives(method: string, path: string, body: unknown, delayMs?: number): void;
+  klarnaReceives(
+    method: string,
+    path: string,
+    body: unknown,
+    delayMs?: number,
+    headers?: Record<string, string>,
+  ): void;
 }
 
 export type FakeAp = (
@@ -28,14 +34,14 @@ export function fakeWorld(ap: FakeAp): FakeWorld {
   const journal: JournalEntry[] = [];
   const world: FakeWorld = {
     journal,
-    klarnaReceives(method, path, body, delayMs) {
+    klarnaReceives(method, path, body, delayMs, headers = {}) {
       const add = () =>
         journal.push({
           id: ++id,
           received_at: new Date().toISOString(),
           method,
           path,
-          headers: {},
+          headers,
           body: typeof body === "string" ? body : JSON.stringify(body),
           status: 200,
         });
