@@ -141,13 +141,11 @@ const transactionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       store(result.transaction);
       const view = viewTransaction(result.transaction);
       ctx.events.emit("payment.transaction.captured", view, request.id);
-      return reply
-        .code(201)
-        .send({
-          payment_capture_id: result.capture.payment_capture_id,
-          amount: result.capture.amount,
-          transaction: view,
-        });
+      return reply.code(201).send({
+        payment_capture_id: result.capture.payment_capture_id,
+        amount: result.capture.amount,
+        transaction: view,
+      });
     },
   );
 
