@@ -28,6 +28,11 @@ export interface TinyApOptions {
   klarnaUrl: string;
   klarnaApiKey: string;
   defects?: readonly Defect[];
+  /**
+   * Which Klarna API carries the payment: 1 = Payment Request API (token and data in the body),
+   * 2 = Klarna Network authorize (token in a header, data as `klarna_network_data`). Default 1.
+   */
+  generation?: 1 | 2;
 }
 
 const TOKEN_NAMES = {
@@ -102,10 +107,14 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
   const replies = new Map<string, { status: number; body: unknown }>();
   const app = Fastify();
 
-  async function klarna(path: string, body: unknown): Promise<Body> {
+  async function klarna(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Body> {
     const res = await fetch(`${options.klarnaUrl}${path}`, {
       method: "POST",
-      headers: { authorization: `Basic ${options.klarnaApiKey}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Basic ${options.klarnaApiKey}`,
+        "content-type": "application/json",
+        ...headers,
+      },
       body: JSON.stringify(body),
     });
     return (await res.json()) as Body;
@@ -139,11 +148,24 @@ export function buildTinyAp(options: TinyApOptions): FastifyInstance {
     const interoperability: Body = {};
     if (token !== undefined) interoperability.interoperability_token = token;
     if (data !== undefined) interoperability.interoperability_data = data;
-    const request = await klarna("/v2/payment/requests", {
-      currency: body.currency,
-      paymentAmount: has("major-units") ? (body.amount as number) / 100 : body.amount,
-      ...(Object.keys(interoperability).length > 0 ? { interoperability } : {}),
-    });
+    const amount = has("major-units") ? (body.amount as number) / 100 : body.amount;
+    const request =
+      options.generation === 2
+        ? await klarna(
+            `/v2/accounts/${encodeURIComponent(ACCOUNT)}/payment/authorize`,
+            {
+              currency: body.currency,
+              request_payment_transaction: { amount, payment_transaction_reference: randomUUID() },
+              ...(data !== undefined ? { klarna_network_data: data } : {}),
+            },
+            // fetch strips surrounding whitespace from header values, as HTTP requires.
+            token !== undefined ? { "klarna-network-session-token": token } : {},
+          )
+        : await klarna("/v2/payment/requests", {
+            currency: body.currency,
+            paymentAmount: amount,
+            ...(Object.keys(interoperability).length > 0 ? { interoperability } : {}),
+          });
     const pct =
       claims?.status === "PAYMENT_PENDING_CONFIRMATION" ? claims.payment_confirmation_token : undefined;
     if (typeof pct === "string") {
