@@ -1,22 +1,27 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import { newId } from "../src/domain/ids.ts";
-import { createWebhookWorker } from "../src/outbox/worker.ts";
+import { createWebhookWorker, type WebhookWorker, type WebhookWorkerOptions } from "../src/outbox/worker.ts";
 import { openStore, type Store } from "../src/store/index.ts";
 import { generateWebhookSecret, verifyWebhook } from "../src/webhooks/standard-webhooks.ts";
+import { insertTestMerchant, insertTestPayment } from "./fixtures/rows.ts";
 
 interface Received {
   headers: IncomingHttpHeaders;
   body: string;
 }
 
+const openReceivers: Array<() => Promise<void>> = [];
+
 /** A merchant's webhook receiver on loopback; `answer` decides each response status. */
-async function receiver(answer: (n: number) => number = () => 200) {
+async function receiver(answer: (n: number) => number = () => 200, delayMs = 0) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -24,16 +29,19 @@ async function receiver(answer: (n: number) => number = () => 200) {
     req.on("end", () => {
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
       res.statusCode = answer(received.length);
-      res.end(res.statusCode >= 300 ? "merchant is down" : "");
+      setTimeout(() => res.end(res.statusCode >= 300 ? "merchant is down" : ""), delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    received,
-    close: () => new Promise((r) => server.close(r)),
-  };
+  openReceivers.push(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
+  return { url: `http://127.0.0.1:${port}/hooks`, received };
 }
 
 describe("webhook delivery worker (SQLite)", () => {
@@ -45,17 +53,8 @@ describe("webhook delivery worker (SQLite)", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "gw-outbox-"));
     store = await openStore(join(dir, "gw.db"));
-    await store.db
-      .insertInto("merchants")
-      .values({
-        id: merchantId,
-        name: "M",
-        api_key_hash: "h",
-        api_key_prefix: "p",
-        created_at: at,
-        updated_at: at,
-      })
-      .execute();
+    await insertTestMerchant(store, merchantId);
+    await insertTestPayment(store, merchantId, { id: "pay_x" });
   });
   after(async () => {
     await store.close();
@@ -99,9 +98,19 @@ describe("webhook delivery worker (SQLite)", () => {
     return id;
   }
 
-  async function disable(id: string) {
-    await store.db.updateTable("webhook_endpoints").set({ status: "deleted" }).where("id", "=", id).execute();
+  const workers: WebhookWorker[] = [];
+  function newWorker(options: WebhookWorkerOptions): WebhookWorker {
+    const w = createWebhookWorker(options);
+    workers.push(w);
+    return w;
   }
+
+  // Each test starts with no live endpoint, worker or receiver.
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    await store.db.updateTable("webhook_endpoints").set({ status: "deleted" }).execute();
+    await Promise.all(openReceivers.splice(0).map((close) => close()));
+  });
 
   it("delivers the stored payload byte for byte, signed with the endpoint secret", async () => {
     const rx = await receiver();
@@ -109,7 +118,7 @@ describe("webhook delivery worker (SQLite)", () => {
     // Odd spacing and unicode: the bytes sent must be exactly these, not a re-serialisation.
     const payload = '{"type":"payment.authorized",  "data":{"id":"pay_x","note":"åäö ✓"}}';
     const id = await event("payment.authorized", payload);
-    const worker = createWebhookWorker({ db: store.db, dialect: "sqlite" });
+    const worker = newWorker({ db: store.db, dialect: "sqlite" });
     const r = await worker.runOnce();
     assert.equal(r.dispatched, 1);
     assert.equal(r.succeeded, 1);
@@ -137,8 +146,6 @@ describe("webhook delivery worker (SQLite)", () => {
     assert.ok(
       timeline.some((e) => e.type === "webhook_delivery" && JSON.parse(e.detail).delivery_id === row.id),
     );
-    await disable(ep.id);
-    await rx.close();
   });
 
   it("retries a failing endpoint with back-off, then succeeds; gives up after maxAttempts", async () => {
@@ -146,7 +153,7 @@ describe("webhook delivery worker (SQLite)", () => {
     const rx = await receiver((n) => (n <= 2 ? 503 : 200));
     const ep = await endpoint(rx.url, ["payment.*"]);
     const id = await event("payment.captured", '{"n":1}');
-    const worker = createWebhookWorker({
+    const worker = newWorker({
       db: store.db,
       dialect: "sqlite",
       now: () => clock,
@@ -181,8 +188,6 @@ describe("webhook delivery worker (SQLite)", () => {
     assert.equal(rx.received.length, 3);
     // Same webhook-id on every attempt, so the merchant can de-duplicate.
     assert.deepEqual(new Set(rx.received.map((x) => x.headers["webhook-id"])), new Set([id]));
-    await disable(ep.id);
-    await rx.close();
 
     const down = await receiver(() => 500);
     const ep2 = await endpoint(down.url);
@@ -195,12 +200,11 @@ describe("webhook delivery worker (SQLite)", () => {
       .selectFrom("webhook_deliveries")
       .selectAll()
       .where("outbox_id", "=", id2)
+      .where("endpoint_id", "=", ep2.id)
       .executeTakeFirstOrThrow();
     assert.equal(failed.status, "failed");
     assert.equal(failed.attempts, 5);
     assert.equal(down.received.length, 5);
-    await disable(ep2.id);
-    await down.close();
   });
 
   it("only sends to subscribed endpoints and refuses non-loopback targets without sending", async () => {
@@ -209,7 +213,7 @@ describe("webhook delivery worker (SQLite)", () => {
     const other = await endpoint(rx.url, ["checkout.*"]);
     const outside = await endpoint("http://192.0.2.10/hook");
     const id = await event("payment.refunded", "{}");
-    const worker = createWebhookWorker({ db: store.db, dialect: "sqlite" });
+    const worker = newWorker({ db: store.db, dialect: "sqlite" });
     await worker.runOnce();
     const rows = await store.db
       .selectFrom("webhook_deliveries")
@@ -221,28 +225,32 @@ describe("webhook delivery worker (SQLite)", () => {
     const refused = rows.find((x) => x.endpoint_id === outside.id)!;
     assert.equal(refused.status, "failed");
     assert.match(refused.last_error ?? "", /127\.0\.0\.1/);
-    for (const e of [wanted, other, outside]) await disable(e.id);
-    await rx.close();
   });
 
-  it("two workers racing on one database deliver each event exactly once", async () => {
-    const rx = await receiver();
-    const ep = await endpoint(rx.url);
+  it("two instances racing on one database file deliver each event exactly once", async () => {
+    // A slow merchant keeps each round busy, so the two instances' rounds overlap.
+    const rx = await receiver(() => 200, 15);
+    await endpoint(rx.url);
     const ids = [];
-    for (let i = 0; i < 30; i++) ids.push(await event("payment.authorized", JSON.stringify({ i })));
-    // A second connection to the same file: a second gateway instance.
-    const other = await openStore(join(dir, "gw.db"));
-    try {
-      const a = createWebhookWorker({ db: store.db, dialect: "sqlite", batchSize: 7 });
-      const b = createWebhookWorker({ db: other.db, dialect: "sqlite", batchSize: 7 });
-      for (let i = 0; i < 6; i++) await Promise.all([a.runOnce(), b.runOnce()]);
-    } finally {
-      await other.close();
-    }
+    for (let i = 0; i < 40; i++) ids.push(await event("payment.authorized", JSON.stringify({ i })));
+    // The other instance runs in its own thread with its own connection, as a second process would:
+    // node:sqlite is synchronous, so two connections in one thread would wait on each other's locks.
+    const other = new Worker(new URL("./fixtures/outbox-worker-thread.ts", import.meta.url), {
+      workerData: { database: join(dir, "gw.db"), rounds: 8, batchSize: 5 },
+    });
+    await once(other, "message"); // ready
+    const a = newWorker({ db: store.db, dialect: "sqlite", batchSize: 5 });
+    const otherResult = once(other, "message");
+    other.postMessage("go");
+    let attemptedHere = 0;
+    for (let i = 0; i < 8; i++) attemptedHere += (await a.runOnce()).attempted;
+    const [{ attempted: attemptedThere }] = (await otherResult) as [{ attempted: number }];
+    await other.terminate();
+    // Both took part, and no delivery was attempted twice.
+    assert.ok(attemptedHere > 0 && attemptedThere > 0, `here ${attemptedHere}, there ${attemptedThere}`);
+    assert.equal(attemptedHere + attemptedThere, 40);
     const seen = rx.received.map((x) => x.headers["webhook-id"]);
-    assert.equal(seen.length, 30);
+    assert.equal(seen.length, 40);
     assert.deepEqual(new Set(seen), new Set(ids));
-    await disable(ep.id);
-    await rx.close();
   });
 });

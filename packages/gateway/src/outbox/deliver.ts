@@ -3,7 +3,7 @@
  * Webhooks) and POST it. The payload string is sent exactly as stored, so the signature the merchant
  * checks covers the very bytes the outbox recorded.
  */
-import { request } from "undici";
+import { type Dispatcher, request } from "undici";
 import { signWebhook } from "../webhooks/standard-webhooks.ts";
 
 export interface AttemptOutcome {
@@ -28,6 +28,8 @@ export async function attemptDelivery(input: {
   payload: string;
   timeoutMs: number;
   nowSec?: number;
+  /** The worker's own connection pool (kept apart from the Klarna client's). */
+  dispatcher?: Dispatcher;
 }): Promise<AttemptOutcome> {
   const started = performance.now();
   try {
@@ -42,6 +44,7 @@ export async function attemptDelivery(input: {
       body: input.payload,
       headersTimeout: input.timeoutMs,
       bodyTimeout: input.timeoutMs,
+      ...(input.dispatcher ? { dispatcher: input.dispatcher } : {}),
       // undici's request() follows no redirects: a 3xx is a failure the merchant must fix, never a
       // hop to an address the target policy did not check.
     });

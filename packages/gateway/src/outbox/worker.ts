@@ -8,6 +8,7 @@
  * an outbox row skip the wait.
  */
 import type { Kysely } from "kysely";
+import { Agent } from "undici";
 import { newId } from "../domain/ids.ts";
 import type { Database } from "../store/schema.ts";
 import { checkWebhookUrl, type WebhookTargetPolicy } from "../webhooks/target-policy.ts";
@@ -43,7 +44,7 @@ export interface RoundResult {
 export interface WebhookWorker {
   /** Starts the background loop (idempotent). */
   start(): void;
-  /** Stops the loop and waits for the round in progress. */
+  /** Stops the loop, waits for the round in progress and closes the worker's connections. */
   stop(): Promise<void>;
   /** Runs the loop body once now (tests, and `wake()`); concurrent calls share one round. */
   runOnce(): Promise<RoundResult>;
@@ -64,6 +65,9 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<RoundResult> | undefined;
+  // Merchant endpoints are many and slow ones must not starve the Klarna client: own pool, short
+  // keep-alive (most endpoints see a request every few seconds at most).
+  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 8, connect: { timeout: timeoutMs } });
 
   async function recordTimeline(
     row: DeliveryRow,
@@ -107,6 +111,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
             payload: row.payload,
             timeoutMs,
             nowSec: Math.floor(now() / 1000),
+            dispatcher: agent,
           })
         : {
             ok: false,
@@ -135,6 +140,8 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       .where("claimed_until", "=", lease)
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return outcome.ok; // lease lost: the new holder records its own
+    // The timeline is a convenience view; the delivery row above is the record. Its failure must not
+    // turn a delivered webhook into a retried one.
     await recordTimeline(
       row,
       {
@@ -149,7 +156,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
         duration_ms: Math.round(outcome.durationMs),
       },
       at,
-    );
+    ).catch((error: unknown) => options.onError?.(error));
     return outcome.ok;
   }
 
@@ -191,6 +198,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       running = false;
       clearTimeout(timer);
       await inFlight?.catch(() => undefined);
+      await agent.close();
     },
     runOnce,
     wake() {
