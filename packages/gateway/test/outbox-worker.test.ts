@@ -151,7 +151,7 @@ describe("webhook delivery worker (SQLite)", () => {
   it("retries a failing endpoint with back-off, then succeeds; gives up after maxAttempts", async () => {
     let clock = Date.now();
     const rx = await receiver((n) => (n <= 2 ? 503 : 200));
-    const ep = await endpoint(rx.url, ["payment.*"]);
+    await endpoint(rx.url, ["payment.*"]);
     const id = await event("payment.captured", '{"n":1}');
     const worker = newWorker({
       db: store.db,
@@ -210,7 +210,7 @@ describe("webhook delivery worker (SQLite)", () => {
   it("only sends to subscribed endpoints and refuses non-loopback targets without sending", async () => {
     const rx = await receiver();
     const wanted = await endpoint(rx.url, ["payment.refunded"]);
-    const other = await endpoint(rx.url, ["checkout.*"]);
+    await endpoint(rx.url, ["checkout.*"]); // subscribed to something else
     const outside = await endpoint("http://192.0.2.10/hook");
     const id = await event("payment.refunded", "{}");
     const worker = newWorker({ db: store.db, dialect: "sqlite" });

@@ -3,9 +3,11 @@
  * exports `async function xRoutes(app: FastifyInstance)` and add it here (see README "Adding routes").
  */
 import type { FastifyInstance } from "fastify";
+import { webhookWorkerPlugin } from "../outbox/plugin.ts";
 import { healthRoutes } from "./health.ts";
 import { paymentRoutes } from "./payments.ts";
+import { klarnaWebhookRoutes } from "./webhooks-klarna.ts";
 
 export type RouteModule = (app: FastifyInstance) => Promise<void>;
 
-export const ROUTES: RouteModule[] = [healthRoutes, paymentRoutes];
+export const ROUTES: RouteModule[] = [healthRoutes, paymentRoutes, klarnaWebhookRoutes, webhookWorkerPlugin];

@@ -1,0 +1,47 @@
+/**
+ * Runs the webhook delivery worker inside a gateway instance: started when the server is ready,
+ * stopped (in-flight round finished, connections closed) when it closes. Every instance runs one;
+ * claims keep them from delivering a row twice.
+ *
+ * Target policy: loopback-only by default (development, tests, the demo). An AP running the gateway
+ * for real sets `KLARNA_INTEROP_WEBHOOK_TARGETS=public` to allow public https endpoints instead.
+ */
+import type { FastifyInstance } from "fastify";
+import type { WebhookTargetPolicy } from "../webhooks/target-policy.ts";
+import { createWebhookWorker, type WebhookWorker } from "./worker.ts";
+
+declare module "../app.ts" {
+  interface GatewayContext {
+    /** This instance's webhook delivery worker (tests drive it with `runOnce()`). */
+    webhookWorker?: WebhookWorker;
+  }
+}
+
+/** Environment variable selecting the webhook target policy (`loopback` | `public`). */
+export const TARGET_POLICY_ENV = "KLARNA_INTEROP_WEBHOOK_TARGETS";
+
+/** The target policy in force (throws naming the variable on a bad value). */
+export function webhookTargetPolicy(): WebhookTargetPolicy {
+  const value = process.env[TARGET_POLICY_ENV] ?? "loopback";
+  if (value !== "loopback" && value !== "public") {
+    throw new TypeError(
+      `${TARGET_POLICY_ENV}: expected "loopback" or "public", got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Registers the worker's lifecycle on the gateway (a route module without routes). */
+export async function webhookWorkerPlugin(app: FastifyInstance): Promise<void> {
+  const { store } = app.gateway;
+  const log = app.log.child({ component: "webhooks" });
+  const worker = createWebhookWorker({
+    db: store.db,
+    dialect: store.engine,
+    targetPolicy: webhookTargetPolicy(),
+    onError: (error) => log.warn({ err: error }, "webhook delivery round failed"),
+  });
+  app.gateway.webhookWorker = worker;
+  app.addHook("onReady", async () => worker.start());
+  app.addHook("preClose", async () => worker.stop());
+}

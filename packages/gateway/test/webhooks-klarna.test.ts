@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
+import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+
+async function klarnaCall(sandbox: RunningSandbox, path: string, body: unknown): Promise<any> {
+  const res = await fetch(sandbox.url + path, {
+    method: "POST",
+    headers: { authorization: `Basic ${sandbox.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
+  return res.json();
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("POST /webhooks/klarna", () => {
+  let sandbox: RunningSandbox;
+  let h: Harness;
+  let signing: { signing_key_id: string; signing_key: string };
+
+  before(async () => {
+    sandbox = await startTestSandbox();
+    // The key first (the gateway needs it at start), then the subscription pointing at the gateway.
+    signing = await klarnaCall(sandbox, "/v1/notification/signing-keys", {});
+    h = await startHarness(sandbox, {
+      gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } },
+    });
+    await klarnaCall(sandbox, "/v1/notification/webhooks", {
+      url: `${h.gateway.url}/webhooks/klarna`,
+      event_types: ["payment.request.state-change.*", "payment.transaction.*"],
+      signing_key_id: signing.signing_key_id,
+    });
+  });
+  after(async () => {
+    await h.close();
+    await sandbox.close();
+  });
+
+  async function paymentAwaitingShopper(): Promise<any> {
+    const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 17800 });
+    const res = await h.api("POST", "/v2/payments", {
+      body: {
+        currency: "USD",
+        amount: 17800,
+        payment_method_options: { klarna: { interoperability_token } },
+      },
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.status, "requires_action");
+    return res.body;
+  }
+
+  function post(raw: string, headers: Record<string, string>) {
+    return fetch(`${h.gateway.url}/webhooks/klarna`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: raw,
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  }
+
+  function signed(raw: string): Record<string, string> {
+    return {
+      "klarna-signing-key-id": signing.signing_key_id,
+      "klarna-signature": computeKlarnaSignature(signing.signing_key, raw),
+    };
+  }
+
+  it("a PENDING_CONFIRMATION webhook from Klarna leads to server-side confirmation", async () => {
+    const payment = await paymentAwaitingShopper();
+    const requestId = payment.klarna.payment_request_id;
+    await h.clearJournal();
+    // The shopper approves at Klarna; Klarna (the sandbox) notifies the gateway.
+    await fetch(`${sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`, {
+      method: "POST",
+    });
+    const settled = await eventually(
+      async () => (await h.api("GET", `/v2/payments/${payment.id}`)).body,
+      (p) => p.status !== "requires_action",
+    );
+    assert.equal(settled.status, "authorized");
+    assert.ok(settled.klarna.payment_transaction_id);
+    const confirms = await h.journal({ method: "POST" });
+    assert.equal(confirms.filter((e) => /\/confirmation-tokens\/.+\/confirm$/.test(e.path)).length, 1);
+    const events = await h.store.db
+      .selectFrom("klarna_webhook_events")
+      .selectAll()
+      .where("payment_request_id", "=", requestId)
+      .execute();
+    assert.ok(
+      events.some(
+        (e) => e.event_type.endsWith("pending-confirmation") && e.processed_at && e.payment_id === payment.id,
+      ),
+    );
+  });
+
+  it("verifies the raw bytes, processes an event once and answers duplicates 200 without effect", async () => {
+    const payment = await paymentAwaitingShopper();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    // Unusual spacing and key order: re-serialising the JSON would break the signature.
+    const raw = `{ "payload": {"state":"DECLINED",  "payment_request_id": ${JSON.stringify(payment.klarna.payment_request_id)}},
+      "metadata": {"event_type":"payment.request.state-change.declined","event_id":${JSON.stringify(eventId)},"live":false} }`;
+    const countRows = async () => ({
+      timeline: (
+        await h.store.db
+          .selectFrom("payment_events")
+          .select("id")
+          .where("payment_id", "=", payment.id)
+          .execute()
+      ).length,
+      outbox: (
+        await h.store.db.selectFrom("outbox").select("id").where("subject_id", "=", payment.id).execute()
+      ).length,
+    });
+    // Two deliveries at once (Klarna retrying while the first is in flight) and one later.
+    const [a, b] = await Promise.all([post(raw, signed(raw)), post(raw, signed(raw))]);
+    const statuses = [a.status, b.status].sort();
+    assert.ok(statuses[0] === 200 && (statuses[1] === 200 || statuses[1] === 409), JSON.stringify([a, b]));
+    const first = a.body.outcome === "processed" ? a : b;
+    assert.equal(first.body.outcome, "processed");
+    assert.equal(first.body.payment_id, payment.id);
+    const afterFirst = await countRows();
+    const again = await post(raw, signed(raw));
+    assert.equal(again.status, 200);
+    assert.equal(again.body.outcome, "duplicate");
+    assert.deepEqual(await countRows(), afterFirst);
+    const p = (await h.api("GET", `/v2/payments/${payment.id}`)).body;
+    assert.equal(p.status, "failed");
+  });
+
+  it("refuses missing, malformed and wrong signatures with 400 and stores nothing", async () => {
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const raw = JSON.stringify({
+      metadata: { event_id: eventId, event_type: "payment.request.state-change.declined" },
+      payload: { payment_request_id: "krn:x", state: "DECLINED" },
+    });
+    const cases: Array<[Record<string, string>, string]> = [
+      [{}, "missing_signature"],
+      [{ "klarna-signature": "abc" }, "malformed_signature"],
+      [{ ...signed(raw), "klarna-signing-key-id": "someone-else" }, "unknown_key_id"],
+      [{ ...signed(`${raw} `) }, "bad_signature"],
+      [{ "klarna-signature": computeKlarnaSignature("not-the-key", raw) }, "bad_signature"],
+    ];
+    for (const [headers, reason] of cases) {
+      const res = await post(raw, headers);
+      assert.equal(res.status, 400, reason);
+      assert.equal(res.body.code, "webhook_signature_invalid");
+      assert.equal(res.body.reason, reason);
+    }
+    const stored = await h.store.db
+      .selectFrom("klarna_webhook_events")
+      .select("event_id")
+      .where("event_id", "=", eventId)
+      .execute();
+    assert.equal(stored.length, 0);
+  });
+
+  it("names the offending field of a signed but malformed envelope", async () => {
+    const raw = JSON.stringify({
+      metadata: { event_type: "payment.request.state-change.declined" },
+      payload: {},
+    });
+    const res = await post(raw, signed(raw));
+    assert.equal(res.status, 400);
+    assert.equal(res.body.errors[0].pointer, "/metadata/event_id");
+  });
+
+  it("answers 404 for an unknown payment request so Klarna retries, then processes the retry", async () => {
+    const payment = await paymentAwaitingShopper();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const unknown = JSON.stringify({
+      metadata: { event_id: eventId, event_type: "payment.request.state-change.canceled" },
+      payload: { payment_request_id: "krn:payment:eu1:request:not-ours", state: "CANCELED" },
+    });
+    const res = await post(unknown, signed(unknown));
+    assert.equal(res.status, 404);
+    assert.equal(res.body.code, "unknown_payment_request");
+    // The same event id may arrive again (here: with the request now known): it is processed, not
+    // mistaken for a duplicate.
+    const retry = JSON.stringify({
+      metadata: { event_id: eventId, event_type: "payment.request.state-change.canceled" },
+      payload: { payment_request_id: payment.klarna.payment_request_id, state: "CANCELED" },
+    });
+    const ok = await post(retry, signed(retry));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.outcome, "processed");
+    assert.equal((await h.api("GET", `/v2/payments/${payment.id}`)).body.status, "canceled");
+  });
+});
