@@ -6,8 +6,15 @@ import type { FastifyInstance } from "fastify";
 import { webhookWorkerPlugin } from "../outbox/plugin.ts";
 import { healthRoutes } from "./health.ts";
 import { paymentRoutes } from "./payments.ts";
+import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
 import { klarnaWebhookRoutes } from "./webhooks-klarna.ts";
 
 export type RouteModule = (app: FastifyInstance) => Promise<void>;
 
-export const ROUTES: RouteModule[] = [healthRoutes, paymentRoutes, klarnaWebhookRoutes, webhookWorkerPlugin];
+export const ROUTES: RouteModule[] = [
+  healthRoutes,
+  paymentRoutes,
+  klarnaWebhookRoutes,
+  webhookEndpointRoutes,
+  webhookWorkerPlugin,
+];
