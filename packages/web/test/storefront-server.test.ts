@@ -59,7 +59,21 @@ describe("storefront server", () => {
       if (s.path.startsWith("/v2/payments?reference=order_known")) {
         return send(res, 200, {
           data: [
-            { id: "pay_9", status: "authorized", amount: 17800, currency: "USD", reference: "order_known" },
+            {
+              id: "pay_9",
+              status: "authorized",
+              amount: 17800,
+              currency: "USD",
+              reference: "order_known",
+              klarna: {
+                interoperability: {
+                  form: "jwt",
+                  verified: true,
+                  status: "PAYMENT_PREPARED",
+                  action: "preselect",
+                },
+              },
+            },
           ],
           has_more: false,
         });
@@ -158,6 +172,7 @@ describe("storefront server", () => {
       amount: 17800,
       currency: "USD",
       reference: "order_known",
+      interoperability: { status: "PAYMENT_PREPARED", action: "preselect", verified: true },
     });
     const missing = await fetch(`${shop.url}/api/orders/order_missing`);
     assert.equal(missing.status, 404);

@@ -27,7 +27,21 @@ interface Payment {
   currency: string;
   reference?: string;
   next_action?: { type?: string; url?: string } | null;
-  klarna?: { payment_request_url?: string };
+  klarna?: {
+    payment_request_url?: string;
+    interoperability?: { status?: string | null; action?: string; verified?: boolean };
+  };
+}
+
+/** What the shop's result page shows about an order's payment. */
+export interface OrderView {
+  id: string;
+  status: string;
+  amount: number;
+  currency: string;
+  reference: string;
+  /** How the AP read Klarna's token: claimed status, its decision, and whether the signature checked out. */
+  interoperability?: { status: string | null; action: string | null; verified: boolean };
 }
 
 /** Where the browser goes next for a freshly created payment. */
@@ -88,17 +102,26 @@ export async function placeOrder(input: {
 }
 
 /** Looks up the order's payment at the gateway by reference. */
-export async function findOrder(gateway: Gateway, reference: string): Promise<Payment> {
+export async function findOrder(gateway: Gateway, reference: string): Promise<OrderView> {
   const list = (await gateway.get(`/v2/payments?reference=${encodeURIComponent(reference)}&limit=1`)) as {
     data?: Payment[];
   };
   const payment = list.data?.[0];
   if (!payment) throw Object.assign(new Error(`order ${reference}: no payment yet`), { status: 404 });
-  return {
+  const view: OrderView = {
     id: payment.id,
     status: payment.status,
     amount: payment.amount,
     currency: payment.currency,
     reference: payment.reference ?? reference,
   };
+  const interop = payment.klarna?.interoperability;
+  if (interop) {
+    view.interoperability = {
+      status: interop.status ?? null,
+      action: interop.action ?? null,
+      verified: interop.verified === true,
+    };
+  }
+  return view;
 }

@@ -9,6 +9,7 @@ interface OrderPayment {
   amount: number;
   currency: string;
   reference: string;
+  interoperability?: { status: string | null; action: string | null; verified: boolean };
 }
 
 const result = byId("result");
@@ -43,6 +44,15 @@ function render(p: OrderPayment): void {
       ` ${money(p.amount, p.currency)} · order ${p.reference} · payment `,
       h("code", { id: "payment-id" }, p.id),
     ),
+    p.interoperability
+      ? h(
+          "p",
+          { class: "muted", id: "interoperability" },
+          `Your payment provider read Klarna's token as ${p.interoperability.status ?? "no status"} (${
+            p.interoperability.verified ? "signature verified" : "not verified"
+          }) and chose to ${p.interoperability.action ?? "show Klarna"}.`,
+        )
+      : null,
   );
 }
 
