@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { webhookWorkerPlugin } from "../outbox/plugin.ts";
+import { customerRoutes } from "./customers.ts";
 import { healthRoutes } from "./health.ts";
 import { paymentRoutes } from "./payments.ts";
 import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
@@ -16,5 +17,6 @@ export const ROUTES: RouteModule[] = [
   paymentRoutes,
   klarnaWebhookRoutes,
   webhookEndpointRoutes,
+  customerRoutes,
   webhookWorkerPlugin,
 ];

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { type Harness, sandboxJson, startHarness, startTestSandbox } from "./helpers/harness.ts";
+
+describe("customers and saved Klarna payment methods (D13)", () => {
+  let sandbox: RunningSandbox;
+  let h: Harness;
+
+  before(async () => {
+    sandbox = await startTestSandbox();
+    h = await startHarness(sandbox);
+  });
+  after(async () => {
+    await h.close();
+    await sandbox.close();
+  });
+
+  async function customerWithMethod(scopes?: string[]) {
+    const customer = await h.api("POST", "/v2/customers", {
+      body: { email: "klara@example.com", name: "Klara" },
+    });
+    assert.equal(customer.status, 201, customer.text);
+    const { customer_token } = await sandboxJson(
+      sandbox,
+      "POST",
+      "/_sandbox/customer-tokens",
+      scopes ? { scopes } : {},
+    );
+    const pm = await h.api("POST", `/v2/customers/${customer.body.id}/payment_methods`, {
+      body: { type: "klarna", klarna: { customer_token } },
+    });
+    assert.equal(pm.status, 201, pm.text);
+    return { customer: customer.body, method: pm.body, token: customer_token as string };
+  }
+
+  function charge(methodId: string, amount: number, extra: Record<string, unknown> = {}) {
+    return h.api("POST", "/v2/payments", {
+      body: { currency: "USD", amount, customer_payment_method_id: methodId, ...extra },
+      idempotencyKey: crypto.randomUUID(),
+    });
+  }
+
+  it("registers a token once, never shows it in full, and lists it on the customer", async () => {
+    const { customer, method, token } = await customerWithMethod();
+    assert.equal(method.object, "payment_method");
+    assert.equal(method.status, "active");
+    assert.equal(method.klarna.customer_token_suffix, token.slice(-6));
+    assert.ok(!JSON.stringify(method).includes(token));
+    const again = await h.api("POST", `/v2/customers/${customer.id}/payment_methods`, {
+      body: { type: "klarna", klarna: { customer_token: token } },
+    });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, method.id);
+    const read = await h.api("GET", `/v2/customers/${customer.id}`);
+    assert.deepEqual(
+      read.body.payment_methods.map((m: { id: string }) => m.id),
+      [method.id],
+    );
+  });
+
+  it("charges the saved token through Klarna's authorize call: APPROVED → authorized", async () => {
+    const { method, token } = await customerWithMethod();
+    await h.clearJournal();
+    const res = await charge(method.id, 2500);
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.status, "authorized");
+    const calls = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/payment/authorize"));
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.headers["klarna-customer-token"], token);
+    // No tokenization flow: no payment request was created for the charge.
+    assert.equal((await h.journal({ path: "/v2/payment/requests" })).length, 0);
+  });
+
+  it("DECLINED → failed, STEP_UP_REQUIRED → requires_action with Klarna's url", async () => {
+    const plain = await customerWithMethod();
+    const declined = await charge(plain.method.id, 2513);
+    assert.equal(declined.status, 201, declined.text);
+    assert.equal(declined.body.status, "failed");
+    const present = await customerWithMethod(["payment:customer_present"]);
+    const stepUp = await charge(present.method.id, 2542);
+    assert.equal(stepUp.status, 201, stepUp.text);
+    assert.equal(stepUp.body.status, "requires_action");
+    assert.match(stepUp.body.next_action.url, /^http/);
+  });
+
+  it("a revoked method is refused (409) and nothing reaches Klarna", async () => {
+    const { customer, method } = await customerWithMethod();
+    const revoked = await h.api("DELETE", `/v2/customers/${customer.id}/payment_methods/${method.id}`);
+    assert.equal(revoked.status, 200);
+    assert.equal(revoked.body.status, "revoked");
+    assert.ok(revoked.body.revoked_at);
+    await h.clearJournal();
+    const res = await charge(method.id, 1000);
+    assert.equal(res.status, 409);
+    assert.equal(res.body.code, "payment_method_revoked");
+    assert.equal((await h.journal()).length, 0);
+  });
+
+  it("names the offending field and hides other merchants' customers", async () => {
+    const { customer } = await customerWithMethod();
+    const noToken = await h.api("POST", `/v2/customers/${customer.id}/payment_methods`, {
+      body: { type: "klarna", klarna: {} },
+    });
+    assert.equal(noToken.status, 400);
+    assert.equal(noToken.body.errors[0].pointer, "/klarna/customer_token");
+    const spaced = await h.api("POST", `/v2/customers/${customer.id}/payment_methods`, {
+      body: { type: "klarna", klarna: { customer_token: "krn:customer-token:with space" } },
+    });
+    assert.equal(spaced.status, 400);
+    assert.equal(spaced.body.errors[0].code, "not_header_safe");
+    const badEmail = await h.api("POST", "/v2/customers", { body: { email: "nope" } });
+    assert.equal(badEmail.status, 400);
+    assert.equal(badEmail.body.errors[0].pointer, "/email");
+    const unknown = await charge("cpm_unknown", 1000);
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.errors[0].pointer, "/customer_payment_method_id");
+    // Another merchant's view of this customer: 404.
+    const other = await startHarness(sandbox, { store: h.store });
+    try {
+      const peek = await other.api("GET", `/v2/customers/${customer.id}`);
+      assert.equal(peek.status, 404);
+    } finally {
+      await other.close();
+    }
+  });
+});
