@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { webhookWorkerPlugin } from "../outbox/plugin.ts";
+import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
 import { healthRoutes } from "./health.ts";
 import { paymentRoutes } from "./payments.ts";
@@ -18,5 +19,6 @@ export const ROUTES: RouteModule[] = [
   klarnaWebhookRoutes,
   webhookEndpointRoutes,
   customerRoutes,
+  checkoutRoutes,
   webhookWorkerPlugin,
 ];
