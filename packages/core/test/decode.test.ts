@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodeToken, parseIssuedAt } from "../src/decode.ts";
+import { type DecodedJwt, decodeToken, parseIssuedAt } from "../src/decode.ts";
 
 const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 const jwt = (header: unknown, claims: unknown, sig = "c2ln") => `${b64(header)}.${b64(claims)}.${sig}`;
@@ -54,6 +54,13 @@ describe("decodeToken — D4 forms", () => {
     assert.equal(decodeToken(`${b64({ alg: "none" })}.${b64({ status: "PAYMENT_SUPPORTED" })}.`).form, "jwt");
   });
 
+  test("the signature segment is not examined: foreign characters there still decode", () => {
+    // Decoding never uses the signature; the verifier refuses such a token as malformed.
+    const d = decodeToken(`${b64(HEADER)}.${b64({ status: "PAYMENT_SUPPORTED" })}.c2+l/Zz0=`);
+    assert.equal(d.form, "jwt");
+    assert.ok(d.form === "jwt" && d.claims.status === "PAYMENT_SUPPORTED");
+  });
+
   test("non-string input is opaque, not an exception", () => {
     for (const v of [null, undefined, 5, {}, []]) assert.equal(decodeToken(v as never).form, "opaque");
   });
@@ -100,6 +107,42 @@ describe("decodeToken — D5 claim types and iat", () => {
       {},
     ]) {
       assert.equal(parseIssuedAt(bad), undefined, String(bad));
+    }
+  });
+
+  test("repeated headers: every result is the caller's own, issues are repeated", () => {
+    const raw = jwt({ ...HEADER, kid: 7 }, { status: "PAYMENT_PREPARED" });
+    const first = decodeToken(raw) as DecodedJwt;
+    assert.ok(first.form === "jwt");
+    first.header.alg = "none";
+    first.header.added = true;
+    first.issues?.push("added by the caller");
+    const second = decodeToken(raw) as DecodedJwt;
+    assert.ok(second.form === "jwt");
+    assert.deepEqual(second.header, { alg: "RS256", typ: "JWT", cty: HEADER.cty, x5t: "abc" });
+    assert.deepEqual(second.issues, ["header kid is number 7, not a string"]);
+    assert.notEqual(second.header, first.header);
+  });
+
+  test("repeated headers with nested members do not share them between results", () => {
+    const raw = jwt({ ...HEADER, crit: ["exp"] }, { status: "PAYMENT_PREPARED" });
+    const first = decodeToken(raw);
+    assert.ok(first.form === "jwt");
+    (first.header.crit as string[]).push("b64");
+    const second = decodeToken(raw);
+    assert.ok(second.form === "jwt");
+    assert.deepEqual(second.header.crit, ["exp"]);
+  });
+
+  test("a header member named __proto__ stays an own member on repeated decodes", () => {
+    const header = `{"__proto__":"p","alg":"RS256"}`;
+    const raw = `${b64(header)}.${b64({ status: "PAYMENT_PREPARED" })}.c2ln`;
+    for (let i = 0; i < 2; i++) {
+      const d = decodeToken(raw);
+      assert.ok(d.form === "jwt");
+      assert.ok(Object.hasOwn(d.header, "__proto__"));
+      assert.equal(Object.getPrototypeOf(d.header), Object.prototype);
+      assert.deepEqual(Object.keys(d.header), ["__proto__", "alg"]);
     }
   });
 

@@ -90,6 +90,18 @@ describe("inspectToken — D6: never act on unverified claims", () => {
     assert.equal(r.paymentConfirmationToken, undefined, "but not offered for confirmation");
   });
 
+  test("a signature segment outside base64url: decoded, but malformed for the verifier, so show", async () => {
+    const token = await mint("PAYMENT_PENDING_CONFIRMATION", trusted, "pct-s");
+    const bad = `${token.slice(0, -2)}+/`;
+    const r = await inspectToken(bad, verifier);
+    assert.equal(r.form, "jwt");
+    assert.equal(r.verified, false);
+    assert.equal(r.status, "PAYMENT_PENDING_CONFIRMATION");
+    assert.equal(r.action, "show");
+    assert.equal(r.reason, "malformed: signature is not canonical base64url");
+    assert.equal(r.paymentConfirmationToken, undefined);
+  });
+
   test("opaque krn token: status null, action show, reason says opaque", async () => {
     const r = await inspectToken("krn:payment:eu1:klarna-network-session-token:abc", verifier);
     assert.equal(r.form, "opaque");
