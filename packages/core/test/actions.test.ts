@@ -13,6 +13,7 @@ test("D7: the four known statuses map to confirm, preselect, show, hide", () => 
     "PAYMENT_SUPPORTED",
     "PAYMENT_UNSUPPORTED",
   ]);
+  for (const status of KNOWN_STATUSES) assert.equal(isKnownStatus(status), true, status);
 });
 
 test("D7: anything else is show (forward compatible), including case variants and prototype names", () => {
