@@ -4,7 +4,7 @@
  */
 import { actionFor } from "./actions.ts";
 import { decodeToken } from "./decode.ts";
-import type { TokenInspection, TokenVerifier, VerifyResult } from "./types.ts";
+import type { DecodedToken, TokenInspection, TokenVerifier, VerifyResult } from "./types.ts";
 
 /**
  * Decodes, verifies and classifies an interoperability token.
@@ -29,26 +29,16 @@ export async function inspectToken(raw: string, verifier?: TokenVerifier): Promi
       action: "show",
     };
   }
-  const claimed = decoded.claims.status ?? null;
-  const unverified = (reason: string): TokenInspection => ({
-    form: "jwt",
-    verified: false,
-    reason,
-    status: claimed,
-    action: "show",
-    header: decoded.header,
-    claims: decoded.claims,
-  });
-  if (verifier === undefined) return unverified("no_verifier");
+  if (verifier === undefined) return unverified(decoded, "no_verifier");
 
   let result: VerifyResult;
   try {
     result = await verifier.verify(raw);
   } catch (err) {
-    return unverified(`verifier_error: ${err instanceof Error ? err.message : String(err)}`);
+    return unverified(decoded, `verifier_error: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!result.verified)
-    return unverified(result.detail ? `${result.reason}: ${result.detail}` : result.reason);
+    return unverified(decoded, result.detail ? `${result.reason}: ${result.detail}` : result.reason);
 
   const { claims, header } = result;
   const status = typeof claims.status === "string" ? claims.status : null;
@@ -71,4 +61,17 @@ export async function inspectToken(raw: string, verifier?: TokenVerifier): Promi
     }
   }
   return inspection;
+}
+
+/** A decoded token whose claims are reported but not acted on: action "show" (D6). */
+function unverified(decoded: Extract<DecodedToken, { form: "jwt" }>, reason: string): TokenInspection {
+  return {
+    form: "jwt",
+    verified: false,
+    reason,
+    status: decoded.claims.status ?? null,
+    action: "show",
+    header: decoded.header,
+    claims: decoded.claims,
+  };
 }
