@@ -6,8 +6,10 @@ import type { FastifyInstance } from "fastify";
 import { webhookWorkerPlugin } from "../outbox/plugin.ts";
 import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
+import { dashboardRoutes } from "./dashboard.ts";
 import { healthRoutes } from "./health.ts";
 import { paymentRoutes } from "./payments.ts";
+import { toolRoutes } from "./tools.ts";
 import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
 import { klarnaWebhookRoutes } from "./webhooks-klarna.ts";
 
@@ -20,5 +22,7 @@ export const ROUTES: RouteModule[] = [
   webhookEndpointRoutes,
   customerRoutes,
   checkoutRoutes,
+  dashboardRoutes,
+  toolRoutes,
   webhookWorkerPlugin,
 ];
