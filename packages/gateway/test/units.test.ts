@@ -1,8 +1,9 @@
 /** Pure units: the payment state machine, circuit breaker, retry timing, ids, config validation. */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { resolveConfig } from "../src/config.ts";
-import { newId, ulid } from "../src/domain/ids.ts";
+import { encodeBase32, newId, ulid } from "../src/domain/ids.ts";
 import {
   assertOperation,
   assertTransition,
@@ -103,6 +104,27 @@ describe("ids", () => {
     for (const id of ids) assert.match(id, /^pay_[0-9A-HJKMNP-TV-Z]{26}$/);
     const sorted = [...ids].sort();
     assert.deepEqual(sorted, ids);
+  });
+  it("encode time like the ULID spec and bytes like a big-integer base32", () => {
+    const t = 1469918176385; // the ULID spec's example time → "01ARYZ6S41"
+    const timeBytes = new Uint8Array(6).map((_, i) => Math.floor(t / 256 ** (5 - i)) % 256);
+    assert.equal(encodeBase32(timeBytes, 10), "01ARYZ6S41");
+    const reference = (bytes: Uint8Array, chars: number) => {
+      let acc = 0n;
+      for (const b of bytes) acc = (acc << 8n) | BigInt(b);
+      let out = "";
+      for (let i = 0; i < chars; i++) {
+        out = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"[Number(acc & 31n)] + out;
+        acc >>= 5n;
+      }
+      return out;
+    };
+    for (let i = 0; i < 200; i++) {
+      const ten = new Uint8Array(randomBytes(10));
+      const six = new Uint8Array(randomBytes(6));
+      assert.equal(encodeBase32(ten, 16), reference(ten, 16));
+      assert.equal(encodeBase32(six, 10), reference(six, 10));
+    }
   });
 });
 

@@ -10,14 +10,30 @@ const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 let lastTime = -1;
 let lastRandom: Uint8Array = new Uint8Array(10);
 
-function encode(bytes: Uint8Array, chars: number): string {
-  // Big-endian base32 of the byte string, taking exactly `chars` 5-bit groups from the right.
+/** Crockford base32 of 5-bit groups read big-endian from `bytes` (bits beyond a multiple of 5 lead). */
+export function encodeBase32(bytes: Uint8Array, chars: number): string {
+  // Plain number arithmetic on a sliding bit buffer: no BigInt on the hot path.
   let out = "";
-  let acc = 0n;
-  for (const b of bytes) acc = (acc << 8n) | BigInt(b);
-  for (let i = 0; i < chars; i++) {
-    out = ALPHABET[Number(acc & 31n)] + out;
-    acc >>= 5n;
+  let buffer = 0;
+  let bits = chars * 5 - bytes.length * 8; // negative: leading bits to skip; positive: zero-pad
+  let pad = Math.max(0, bits);
+  bits = Math.min(0, bits);
+  for (; pad >= 5; pad -= 5) out += "0";
+  let available = pad; // zero bits already in the buffer
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0x1fff;
+    available += 8;
+    if (bits < 0) {
+      // Drop leading bits that do not fit in `chars` groups.
+      const drop = Math.min(-bits, available);
+      available -= drop;
+      bits += drop;
+      buffer &= (1 << available) - 1;
+    }
+    while (available >= 5) {
+      available -= 5;
+      out += ALPHABET[(buffer >> available) & 31];
+    }
   }
   return out;
 }
@@ -47,7 +63,7 @@ export function ulid(now: number = Date.now()): string {
     time[i] = t % 256;
     t = Math.floor(t / 256);
   }
-  return encode(time, 10) + encode(lastRandom, 16);
+  return encodeBase32(time, 10) + encodeBase32(lastRandom, 16);
 }
 
 /** A prefixed id, e.g. `newId("pay")` → `pay_01JD…`. */
