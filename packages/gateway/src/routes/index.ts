@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { webhookWorkerPlugin } from "../outbox/plugin.ts";
+import { reconcilerPlugin } from "../reconcile/plugin.ts";
 import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
 import { dashboardRoutes } from "./dashboard.ts";
@@ -25,4 +26,5 @@ export const ROUTES: RouteModule[] = [
   dashboardRoutes,
   toolRoutes,
   webhookWorkerPlugin,
+  reconcilerPlugin,
 ];

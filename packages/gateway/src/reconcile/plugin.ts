@@ -1,0 +1,39 @@
+/**
+ * Runs the reconciliation loop in every gateway instance (claims keep instances from working on the
+ * same payment at once). `KLARNA_INTEROP_RECONCILE_INTERVAL_MS` changes the period (default 5000;
+ * `0` disables the background loop, e.g. for a read-only replica).
+ */
+import type { FastifyInstance } from "fastify";
+import { createReconciler, type Reconciler } from "./reconciler.ts";
+
+declare module "../app.ts" {
+  interface GatewayContext {
+    /** This instance's reconciliation loop (tests drive it with `runOnce()`). */
+    reconciler?: Reconciler;
+  }
+}
+
+export const RECONCILE_INTERVAL_ENV = "KLARNA_INTEROP_RECONCILE_INTERVAL_MS";
+
+/** Registers the loop's lifecycle on the gateway (a route module without routes). */
+export async function reconcilerPlugin(app: FastifyInstance): Promise<void> {
+  const raw = process.env[RECONCILE_INTERVAL_ENV];
+  const interval = raw === undefined ? 5_000 : Number(raw);
+  if (!Number.isInteger(interval) || interval < 0) {
+    throw new TypeError(
+      `${RECONCILE_INTERVAL_ENV}: expected an integer ≥ 0 (ms), got ${JSON.stringify(raw)}`,
+    );
+  }
+  const log = app.log.child({ component: "reconcile" });
+  const reconciler = createReconciler({
+    db: app.gateway.store.db,
+    payments: app.gateway.payments,
+    intervalMs: interval || 5_000,
+    onError: (error, paymentId) =>
+      log.warn({ err: error, payment_id: paymentId }, "reconciliation attempt failed"),
+    onSettled: (paymentId, status) => log.info({ payment_id: paymentId, status }, "payment reconciled"),
+  });
+  app.gateway.reconciler = reconciler;
+  if (interval > 0) app.addHook("onReady", async () => reconciler.start());
+  app.addHook("preClose", async () => reconciler.stop());
+}

@@ -1,0 +1,135 @@
+/**
+ * Reconciliation: a background loop that settles payments left `pending` because a Klarna call's
+ * outcome was unknown (timeout, 5xx, dropped connection, circuit open, crash mid-request).
+ *
+ * For each such payment it asks the payments service to resume: the service re-reads Klarna's payment
+ * request when it knows the id, or re-sends the create call with the same Klarna-Idempotency-Key
+ * (`pay_…:create`) — Klarna returns the request it already made, never a second one — and confirms
+ * with `pay_…:confirm` likewise. Running it twice, or on several instances at once, is therefore
+ * harmless; still, each payment is claimed first (a conditional bump of `updated_at`) so that only one
+ * instance calls Klarna for it per round.
+ *
+ * Payments are only picked up once they have been quiet for `minAgeMs` (a request still running owns
+ * its payment) and no longer after `maxAgeMs` (Klarna keeps idempotency keys for 24 h: past that, a
+ * re-sent create could create a second request, so an operator must decide).
+ */
+import type { Kysely } from "kysely";
+import type { PaymentService } from "../payments/service.ts";
+import type { Database } from "../store/schema.ts";
+
+export interface ReconcilerOptions {
+  db: Kysely<Database>;
+  payments: Pick<PaymentService, "reconcile">;
+  /** How often the loop runs, in ms (default 5000). */
+  intervalMs?: number;
+  /** Quiet time before a pending payment is reconciled, in ms (default 5000). */
+  minAgeMs?: number;
+  /** Pending payments older than this are left to an operator, in ms (default 23 h). */
+  maxAgeMs?: number;
+  /** Payments per round (default 25). */
+  batchSize?: number;
+  now?: () => number;
+  onError?: (error: unknown, paymentId?: string) => void;
+  onSettled?: (paymentId: string, status: string) => void;
+}
+
+export interface ReconcileRound {
+  /** Pending payments found due. */
+  candidates: number;
+  /** Claimed and driven by this instance. */
+  attempted: number;
+  /** Left `pending` (settled ones have their new status here). */
+  results: { paymentId: string; status: string }[];
+}
+
+export interface Reconciler {
+  start(): void;
+  stop(): Promise<void>;
+  /** Runs one round now; concurrent calls share it. */
+  runOnce(): Promise<ReconcileRound>;
+}
+
+/** Creates the reconciliation loop (call `start()` to run it in the background). */
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  const { db, payments } = options;
+  const now = options.now ?? Date.now;
+  const interval = options.intervalMs ?? 5_000;
+  const minAge = options.minAgeMs ?? 5_000;
+  const maxAge = options.maxAgeMs ?? 23 * 3600_000;
+  const batch = options.batchSize ?? 25;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let inFlight: Promise<ReconcileRound> | undefined;
+
+  async function round(): Promise<ReconcileRound> {
+    const t = now();
+    const quietSince = new Date(t - minAge).toISOString();
+    const createdAfter = new Date(t - maxAge).toISOString();
+    const due = await db
+      .selectFrom("payments")
+      .select(["id", "updated_at"])
+      .where("status", "=", "pending")
+      .where("updated_at", "<=", quietSince)
+      .where("created_at", ">=", createdAfter)
+      .orderBy("updated_at")
+      .limit(batch)
+      .execute();
+    const results: ReconcileRound["results"] = [];
+    let attempted = 0;
+    for (const candidate of due) {
+      // Claim: only the instance whose bump lands reconciles this payment in this round. (The
+      // payment's own optimistic `version` is untouched, so a concurrent API write is unaffected.)
+      const claim = await db
+        .updateTable("payments")
+        .set({ updated_at: new Date(now()).toISOString() })
+        .where("id", "=", candidate.id)
+        .where("status", "=", "pending")
+        .where("updated_at", "=", candidate.updated_at)
+        .executeTakeFirst();
+      if (Number(claim.numUpdatedRows) !== 1) continue;
+      attempted++;
+      try {
+        const row = await payments.reconcile(candidate.id, { correlationId: `reconcile${t}` });
+        const status = row?.status ?? "unknown";
+        results.push({ paymentId: candidate.id, status });
+        if (status !== "pending") options.onSettled?.(candidate.id, status);
+      } catch (error) {
+        // Klarna still unreachable: the service recorded the attempt; the next round tries again.
+        results.push({ paymentId: candidate.id, status: "pending" });
+        options.onError?.(error, candidate.id);
+      }
+    }
+    return { candidates: due.length, attempted, results };
+  }
+
+  function runOnce(): Promise<ReconcileRound> {
+    inFlight ??= round().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(schedule);
+    }, interval);
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      schedule();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await inFlight?.catch(() => undefined);
+    },
+    runOnce,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Reconciliation settles payments left `pending` by Klarna faults (sandbox fault injection), without
+ * ever creating a second Klarna payment request or transaction.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { RECONCILE_INTERVAL_ENV } from "../src/reconcile/plugin.ts";
+import { createReconciler } from "../src/reconcile/reconciler.ts";
+import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+
+const CREATE = "/v2/payment/requests";
+const CONFIRM = "/\\/confirmation-tokens\\/.+\\/confirm$/";
+
+describe("reconciliation of pending payments", () => {
+  let sandbox: RunningSandbox;
+  let h: Harness;
+
+  before(async () => {
+    sandbox = await startTestSandbox();
+    // The tests drive rounds themselves: no background loop.
+    process.env[RECONCILE_INTERVAL_ENV] = "0";
+    h = await startHarness(sandbox, {
+      gateway: {
+        klarnaTimeoutMs: 250,
+        klarnaRetryBaseMs: 5,
+        klarnaMaxAttempts: 2,
+        klarnaBreakerThreshold: 1000,
+      },
+    });
+  });
+  after(async () => {
+    delete process.env[RECONCILE_INTERVAL_ENV];
+    await h.close();
+    await sandbox.close();
+  });
+  beforeEach(async () => {
+    await h.clearFaults();
+  });
+
+  const reconciler = (extra: { minAgeMs?: number } = {}) =>
+    createReconciler({ db: h.store.db, payments: h.gateway.app.gateway.payments, minAgeMs: 0, ...extra });
+
+  function klarnaObjects(paymentId: string) {
+    const state = sandbox.app.sandbox.state;
+    const requests = [...state.paymentRequests.values()].filter((r) => r.payment_reference === paymentId);
+    const ids = new Set(requests.map((r) => r.payment_request_id));
+    const transactions = [...state.transactions.values()].filter(
+      (t) => t.payment_request_id && ids.has(t.payment_request_id),
+    );
+    return { requests: requests.length, transactions: transactions.length };
+  }
+
+  async function pendingPayment(fault: Record<string, unknown>): Promise<string> {
+    await h.fault({ method: "POST", times: 2, ...fault });
+    const minted = await h.mint({ scenario: "kec_single_step", currency: "USD", amount: 4200 });
+    const res = await h.api("POST", "/v2/payments", {
+      body: {
+        currency: "USD",
+        amount: 4200,
+        klarna: { interoperability_token: minted.interoperability_token },
+      },
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.ok(res.status === 502 || res.status === 504, res.text);
+    const id = res.body.payment_id as string;
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "pending");
+    await h.clearFaults();
+    return id;
+  }
+
+  it("confirm failed (503): the next round confirms it; one request, one transaction", async () => {
+    const id = await pendingPayment({ path: CONFIRM, status: 503 });
+    const round = await reconciler().runOnce();
+    assert.deepEqual(
+      round.results.filter((r) => r.paymentId === id),
+      [{ paymentId: id, status: "authorized" }],
+    );
+    const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(p.status, "authorized");
+    assert.deepEqual(klarnaObjects(id), { requests: 1, transactions: 1 });
+    // Idempotent: another round has nothing to do and changes nothing.
+    const again = await reconciler().runOnce();
+    assert.equal(again.results.filter((r) => r.paymentId === id).length, 0);
+    assert.deepEqual(klarnaObjects(id), { requests: 1, transactions: 1 });
+  });
+
+  it("create timed out after Klarna made the request: the re-sent create finds it, no second request", async () => {
+    const id = await pendingPayment({ path: CREATE, delay_ms: 400 });
+    await new Promise((r) => setTimeout(r, 300)); // the late originals land at Klarna
+    await reconciler().runOnce();
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "authorized");
+    assert.deepEqual(klarnaObjects(id), { requests: 1, transactions: 1 });
+  });
+
+  it("Klarna still down: stays pending and is retried by a later round", async () => {
+    const id = await pendingPayment({ path: CONFIRM, status: 500 });
+    await h.fault({ method: "POST", path: CONFIRM, status: 500, times: 2 });
+    const errors: unknown[] = [];
+    const r = createReconciler({
+      db: h.store.db,
+      payments: h.gateway.app.gateway.payments,
+      minAgeMs: 0,
+      onError: (e) => errors.push(e),
+    });
+    const first = await r.runOnce();
+    assert.deepEqual(
+      first.results.filter((x) => x.paymentId === id),
+      [{ paymentId: id, status: "pending" }],
+    );
+    assert.equal(errors.length, 1);
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "pending");
+    await h.clearFaults();
+    await r.runOnce();
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "authorized");
+    assert.deepEqual(klarnaObjects(id), { requests: 1, transactions: 1 });
+  });
+
+  it("leaves recent payments alone and lets only one of two concurrent rounds drive a payment", async () => {
+    const id = await pendingPayment({ path: CONFIRM, status: 503 });
+    const patient = await reconciler({ minAgeMs: 60_000 }).runOnce();
+    assert.equal(patient.results.filter((r) => r.paymentId === id).length, 0);
+    const [a, b] = await Promise.all([reconciler().runOnce(), reconciler().runOnce()]);
+    const drove = [...a.results, ...b.results].filter((r) => r.paymentId === id);
+    assert.equal(drove.length, 1);
+    assert.equal(drove[0]!.status, "authorized");
+    assert.deepEqual(klarnaObjects(id), { requests: 1, transactions: 1 });
+  });
+});
