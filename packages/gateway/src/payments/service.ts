@@ -212,7 +212,16 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     const summary = JSON.parse(row.interoperability) as InteroperabilitySummary;
     if (request.state === "PENDING_CONFIRMATION" && summary.action === "confirm") {
       const pct = inspection?.paymentConfirmationToken ?? request.state_context?.payment_confirmation_token;
-      if (pct) return { ...base, ...(await confirm(row, pct, calls, ctx)) };
+      if (pct) {
+        try {
+          return { ...base, ...(await confirm(row, pct, calls, ctx)) };
+        } catch (error) {
+          // Klarna refused the confirmation (e.g. the token expired): the payment request itself is
+          // still valid, so the shopper can finish it at Klarna. Unknown outcomes still propagate.
+          if (!(error instanceof KlarnaError) || error.kind !== "rejected") throw error;
+          calls.push(callEntry(error.record));
+        }
+      }
     }
     const nextAction: NextAction | null = url
       ? { type: summary.action === "preselect" ? "show_klarna_preselected" : "redirect_to_klarna", url }
