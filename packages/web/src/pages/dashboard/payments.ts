@@ -98,7 +98,11 @@ export function mountPayments(root: HTMLElement, onError: (e: unknown) => void):
       h("td", {}, p.reference ?? "—"),
       h("td", {}, money(p.amount, p.currency)),
       h("td", {}, statusBadge(p.status)),
-      h("td", {}, interop ? `${interop.status ?? "unknown"} → ${interop.action ?? "?"}` : "—"),
+      h(
+        "td",
+        { class: "interop" },
+        interop ? `${interop.status ?? "unknown"} → ${interop.action ?? "?"}` : "—",
+      ),
     );
   }
 
@@ -151,7 +155,7 @@ export function mountPayments(root: HTMLElement, onError: (e: unknown) => void):
               captured: money(payment.captured_amount ?? 0, payment.currency),
               refunded: money(payment.refunded_amount ?? 0, payment.currency),
               reference: payment.reference ?? undefined,
-              klarna_payment_request: payment.klarna?.payment_request_id,
+              klarna_request: payment.klarna?.payment_request_id,
               klarna_transaction: payment.klarna?.payment_transaction_id,
             }),
             h("h3", {}, "Interoperability"),
