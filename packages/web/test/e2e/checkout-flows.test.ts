@@ -116,9 +116,13 @@ describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}`
     // Klarna returns the customer to the shop (return_url) or to the AP's page; either shows the outcome.
     await waitForFinal(page);
     await screenshot(page, "hosted-checkout-final");
-    const payments = await gatewayGet<{ data: Payment[] }>(stack, "/v2/payments?limit=100");
-    const payment = payments.data.find((p) => p.status === "authorized" || p.status === "captured");
-    assert.ok(payment, "the gateway holds an authorized payment");
+    // Whichever page shows the outcome names the payment: the shop by order reference, the AP's page by id.
+    const reference = new URL(page.url()).searchParams.get("order");
+    const payment = reference
+      ? (await gatewayGet<{ data: Payment[] }>(stack, `/v2/payments?reference=${reference}`)).data[0]
+      : await gatewayGet<Payment>(stack, `/v2/payments/${await page.locator("#payment-id").textContent()}`);
+    assert.equal(payment?.status, "authorized");
+    assert.equal(payment?.klarna?.interoperability?.action, "preselect");
     await assertKlarnaGotToken(token, true);
   });
 
