@@ -126,6 +126,25 @@ describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}`
     await assertKlarnaGotToken(token, true);
   });
 
+  test("hosted checkout: one-step Express Checkout is confirmed by the AP's page without a click", async () => {
+    const page = await newPage();
+    const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
+    await page.getByLabel(/hosted checkout/i).check();
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL((url) => url.href.startsWith(`${stack.gateway.url}/checkout/`));
+    await waitForFinal(page);
+    await screenshot(page, "hosted-checkout-confirmed");
+    assert.ok(
+      page.url().startsWith(`${stack.gateway.url}/checkout/`),
+      "no detour through Klarna's purchase page",
+    );
+    const id = await page.locator("#payment-id").textContent();
+    const payment = await gatewayGet<Payment>(stack, `/v2/payments/${id}`);
+    assert.equal(payment.status, "authorized");
+    assert.equal(payment.klarna?.interoperability?.action, "confirm");
+    await assertKlarnaGotToken(token, true);
+  });
+
   test("server-to-server: one-step Express Checkout → confirmed at once → authorized", async () => {
     const page = await newPage();
     const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
