@@ -214,6 +214,21 @@ function storageSuite(engine: string, open: () => Promise<Store>, cleanup: () =>
       assert.equal(results.filter((r) => Number(r.numInsertedOrUpdatedRows ?? 0n) === 1).length, 1);
     });
 
+    it("fast writes bind every value as a parameter (quotes and injection attempts are stored as text)", async () => {
+      const m = await createMerchant(store, { name: "G" });
+      const nasty = `x'); drop table payments; --"`;
+      const row = paymentRow(m.merchant.id, { reference: nasty });
+      await insertPayment(store.db, row, [{ type: "note", detail: { s: nasty } }], null);
+      const stored = await findPayment(store.db, m.merchant.id, row.id);
+      assert.equal(stored?.reference, nasty);
+      const updated = await updatePayment(store.db, stored!, {
+        failure_message: nasty,
+        failure_code: undefined,
+      });
+      assert.equal((await findPayment(store.db, m.merchant.id, row.id))?.failure_message, nasty);
+      assert.equal(updated.version, 1);
+    });
+
     it("klarna_webhook_events are unique by event_id", async () => {
       const values = {
         event_id: "evt-1",

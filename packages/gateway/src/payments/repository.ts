@@ -11,6 +11,7 @@ import type { Kysely, Transaction, Updateable } from "kysely";
 import { newId } from "../domain/ids.ts";
 import { Problem } from "../errors.ts";
 import { attachIdempotentResource, type IdempotencyHandle } from "../plugins/idempotency.ts";
+import { insertRows, updateByIdAndVersion } from "../store/fast-writes.ts";
 import type { Database } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
 import type { PaymentsTable } from "../store/schema.ts";
@@ -31,27 +32,25 @@ async function appendTimeline(
   at: string,
 ): Promise<void> {
   if (entries.length === 0) return;
-  await trx
-    .insertInto("payment_events")
-    .values(
-      entries.map((e) => ({
-        id: newId("pev"),
-        payment_id: payment.id,
-        merchant_id: payment.merchant_id,
-        type: e.type,
-        detail: JSON.stringify(e.detail),
-        at,
-      })),
-    )
-    .execute();
+  await insertRows(
+    trx,
+    "payment_events",
+    entries.map((e) => ({
+      id: newId("pev"),
+      payment_id: payment.id,
+      merchant_id: payment.merchant_id,
+      type: e.type,
+      detail: JSON.stringify(e.detail),
+      at,
+    })),
+  );
 }
 
 async function appendOutbox(trx: Db, payment: PaymentRow, at: string): Promise<void> {
   const id = newId("evt");
   const type = `payment.${payment.status}`;
-  await trx
-    .insertInto("outbox")
-    .values({
+  await insertRows(trx, "outbox", [
+    {
       id,
       merchant_id: payment.merchant_id,
       type,
@@ -61,8 +60,8 @@ async function appendOutbox(trx: Db, payment: PaymentRow, at: string): Promise<v
       dispatched_at: null,
       claimed_until: null,
       attempts: 0,
-    })
-    .execute();
+    },
+  ]);
 }
 
 /** Inserts a new payment with its first timeline entries and `payment.<status>` outbox event. */
@@ -73,7 +72,7 @@ export async function insertPayment(
   idempotency: IdempotencyHandle | null,
 ): Promise<PaymentRow> {
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto("payments").values(row).execute();
+    await insertRows(trx, "payments", [row]);
     await appendTimeline(
       trx,
       row,
@@ -115,13 +114,14 @@ export async function updatePayment(
     ? [{ type: "state_changed", detail: { from: current.status, to: next.status } }, ...timeline]
     : timeline;
   await db.transaction().execute(async (trx) => {
-    const result = await trx
-      .updateTable("payments")
-      .set({ ...patch, version: next.version, updated_at: at })
-      .where("id", "=", current.id)
-      .where("version", "=", current.version)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
+    const changed = await updateByIdAndVersion(
+      trx,
+      "payments",
+      { ...patch, version: next.version, updated_at: at },
+      current.id,
+      current.version,
+    );
+    if (changed !== 1) {
       throw new Problem(
         409,
         "concurrent_modification",
