@@ -44,8 +44,13 @@ async function startFeature(button: HTMLButtonElement, scenario: string): Promis
         `${FEATURE_NAMES[scenario] ?? scenario} done. Klarna status: `,
         h("strong", { id: "token-status" }, session.status),
       ),
-      h("label", { for: "token" }, "Interoperability token Klarna handed the shop"),
-      h("code", { class: "token", id: "token", tabindex: 0 }, session.interoperability_token),
+      h("p", { id: "token-label", class: "token-label" }, "Interoperability token Klarna handed the shop"),
+      // Focusable so keyboard users can scroll it; labelled for screen readers.
+      h(
+        "code",
+        { class: "token", id: "token", tabindex: 0, role: "region", "aria-labelledby": "token-label" },
+        session.interoperability_token,
+      ),
     );
     placeOrder.disabled = false;
   } catch (error) {
