@@ -18,7 +18,7 @@ const DIST = fileURLToPath(new URL("../../dist/checkout/", import.meta.url));
 
 interface FakeSession {
   token?: string;
-  payment?: { id: string; status: string };
+  payment?: { id: string; status: string; next_action?: { type: string; url: string } | null };
   payResult: { id: string; status: string; next_action?: { type: string; url: string } | null };
 }
 
@@ -169,6 +169,26 @@ describe("hosted checkout page in chromium", { skip: reason ? `e2e skipped: ${re
     });
     await page.getByRole("button", { name: "Pay with Klarna" }).click();
     await page.waitForURL((url) => url.href.startsWith(`${sandbox.url}/healthz?from=checkout`));
+  });
+
+  test("back from Klarna with the payment still settling: waits for the outcome, no second trip to Klarna", async () => {
+    const session: FakeSession = {
+      token: await mint("kec_multi_step"),
+      payment: {
+        id: "pay_back",
+        status: "requires_action",
+        next_action: { type: "redirect_to_klarna", url: `${sandbox.url}/healthz?again` },
+      },
+      payResult: { id: "pay_back", status: "authorized" },
+    };
+    // Klarna's webhook lands a moment later.
+    setTimeout(() => {
+      session.payment = { id: "pay_back", status: "authorized" };
+    }, 1500);
+    const page = await open("cs_back", session);
+    await page.locator('#outcome[data-payment-status="authorized"]').waitFor();
+    assert.ok(page.url().startsWith(`${apUrl}/checkout/cs_back`), "stayed on the AP's page");
+    assert.equal(pays.filter((p) => p.id === "cs_back").length, 0, "no second payment attempt");
   });
 
   test("no layout jump: the payment card keeps its height when resolve() answers", async () => {

@@ -179,8 +179,22 @@ async function waitForFinal(session: CheckoutSession, payment: CheckoutPayment):
     const fresh = await fetchSession();
     if (fresh.payment) current = fresh.payment;
   }
-  if (FINAL_STATUSES.has(current.status)) renderOutcome(session, current);
-  else say(`Your payment is still ${current.status}. We will email you once Klarna confirms it.`);
+  if (FINAL_STATUSES.has(current.status)) return renderOutcome(session, current);
+  const url = redirectUrlOf(current);
+  if (url) {
+    // Still waiting on the customer at Klarna: offer the way back rather than sending them there unasked.
+    replace(
+      statusEl,
+      h(
+        "p",
+        { class: "notice" },
+        "Your payment is not finished yet. ",
+        h("a", { href: url, id: "continue-at-klarna" }, "Continue at Klarna"),
+      ),
+    );
+    return;
+  }
+  say(`Your payment is still ${current.status}. We will email you once Klarna confirms it.`);
 }
 
 async function handlePayment(session: CheckoutSession, payment: CheckoutPayment): Promise<void> {
@@ -233,7 +247,14 @@ async function main(): Promise<void> {
   total.classList.remove("skeleton");
   if (session.reference) byId("reference").textContent = `Order ${session.reference}`;
 
-  if (session.payment) return handlePayment(session, session.payment);
+  if (session.payment) {
+    // Back from Klarna (or a reload): never bounce the customer to Klarna again on page load; wait for the
+    // outcome Klarna's webhook brings, showing Klarna as the chosen method meanwhile.
+    if (FINAL_STATUSES.has(session.payment.status)) return renderOutcome(session, session.payment);
+    renderMethods("confirm");
+    payButton.disabled = true;
+    return waitForFinal(session, session.payment);
+  }
   if (session.status === "expired") {
     replace(methodsEl, h("legend", {}, "Choose how to pay"));
     return say("This checkout has expired. Please return to the shop and start again.", "error");
