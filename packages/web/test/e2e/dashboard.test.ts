@@ -66,7 +66,16 @@ describe("dashboard in chromium", { skip: reason ? `e2e skipped: ${reason}` : fa
     await page.getByRole("button", { name: `Open ${paymentId}` }).click();
     const timeline = page.locator("#timeline li");
     await timeline.first().waitFor();
-    assert.ok((await timeline.count()) >= 2, "the timeline shows state changes and Klarna calls");
+    assert.ok(
+      (await page.locator('#timeline li[data-event-type="state_changed"]').count()) >= 1,
+      "state changes",
+    );
+    const call = page.locator('#timeline li[data-event-type="klarna_call"]').first();
+    assert.match(
+      (await call.textContent()) ?? "",
+      /correlation \S+/,
+      "Klarna calls show their correlation id",
+    );
     await screenshot(page, "dashboard-payment");
   });
 
