@@ -20,7 +20,19 @@ after(async () => {
   await sandbox.close();
 });
 
-async function authorizedPayment(amount = 10000): Promise<any> {
+interface PaymentJson {
+  id: string;
+  status: string;
+  klarna: { payment_transaction_id: string; payment_request_id: string };
+}
+
+interface TransactionJson {
+  state: string;
+  captured_amount: number;
+  refunded_amount: number;
+}
+
+async function authorizedPayment(amount = 10000): Promise<PaymentJson> {
   const minted = await h.mint({ scenario: "kec_single_step", currency: "EUR", amount });
   const res = await h.api("POST", "/v2/payments", {
     body: {
@@ -34,14 +46,14 @@ async function authorizedPayment(amount = 10000): Promise<any> {
   return res.body;
 }
 
-async function klarnaTransaction(id: string): Promise<any> {
+async function klarnaTransaction(id: string): Promise<TransactionJson> {
   const res = await fetch(
     `${sandbox.url}/v2/accounts/acc_klarna_interop_ap/payment/transactions/${encodeURIComponent(id)}`,
     {
       headers: { authorization: `Basic ${sandbox.apiKey}` },
     },
   );
-  return res.json();
+  return (await res.json()) as TransactionJson;
 }
 
 describe("capture and refund", () => {

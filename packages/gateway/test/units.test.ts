@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { resolveConfig } from "../src/config.ts";
-import { encodeBase32, newId, ulid } from "../src/domain/ids.ts";
+import { encodeBase32, newId } from "../src/domain/ids.ts";
 import {
   assertOperation,
   assertTransition,

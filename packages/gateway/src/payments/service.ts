@@ -244,7 +244,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       .where("id", "=", paymentMethodId)
       .where("merchant_id", "=", merchantId)
       .executeTakeFirst();
-    if (!method || method.type !== "klarna" || !method.klarna_customer_token) {
+    if (!method?.klarna_customer_token || method.type !== "klarna") {
       throw invalidRequest([
         {
           pointer: "/customer_payment_method_id",

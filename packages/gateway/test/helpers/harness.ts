@@ -13,6 +13,10 @@ import {
   startGateway,
 } from "../../src/index.ts";
 
+/** Parsed JSON answers: tests assert on them field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: arbitrary JSON, narrowed by the assertions that read it
+export type Json = any;
+
 export interface Harness {
   sandbox: RunningSandbox;
   gateway: RunningGateway;
@@ -31,10 +35,8 @@ export interface Harness {
       idempotencyKey?: string;
       headers?: Record<string, string>;
     },
-  ): Promise<{ status: number; body: any; headers: Headers; text: string }>;
-  mint(
-    input: Record<string, unknown>,
-  ): Promise<{
+  ): Promise<{ status: number; body: Json; headers: Headers; text: string }>;
+  mint(input: Record<string, unknown>): Promise<{
     interoperability_token: string;
     payment_confirmation_token?: string;
     shopping_session_id: string;
@@ -59,7 +61,7 @@ export async function sandboxJson(
   method: string,
   path: string,
   body?: unknown,
-): Promise<any> {
+): Promise<Json> {
   const response = await fetch(sandbox.url + path, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
