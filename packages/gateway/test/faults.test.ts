@@ -142,6 +142,31 @@ describe("a persistent fault leaves the payment pending; a retry with the same I
   }
 });
 
+describe("Retry-After", () => {
+  it("is waited for before the retry", async () => {
+    await h.fault({ method: "POST", path: CREATE, times: 1, status: 503, retry_after: 1 });
+    const started = Date.now();
+    const res = await h.api("POST", "/v2/payments", { body: { currency: "USD", amount: 700 } });
+    assert.equal(res.status, 201, res.text);
+    assert.ok(Date.now() - started >= 950, "waited about a second");
+  });
+
+  it("longer than the gateway holds a request: fail fast, pending, Retry-After passed on", async () => {
+    await h.fault({ method: "POST", path: CREATE, times: 1, status: 429, retry_after: 30 });
+    const started = Date.now();
+    const res = await h.api("POST", "/v2/payments", { body: { currency: "USD", amount: 701 } });
+    assert.ok(Date.now() - started < 1500, "did not wait 30 s");
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.headers.get("retry-after"), "30");
+    assert.equal(res.body.payment.status, "pending");
+    assert.equal(
+      (await h.journal({ method: "POST" })).filter((e) => e.path === CREATE).length,
+      1,
+      "no retry",
+    );
+  });
+});
+
 describe("capture under faults", () => {
   it("a failed capture changes nothing; its retry captures once", async () => {
     const { res } = await pay("cap-base");
