@@ -116,6 +116,24 @@ describe("capture and refund", () => {
   });
 });
 
+describe("concurrency", () => {
+  it("two simultaneous full captures capture once; the loser gets a 409, never a second capture", async () => {
+    const payment = await authorizedPayment(6000);
+    const results = await Promise.all([
+      h.api("POST", `/v2/payments/${payment.id}/capture`),
+      h.api("POST", `/v2/payments/${payment.id}/capture`),
+    ]);
+    const statuses = results.map((r) => r.status).sort();
+    assert.equal(statuses[0], 200, results.map((r) => r.text).join("\n"));
+    assert.ok([200, 409].includes(statuses[1]!), results.map((r) => r.text).join("\n"));
+    const tx = await klarnaTransaction(payment.klarna.payment_transaction_id);
+    assert.equal(tx.captured_amount, 6000, "captured exactly once at Klarna");
+    const after = await h.api("GET", `/v2/payments/${payment.id}`);
+    assert.equal(after.body.captured_amount, 6000);
+    assert.equal(after.body.status, "captured");
+  });
+});
+
 describe("cancel", () => {
   it("an authorized payment is voided at Klarna", async () => {
     const payment = await authorizedPayment();

@@ -126,9 +126,16 @@ function upstreamProblem(error: KlarnaError, payment: PaymentRow | undefined): P
 }
 
 function rejectedProblem(error: KlarnaError): Problem {
-  return new Problem(422, "klarna_rejected", `Klarna rejected the request: ${error.message}`, {
-    extensions: { klarna_error_code: error.body?.error_code ?? null, klarna_status: error.status },
-  });
+  // Klarna's 409 (the object is busy or in another state) stays a conflict for the merchant too.
+  const conflict = error.status === 409;
+  return new Problem(
+    conflict ? 409 : 422,
+    conflict ? "klarna_conflict" : "klarna_rejected",
+    `Klarna rejected the request: ${error.message}`,
+    {
+      extensions: { klarna_error_code: error.body?.error_code ?? null, klarna_status: error.status },
+    },
+  );
 }
 
 /** The Klarna state → our status, for states that settle a not-yet-authorized payment. */
