@@ -49,6 +49,7 @@ declare module "fastify" {
 export type GatewayInstance = FastifyInstance;
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Builds the gateway: opens (and migrates) the database unless an open `Store` is given, creates the
@@ -66,8 +67,13 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   const app = Fastify({
     logger: loggerOptions(config.logger),
     bodyLimit: config.bodyLimit,
-    requestIdHeader: "x-request-id",
-    genReqId: () => crypto.randomUUID(),
+    // An incoming X-Request-Id is kept (so ids line up across services) only when it is short and
+    // plain; anything else gets a fresh UUID rather than reaching the logs.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers["x-request-id"];
+      return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    },
     ajv: {
       // Types are checked, never coerced ("100" is not an amount), and every problem is reported.
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },

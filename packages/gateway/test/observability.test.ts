@@ -68,6 +68,16 @@ describe("logs", () => {
 });
 
 describe("operational endpoints", () => {
+  it("keeps a plain incoming X-Request-Id and replaces a suspicious one", async () => {
+    const plain = await h.api("GET", "/healthz", { key: null, headers: { "x-request-id": "abc-123.x:y" } });
+    assert.equal(plain.headers.get("x-request-id"), "abc-123.x:y");
+    const odd = await h.api("GET", "/healthz", {
+      key: null,
+      headers: { "x-request-id": `a b ${"x".repeat(200)}` },
+    });
+    assert.match(odd.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+  });
+
   it("/healthz and /readyz", async () => {
     const health = await h.api("GET", "/healthz", { key: null });
     assert.deepEqual(health.body, { status: "ok" });
