@@ -151,6 +151,18 @@ function storageSuite(engine: string, open: () => Promise<Store>, cleanup: () =>
       assert.equal(events.length, 3); // created, state_changed, note — nothing from the losing write
     });
 
+    it("the state machine guards every write: an illegal status change is refused, nothing written", async () => {
+      const m = await createMerchant(store, { name: "H" });
+      const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
+      await assert.rejects(updatePayment(store.db, row, { status: "refunded" }), {
+        status: 409,
+        code: "illegal_transition",
+      });
+      const stored = await findPayment(store.db, m.merchant.id, row.id);
+      assert.equal(stored?.status, "pending");
+      assert.equal(stored?.version, 0);
+    });
+
     it("a failing transaction leaves no partial state", async () => {
       const m = await createMerchant(store, { name: "D" });
       const row = paymentRow(m.merchant.id);

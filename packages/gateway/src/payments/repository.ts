@@ -9,6 +9,7 @@
  */
 import type { Kysely, Transaction, Updateable } from "kysely";
 import { newId } from "../domain/ids.ts";
+import { assertTransition, type PaymentStatus } from "../domain/payment-state.ts";
 import { Problem } from "../errors.ts";
 import { attachIdempotentResource, type IdempotencyHandle } from "../plugins/idempotency.ts";
 import { insertRows, updateByIdAndVersion } from "../store/fast-writes.ts";
@@ -92,7 +93,8 @@ export type PaymentPatch = Omit<
 >;
 
 /**
- * Applies `patch` to `current` if nobody changed the payment since it was read; appends the timeline
+ * Applies `patch` to `current` if nobody changed the payment since it was read and the state machine
+ * allows the status change (else 409 `illegal_transition`); appends the timeline
  * (a `state_changed` entry is added automatically when the status changes) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
  */
@@ -110,6 +112,8 @@ export async function updatePayment(
     updated_at: at,
   };
   const statusChanged = next.status !== current.status;
+  // The state machine is the single authority on status changes: nothing is written past it.
+  if (statusChanged) assertTransition(current.status as PaymentStatus, next.status as PaymentStatus);
   const entries = statusChanged
     ? [{ type: "state_changed", detail: { from: current.status, to: next.status } }, ...timeline]
     : timeline;
