@@ -104,13 +104,13 @@ describe("webhook endpoints API and deliveries to merchants", () => {
 
     // The delivery shows on the payment's timeline too.
     const timeline = await h.api("GET", `/v2/payments/${payment.id}/events`);
-    if (timeline.status === 200) {
-      assert.ok(
-        timeline.body.data.some(
-          (e: any) => e.type === "webhook_delivery" && e.detail.delivery_id === delivery.id,
-        ),
-      );
-    }
+    assert.equal(timeline.status, 200);
+    assert.ok(
+      timeline.body.data.some(
+        (e: { type: string; detail: { delivery_id?: string } }) =>
+          e.type === "webhook_delivery" && e.detail.delivery_id === delivery.id,
+      ),
+    );
 
     const again = await h.api("POST", `/v2/webhook_deliveries/${delivery.id}/redeliver`, {
       idempotencyKey: crypto.randomUUID(),
