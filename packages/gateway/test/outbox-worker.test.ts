@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { newId } from "../src/domain/ids.ts";
+import { purgeWebhookHistory } from "../src/outbox/purge.ts";
 import { createWebhookWorker, type WebhookWorker, type WebhookWorkerOptions } from "../src/outbox/worker.ts";
 import { openStore, type Store } from "../src/store/index.ts";
 import { generateWebhookSecret, verifyWebhook } from "../src/webhooks/standard-webhooks.ts";
@@ -252,5 +253,74 @@ describe("webhook delivery worker (SQLite)", () => {
     const seen = rx.received.map((x) => x.headers["webhook-id"]);
     assert.equal(seen.length, 40);
     assert.deepEqual(new Set(seen), new Set(ids));
+  });
+});
+
+describe("webhook history retention", () => {
+  it("deletes dispatched outbox rows and finished deliveries past retention, nothing else", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gw-purge-"));
+    const store = await openStore(join(dir, "gw.db"));
+    try {
+      const merchant = await insertTestMerchant(store);
+      const day = 86_400_000;
+      const now = Date.now();
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const outbox = (id: string, dispatchedAt: string | null) =>
+        store.db
+          .insertInto("outbox")
+          .values({
+            id,
+            merchant_id: merchant,
+            type: "payment.authorized",
+            subject_id: null,
+            payload: "{}",
+            created_at: iso(now - 40 * day),
+            dispatched_at: dispatchedAt,
+            claimed_until: null,
+          })
+          .execute();
+      await outbox("evt_old", iso(now - 8 * day));
+      await outbox("evt_recent", iso(now - day));
+      await outbox("evt_undispatched", null);
+      const delivery = (id: string, status: string, updatedAt: string) =>
+        store.db
+          .insertInto("webhook_deliveries")
+          .values({
+            id,
+            endpoint_id: `we_${id}`,
+            merchant_id: merchant,
+            outbox_id: id,
+            event_type: "payment.authorized",
+            payload: "{}",
+            status,
+            attempts: 1,
+            next_attempt_at: updatedAt,
+            claimed_until: null,
+            last_status_code: null,
+            last_error: null,
+            delivered_at: null,
+            created_at: updatedAt,
+            updated_at: updatedAt,
+          })
+          .execute();
+      await delivery("whd_old_ok", "succeeded", iso(now - 31 * day));
+      await delivery("whd_old_failed", "failed", iso(now - 31 * day));
+      await delivery("whd_old_pending", "pending", iso(now - 31 * day));
+      await delivery("whd_recent", "succeeded", iso(now - day));
+      assert.deepEqual(await purgeWebhookHistory(store.db, { now }), { outbox: 1, deliveries: 2 });
+      const left = await store.db.selectFrom("outbox").select("id").orderBy("id").execute();
+      assert.deepEqual(
+        left.map((r) => r.id),
+        ["evt_recent", "evt_undispatched"],
+      );
+      const kept = await store.db.selectFrom("webhook_deliveries").select("id").orderBy("id").execute();
+      assert.deepEqual(
+        kept.map((r) => r.id),
+        ["whd_old_pending", "whd_recent"],
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

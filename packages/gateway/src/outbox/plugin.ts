@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { WebhookTargetPolicy } from "../webhooks/target-policy.ts";
+import { purgeWebhookHistory } from "./purge.ts";
 import { createWebhookWorker, type WebhookWorker } from "./worker.ts";
 
 declare module "../app.ts" {
@@ -16,6 +17,8 @@ declare module "../app.ts" {
     webhookWorker?: WebhookWorker;
   }
 }
+
+const PURGE_INTERVAL_MS = 10 * 60_000;
 
 /** Environment variable selecting the webhook target policy (`loopback` | `public`). */
 export const TARGET_POLICY_ENV = "KLARNA_INTEROP_WEBHOOK_TARGETS";
@@ -42,6 +45,16 @@ export async function webhookWorkerPlugin(app: FastifyInstance): Promise<void> {
     onError: (error) => log.warn({ err: error }, "webhook delivery round failed"),
   });
   app.gateway.webhookWorker = worker;
+  // History retention, every 10 minutes on every instance (deletes are idempotent).
+  const purge = setInterval(() => {
+    purgeWebhookHistory(store.db).catch((error: unknown) =>
+      log.warn({ err: error }, "webhook history purge failed"),
+    );
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
   app.addHook("onReady", async () => worker.start());
-  app.addHook("preClose", async () => worker.stop());
+  app.addHook("preClose", async () => {
+    clearInterval(purge);
+    await worker.stop();
+  });
 }
