@@ -127,3 +127,59 @@ describe("reconciliation of pending payments", () => {
     assert.deepEqual(klarnaObjects(id), { requests: 1, transactions: 1 });
   });
 });
+
+describe("reconciliation of payments whose Klarna webhook was lost", () => {
+  let sandbox: RunningSandbox;
+  let h: Harness;
+
+  before(async () => {
+    sandbox = await startTestSandbox();
+    process.env[RECONCILE_INTERVAL_ENV] = "0";
+    // No webhook subscription at the sandbox: Klarna's notification never arrives.
+    h = await startHarness(sandbox);
+  });
+  after(async () => {
+    delete process.env[RECONCILE_INTERVAL_ENV];
+    await h.close();
+    await sandbox.close();
+  });
+
+  it("reads the request of a payment waiting in requires_action and applies it (approved → confirmed)", async () => {
+    const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 1500 });
+    const created = await h.api("POST", "/v2/payments", {
+      body: { currency: "USD", amount: 1500, klarna: { interoperability_token } },
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(created.body.status, "requires_action");
+    const r = createReconciler({
+      db: h.store.db,
+      payments: h.gateway.app.gateway.payments,
+      minAgeMs: 0,
+      requiresActionAfterMs: 0,
+      requiresActionEveryMs: 60_000,
+    });
+    // Nothing happened at Klarna yet: read, no change.
+    const first = await r.runOnce();
+    assert.deepEqual(
+      first.results.filter((x) => x.paymentId === created.body.id),
+      [{ paymentId: created.body.id, status: "requires_action" }],
+    );
+    // The shopper approves at Klarna; the webhook is lost. A later check finds it — after the throttle.
+    const requestId = created.body.klarna.payment_request_id;
+    await fetch(`${sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`, {
+      method: "POST",
+    });
+    const throttled = await r.runOnce();
+    assert.equal(throttled.results.filter((x) => x.paymentId === created.body.id).length, 0);
+    const fresh = createReconciler({
+      db: h.store.db,
+      payments: h.gateway.app.gateway.payments,
+      minAgeMs: 0,
+      requiresActionAfterMs: 0,
+    });
+    await fresh.runOnce();
+    const p = (await h.api("GET", `/v2/payments/${created.body.id}`)).body;
+    assert.equal(p.status, "authorized");
+    assert.ok(p.klarna.payment_transaction_id);
+  });
+});

@@ -12,6 +12,11 @@
  * Payments are only picked up once they have been quiet for `minAgeMs` (a request still running owns
  * its payment) and no longer after `maxAgeMs` (Klarna keeps idempotency keys for 24 h: past that, a
  * re-sent create could create a second request, so an operator must decide).
+ *
+ * Second, a slower sweep covers lost Klarna webhooks: a payment waiting in `requires_action` for
+ * longer than `requiresActionAfterMs` has its Klarna payment request read (at most once per
+ * `requiresActionEveryMs` per instance) and its state applied — e.g. approved at Klarna → confirmed.
+ * Klarna expires unfinished requests after 48 h, so the sweep stops looking after 49 h.
  */
 import type { Kysely } from "kysely";
 import type { PaymentService } from "../payments/service.ts";
@@ -28,6 +33,10 @@ export interface ReconcilerOptions {
   maxAgeMs?: number;
   /** Payments per round (default 25). */
   batchSize?: number;
+  /** Quiet time before a `requires_action` payment's Klarna request is read, in ms (default 10 min). */
+  requiresActionAfterMs?: number;
+  /** Minimum time between two reads of the same payment's request by this instance (default 10 min). */
+  requiresActionEveryMs?: number;
   now?: () => number;
   onError?: (error: unknown, paymentId?: string) => void;
   onSettled?: (paymentId: string, status: string) => void;
@@ -38,7 +47,7 @@ export interface ReconcileRound {
   candidates: number;
   /** Claimed and driven by this instance. */
   attempted: number;
-  /** Left `pending` (settled ones have their new status here). */
+  /** Every payment driven this round with its status afterwards (still `pending` / `requires_action` = unsettled). */
   results: { paymentId: string; status: string }[];
 }
 
@@ -57,6 +66,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const minAge = options.minAgeMs ?? 5_000;
   const maxAge = options.maxAgeMs ?? 23 * 3600_000;
   const batch = options.batchSize ?? 25;
+  const waitingAfter = options.requiresActionAfterMs ?? 10 * 60_000;
+  const waitingEvery = options.requiresActionEveryMs ?? 10 * 60_000;
+  const WAITING_HORIZON_MS = 49 * 3600_000;
+  // Per-instance throttle for the requires_action sweep (an optimisation only: reading Klarna and
+  // applying its state is idempotent, so several instances checking the same payment is harmless).
+  const lastChecked = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<ReconcileRound> | undefined;
@@ -99,7 +114,43 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         options.onError?.(error, candidate.id);
       }
     }
+    attempted += await sweepWaiting(t, results);
     return { candidates: due.length, attempted, results };
+  }
+
+  async function sweepWaiting(t: number, results: ReconcileRound["results"]): Promise<number> {
+    const waiting = await db
+      .selectFrom("payments")
+      .select("id")
+      .where("status", "=", "requires_action")
+      .where("klarna_payment_request_id", "is not", null)
+      .where("updated_at", "<=", new Date(t - waitingAfter).toISOString())
+      .where("created_at", ">=", new Date(t - WAITING_HORIZON_MS).toISOString())
+      .orderBy("updated_at")
+      .limit(batch * 4)
+      .execute();
+    let attempted = 0;
+    for (const { id } of waiting) {
+      if (attempted >= batch) break;
+      const last = lastChecked.get(id);
+      if (last !== undefined && t - last < waitingEvery) continue;
+      if (lastChecked.size > 10_000) lastChecked.clear();
+      lastChecked.set(id, t);
+      attempted++;
+      try {
+        const row = await payments.reconcile(id, { correlationId: `reconcile${t}` });
+        const status = row?.status ?? "unknown";
+        results.push({ paymentId: id, status });
+        if (status !== "requires_action") {
+          lastChecked.delete(id);
+          options.onSettled?.(id, status);
+        }
+      } catch (error) {
+        results.push({ paymentId: id, status: "requires_action" });
+        options.onError?.(error, id);
+      }
+    }
+    return attempted;
   }
 
   function runOnce(): Promise<ReconcileRound> {
