@@ -112,6 +112,19 @@ describe("hosted checkout sessions", () => {
     assert.equal(await count(), before + 1);
   });
 
+  it("an expired session shows as expired and cannot be paid", async () => {
+    const cs = await session((await h.mint({ scenario: "standard" })).interoperability_token);
+    await h.store.db
+      .updateTable("checkout_sessions")
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where("id", "=", cs.id)
+      .execute();
+    assert.equal((await publicCall("GET", `/checkout/${cs.id}/session`)).body.status, "expired");
+    const pay = await publicCall("POST", `/checkout/${cs.id}/pay`, { method: "klarna" });
+    assert.equal(pay.status, 409);
+    assert.equal(pay.body.code, "checkout_expired");
+  });
+
   it("validates like a payment and names the field", async () => {
     const bad = await h.api("POST", "/v2/checkout/sessions", {
       body: {

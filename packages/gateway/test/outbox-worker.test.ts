@@ -228,6 +228,45 @@ describe("webhook delivery worker (SQLite)", () => {
     assert.match(refused.last_error ?? "", /127\.0\.0\.1/);
   });
 
+  it("takes over rows whose holder died (lease expired), and leaves live leases alone", async () => {
+    const rx = await receiver();
+    await endpoint(rx.url);
+    let clock = Date.now();
+    const worker = newWorker({ db: store.db, dialect: "sqlite", now: () => clock, requestTimeoutMs: 1000 });
+    // An outbox row claimed by an instance that crashed before fanning it out.
+    const stuck = await event("payment.captured", '{"stuck":true}');
+    const lease = new Date(clock + 30_000).toISOString();
+    await store.db.updateTable("outbox").set({ claimed_until: lease }).where("id", "=", stuck).execute();
+    assert.equal((await worker.runOnce()).dispatched, 0, "a live lease is respected");
+    clock += 31_000;
+    assert.equal((await worker.runOnce()).dispatched, 1, "an expired lease is taken over");
+    assert.deepEqual(
+      rx.received.map((r) => r.headers["webhook-id"]),
+      [stuck],
+    );
+    // A delivery claimed by a crashed instance mid-send is sent again once its lease expires.
+    const again = await event("payment.refunded", "{}");
+    await worker.runOnce();
+    const row = await store.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("outbox_id", "=", again)
+      .executeTakeFirstOrThrow();
+    await store.db
+      .updateTable("webhook_deliveries")
+      .set({
+        status: "pending",
+        claimed_until: new Date(clock + 3000).toISOString(),
+        next_attempt_at: new Date(clock).toISOString(),
+      })
+      .where("id", "=", row.id)
+      .execute();
+    assert.equal((await worker.runOnce()).attempted, 0);
+    clock += 3001;
+    assert.equal((await worker.runOnce()).attempted, 1);
+    assert.equal(rx.received.filter((r) => r.headers["webhook-id"] === again).length, 2);
+  });
+
   it("two instances racing on one database file deliver each event exactly once", async () => {
     // A slow merchant keeps each round busy, so the two instances' rounds overlap.
     const rx = await receiver(() => 200, 15);

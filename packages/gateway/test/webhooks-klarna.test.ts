@@ -165,6 +165,43 @@ describe("POST /webhooks/klarna", () => {
     assert.equal(stored.length, 0);
   });
 
+  it("a delivery while another is processing the event gets 409; a silent claim is taken over later", async () => {
+    const payment = await paymentAwaitingShopper();
+    const eventId = `evt_${crypto.randomUUID()}`;
+    const raw = JSON.stringify({
+      metadata: { event_id: eventId, event_type: "payment.request.state-change.canceled" },
+      payload: { payment_request_id: payment.klarna.payment_request_id, state: "CANCELED" },
+    });
+    // Another instance claimed this event a moment ago and is still working on it.
+    await h.store.db
+      .insertInto("klarna_webhook_events")
+      .values({
+        event_id: eventId,
+        event_type: "payment.request.state-change.canceled",
+        payment_request_id: payment.klarna.payment_request_id,
+        payment_id: null,
+        payload: raw,
+        received_at: new Date().toISOString(),
+        processed_at: null,
+        error: null,
+      })
+      .execute();
+    const busy = await post(raw, signed(raw));
+    assert.equal(busy.status, 409);
+    assert.equal(busy.body.code, "webhook_in_progress");
+    assert.equal((await h.api("GET", `/v2/payments/${payment.id}`)).body.status, "requires_action");
+    // That instance died: after the stale period, Klarna's retry takes the event over.
+    await h.store.db
+      .updateTable("klarna_webhook_events")
+      .set({ received_at: new Date(Date.now() - 60_000).toISOString() })
+      .where("event_id", "=", eventId)
+      .execute();
+    const taken = await post(raw, signed(raw));
+    assert.equal(taken.status, 200);
+    assert.equal(taken.body.outcome, "processed");
+    assert.equal((await h.api("GET", `/v2/payments/${payment.id}`)).body.status, "canceled");
+  });
+
   it("names the offending field of a signed but malformed envelope", async () => {
     const raw = JSON.stringify({
       metadata: { event_type: "payment.request.state-change.declined" },
