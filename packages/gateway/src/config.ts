@@ -41,7 +41,7 @@ export interface GatewayOptions {
   klarnaBreakerThreshold?: number;
   /** How long the breaker stays open before one probe call is let through, in ms. Default 10000. */
   klarnaBreakerCooldownMs?: number;
-  /** Largest accepted request body in bytes. Default 65536. */
+  /** Largest accepted request body in bytes. Default 131072. */
   bodyLimit?: number;
   /** How long an Idempotency-Key is remembered, in ms. Default 24 h. */
   idempotencyRetentionMs?: number;
@@ -80,7 +80,9 @@ export interface GatewayConfig {
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_ACCOUNT_ID = "acc_klarna_interop_ap";
-export const DEFAULT_BODY_LIMIT = 64 * 1024;
+// Room for the largest valid body: an 8,192-character token and 10,240-character data of 4-byte
+// UTF-8 characters alone are ~72 KiB.
+export const DEFAULT_BODY_LIMIT = 128 * 1024;
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 function httpUrl(name: string, value: unknown): string {

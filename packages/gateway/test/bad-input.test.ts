@@ -62,7 +62,7 @@ describe("malformed requests", () => {
     );
   });
   it("oversized body → 413", async () => {
-    await expectProblem({ body: paymentBody({ reference: "x".repeat(70_000) }) }, 413, [], "body_too_large");
+    await expectProblem({ body: paymentBody({ reference: "x".repeat(140_000) }) }, 413, [], "body_too_large");
   });
   it("a JSON array is not a payment", async () => {
     await expectProblem({ raw: "[1,2]" }, 400, [""]);
@@ -118,6 +118,20 @@ describe("Klarna fields (D1, D2, D8)", () => {
       assert.match(text, /payment_method_options\/klarna\/interoperability_token/);
     });
   });
+  it("the largest valid token and data, in 4-byte characters, fit in a request", async () => {
+    const token = "😀".repeat(4096); // 8,192 UTF-16 code units
+    const res = await h.api("POST", "/v2/payments", {
+      body: paymentBody({ payment_method_options: { klarna: { interoperability_token: token } } }),
+    });
+    assert.equal(res.status, 201, res.text);
+    const sent = (await h.journal({ method: "POST" })).find((e) => e.path === "/v2/payment/requests");
+    assert.equal(JSON.parse(sent!.body).interoperability.interoperability_token, token);
+    await h.store.db.deleteFrom("payment_events").execute();
+    await h.store.db.deleteFrom("outbox").execute();
+    await h.store.db.deleteFrom("payments").execute();
+    await h.clearJournal();
+  });
+
   it("equal duplicates are fine", async () => {
     const res = await h.api("POST", "/v2/payments", {
       body: paymentBody({
