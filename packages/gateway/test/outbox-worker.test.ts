@@ -228,6 +228,39 @@ describe("webhook delivery worker (SQLite)", () => {
     assert.match(refused.last_error ?? "", /127\.0\.0\.1/);
   });
 
+  it("marks events of merchants without endpoints dispatched, creating no deliveries", async () => {
+    const lonely = await insertTestMerchant(store);
+    const id = newId("evt");
+    await store.db
+      .insertInto("outbox")
+      .values({
+        id,
+        merchant_id: lonely,
+        type: "payment.authorized",
+        subject_id: null,
+        payload: "{}",
+        created_at: at,
+        dispatched_at: null,
+        claimed_until: null,
+      })
+      .execute();
+    const worker = newWorker({ db: store.db, dialect: "sqlite" });
+    assert.equal((await worker.runOnce()).dispatched, 1);
+    const row = await store.db
+      .selectFrom("outbox")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    assert.ok(row.dispatched_at);
+    assert.equal(row.claimed_until, null);
+    const deliveries = await store.db
+      .selectFrom("webhook_deliveries")
+      .select("id")
+      .where("outbox_id", "=", id)
+      .execute();
+    assert.equal(deliveries.length, 0);
+  });
+
   it("takes over rows whose holder died (lease expired), and leaves live leases alone", async () => {
     const rx = await receiver();
     await endpoint(rx.url);

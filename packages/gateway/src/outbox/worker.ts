@@ -60,6 +60,8 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   const batch = options.batchSize ?? 20;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const leaseMs = timeoutMs * 3;
+  // Fan-out is cheap per row (a few inserts in one transaction): take more rows per round than sends.
+  const dispatchLimit = batch * 10;
   const backoff = createBackoff(options.backoff);
   const policy = options.targetPolicy ?? "loopback";
   let timer: NodeJS.Timeout | undefined;
@@ -161,7 +163,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   }
 
   async function round(): Promise<RoundResult> {
-    const dispatched = await dispatchOutbox(db, dialect, { limit: batch * 2, leaseMs, now });
+    const dispatched = await dispatchOutbox(db, dialect, { limit: dispatchLimit, leaseMs, now });
     const claim = await claimDueDeliveries(db, dialect, { limit: batch, leaseMs, now: now() });
     const results = await Promise.all(claim.rows.map((row) => deliverOne(row, claim.lease)));
     return { dispatched, attempted: results.length, succeeded: results.filter(Boolean).length };
@@ -182,7 +184,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
         .catch((error: unknown) => options.onError?.(error))
         .then((r) => {
           // A full batch means more may be due: go again at once instead of waiting a poll interval.
-          schedule(r && r.attempted >= batch ? 0 : poll);
+          schedule(r && (r.attempted >= batch || r.dispatched >= dispatchLimit) ? 0 : poll);
         });
     }, delay);
     timer.unref();
