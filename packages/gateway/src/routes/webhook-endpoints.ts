@@ -290,17 +290,15 @@ export async function webhookEndpointRoutes(app: FastifyInstance): Promise<void>
         );
       }
       app.gateway.webhookWorker?.wake();
-      return reply
-        .code(202)
-        .send(
-          serializeDelivery({
-            ...row,
-            status: "pending",
-            next_attempt_at: at,
-            claimed_until: null,
-            updated_at: at,
-          }),
-        );
+      return reply.code(202).send(
+        serializeDelivery({
+          ...row,
+          status: "pending",
+          next_attempt_at: at,
+          claimed_until: null,
+          updated_at: at,
+        }),
+      );
     },
   );
 }
