@@ -40,7 +40,7 @@ describe("webhook endpoints API and deliveries to merchants", () => {
 
   const worker = () => h.gateway.app.gateway.webhookWorker!;
 
-  async function createPayment(): Promise<any> {
+  async function createPayment(): Promise<{ id: string; status: string }> {
     const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 1000 });
     const res = await h.api("POST", "/v2/payments", {
       body: { currency: "USD", amount: 1000, klarna_interoperability_token: interoperability_token },
@@ -76,7 +76,7 @@ describe("webhook endpoints API and deliveries to merchants", () => {
     assert.match(endpoint.secret, /^whsec_[A-Za-z0-9+/]+=*$/);
     const listed = await h.api("GET", "/v2/webhook_endpoints");
     assert.deepEqual(
-      listed.body.data.map((e: any) => [e.id, e.secret]),
+      listed.body.data.map((e: { id: string; secret?: string }) => [e.id, e.secret]),
       [[endpoint.id, undefined]],
     );
 
@@ -97,7 +97,7 @@ describe("webhook endpoints API and deliveries to merchants", () => {
 
     const log = await h.api("GET", `/v2/webhook_endpoints/${endpoint.id}/deliveries`);
     assert.equal(log.status, 200);
-    const delivery = log.body.data.find((d: any) => d.event_id === event.id);
+    const delivery = log.body.data.find((d: { event_id: string }) => d.event_id === event.id);
     assert.equal(delivery.status, "succeeded");
     assert.equal(delivery.attempts, 1);
     assert.equal(delivery.last_status_code, 200);
@@ -126,7 +126,7 @@ describe("webhook endpoints API and deliveries to merchants", () => {
     assert.equal(resent.length, 2);
     assert.equal(resent[1]!.body, resent[0]!.body);
     const after = (await h.api("GET", `/v2/webhook_endpoints/${endpoint.id}/deliveries`)).body.data.find(
-      (d: any) => d.id === delivery.id,
+      (d: { id: string }) => d.id === delivery.id,
     );
     assert.equal(after.status, "succeeded");
     assert.equal(after.attempts, 2);

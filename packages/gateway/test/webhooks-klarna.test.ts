@@ -4,7 +4,7 @@ import type { RunningSandbox } from "@klarna-interop/sandbox";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
 
-async function klarnaCall(sandbox: RunningSandbox, path: string, body: unknown): Promise<any> {
+async function klarnaCall<T>(sandbox: RunningSandbox, path: string, body: unknown): Promise<T> {
   const res = await fetch(sandbox.url + path, {
     method: "POST",
     headers: { authorization: `Basic ${sandbox.apiKey}`, "content-type": "application/json" },
@@ -31,7 +31,7 @@ describe("POST /webhooks/klarna", () => {
   before(async () => {
     sandbox = await startTestSandbox();
     // The key first (the gateway needs it at start), then the subscription pointing at the gateway.
-    signing = await klarnaCall(sandbox, "/v1/notification/signing-keys", {});
+    signing = await klarnaCall<typeof signing>(sandbox, "/v1/notification/signing-keys", {});
     h = await startHarness(sandbox, {
       gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } },
     });
@@ -46,7 +46,7 @@ describe("POST /webhooks/klarna", () => {
     await sandbox.close();
   });
 
-  async function paymentAwaitingShopper(): Promise<any> {
+  async function paymentAwaitingShopper(): Promise<{ id: string; klarna: { payment_request_id: string } }> {
     const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 17800 });
     const res = await h.api("POST", "/v2/payments", {
       body: {
