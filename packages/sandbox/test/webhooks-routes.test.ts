@@ -198,7 +198,13 @@ describe("webhook delivery", () => {
       assert.equal(envelope.metadata.live, false);
       assert.equal(envelope.metadata.event_version, "v1");
       assert.equal(envelope.metadata.event_id, delivery.event_id);
-      assert.equal(envelope.metadata.occurred_at, delivery.created_at);
+      // The event happened before (or in the same millisecond as) its delivery was queued.
+      const occurredAt = Date.parse(envelope.metadata.occurred_at);
+      assert.ok(Number.isFinite(occurredAt), "occurred_at is an ISO timestamp");
+      assert.ok(
+        occurredAt <= Date.parse(delivery.created_at),
+        "occurred_at is not after the delivery was created",
+      );
       assert.equal(delivery.attempts.length, 1);
       assert.equal(delivery.attempts[0]?.status_code, 200);
       assert.equal(delivery.next_attempt_at, null);
