@@ -100,6 +100,8 @@ interface CallSpec {
   headers?: Record<string, string>;
   idempotencyKey?: string;
   correlationId?: string;
+  /** Overrides `maxAttempts` for this call (e.g. 1 where a background job does the retrying). */
+  maxAttempts?: number;
 }
 
 /** The result of a successful call. */
@@ -151,6 +153,17 @@ export interface KlarnaClient {
     idempotencyKey: string,
     correlationId?: string,
   ): Promise<KlarnaResponse<KlarnaTransaction>>;
+  /**
+   * Revokes a customer token (D13): `DELETE /v2/accounts/{account}/customer-tokens/{token}`. Klarna's
+   * 404 with its own error body (the token is gone: revoked and forgotten, or never known) counts as
+   * done, `alreadyGone: true`; a 404 without a Klarna error body (a wrong base URL) stays an error.
+   * The token is a secret: timelines and logs see a fingerprint of it.
+   */
+  revokeCustomerToken(
+    customerToken: string,
+    idempotencyKey: string,
+    options?: { correlationId?: string; maxAttempts?: number },
+  ): Promise<KlarnaResponse<{ alreadyGone: boolean }>>;
   /** Any HTTP answer from Klarna within `timeoutMs` (default 1000) counts as reachable. */
   probe(timeoutMs?: number): Promise<boolean>;
   breakerState(): string;
@@ -218,7 +231,8 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
 
     let lastError = "no attempt made";
     let lastRetryAfter: number | undefined;
-    for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    const maxAttempts = Math.max(1, spec.maxAttempts ?? options.maxAttempts);
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (!breaker.allow()) {
         count(spec.operation, "circuit_open");
         const wait = breaker.retryInMs();
@@ -261,7 +275,7 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
           { operation: spec.operation, path: record.path, attempt, error: lastError },
           "klarna call failed",
         );
-        if (attempt < options.maxAttempts) await sleep(backoffMs(attempt, options.retryBaseMs));
+        if (attempt < maxAttempts) await sleep(backoffMs(attempt, options.retryBaseMs));
         continue;
       }
       record.status = status;
@@ -328,7 +342,7 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
         },
         "klarna call failed",
       );
-      if (attempt >= options.maxAttempts) break;
+      if (attempt >= maxAttempts) break;
       if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) break; // too long to hold the caller
       await sleep(retryAfter ?? backoffMs(attempt, options.retryBaseMs));
     }
@@ -435,6 +449,30 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
         idempotencyKey,
         correlationId,
       });
+    },
+    async revokeCustomerToken(customerToken, idempotencyKey, callOptions = {}) {
+      const path = `/v2/accounts/${account}/customer-tokens/${seg(customerToken)}`;
+      try {
+        const done = await call<unknown>({
+          operation: "revoke_customer_token",
+          method: "DELETE",
+          path,
+          logPath: `/v2/accounts/${account}/customer-tokens/${fingerprint(customerToken)}`,
+          idempotencyKey,
+          correlationId: callOptions.correlationId,
+          maxAttempts: callOptions.maxAttempts,
+        });
+        return { data: { alreadyGone: false }, record: done.record };
+      } catch (error) {
+        if (
+          error instanceof KlarnaError &&
+          error.status === 404 &&
+          typeof error.body?.error_code === "string"
+        ) {
+          return { data: { alreadyGone: true }, record: error.record };
+        }
+        throw error;
+      }
     },
     async probe(timeoutMs = 1000) {
       try {

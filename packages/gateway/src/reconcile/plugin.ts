@@ -1,9 +1,11 @@
 /**
- * Runs the reconciliation loop in every gateway instance (claims keep instances from working on the
+ * Runs the reconciliation loop (pending payments, lost Klarna webhooks, customer-token revocations
+ * at Klarna) in every gateway instance (claims keep instances from working on the
  * same payment at once). `KLARNA_INTEROP_RECONCILE_INTERVAL_MS` changes the period (default 5000;
  * `0` disables the background loop, e.g. for a read-only replica).
  */
 import type { FastifyInstance } from "fastify";
+import { retryDueRevocations } from "../customers/revocation.ts";
 import { createReconciler, type Reconciler } from "./reconciler.ts";
 
 declare module "../app.ts" {
@@ -32,6 +34,8 @@ export async function reconcilerPlugin(app: FastifyInstance): Promise<void> {
     onError: (error, paymentId) =>
       log.warn({ err: error, payment_id: paymentId }, "reconciliation attempt failed"),
     onSettled: (paymentId, status) => log.info({ payment_id: paymentId, status }, "payment reconciled"),
+    revocations: (correlationId) =>
+      retryDueRevocations({ db: app.gateway.store.db, klarna: app.gateway.klarna, log }, { correlationId }),
   });
   app.gateway.reconciler = reconciler;
   if (interval > 0) app.addHook("onReady", async () => reconciler.start());

@@ -17,6 +17,10 @@
  * longer than `requiresActionAfterMs` has its Klarna payment request read (at most once per
  * `requiresActionEveryMs` per instance) and its state applied — e.g. approved at Klarna → confirmed.
  * Klarna expires unfinished requests after 48 h, so the sweep stops looking after 49 h.
+ *
+ * Third, when given `revocations`, each round retries the customer-token revocations at Klarna that
+ * are due (customers/revocation.ts): a method revoked while Klarna was down is revoked there as soon
+ * as Klarna answers again.
  */
 import type { Kysely } from "kysely";
 import type { PaymentService } from "../payments/service.ts";
@@ -40,6 +44,8 @@ export interface ReconcilerOptions {
   now?: () => number;
   onError?: (error: unknown, paymentId?: string) => void;
   onSettled?: (paymentId: string, status: string) => void;
+  /** Retries due customer-token revocations at Klarna; returns how many it attempted. */
+  revocations?: (correlationId: string) => Promise<{ attempted: number; done: number }>;
 }
 
 export interface ReconcileRound {
@@ -49,6 +55,8 @@ export interface ReconcileRound {
   attempted: number;
   /** Every payment driven this round with its status afterwards (still `pending` / `requires_action` = unsettled). */
   results: { paymentId: string; status: string }[];
+  /** Customer-token revocations attempted at Klarna this round, and how many of them are done. */
+  revocations: { attempted: number; done: number };
 }
 
 export interface Reconciler {
@@ -115,7 +123,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }
     }
     attempted += await sweepWaiting(t, results);
-    return { candidates: due.length, attempted, results };
+    let revocations = { attempted: 0, done: 0 };
+    if (options.revocations) {
+      try {
+        revocations = await options.revocations(`reconcile${t}`);
+      } catch (error) {
+        options.onError?.(error);
+      }
+    }
+    return { candidates: due.length, attempted, results, revocations };
   }
 
   async function sweepWaiting(t: number, results: ReconcileRound["results"]): Promise<number> {

@@ -5,13 +5,16 @@
  * it once: `POST /v2/customers`, then `POST /v2/customers/{id}/payment_methods {type: "klarna",
  * klarna: {customer_token}}`. Later payments name the method (`customer_payment_method_id`) and the
  * payment service charges it with Klarna's authorize call and `Klarna-Customer-Token` — no new
- * tokenization flow. `DELETE …/payment_methods/{pm_id}` revokes it here: later payments with it are
- * refused (409 `payment_method_revoked`). The token is stored as received, sent only to Klarna, and
- * never returned in full.
+ * tokenization flow. `DELETE …/payment_methods/{pm_id}` revokes it here at once — later payments
+ * with it are refused (409 `payment_method_revoked`) — and then at Klarna (customers/revocation.ts:
+ * one attempt now, retried in the background while Klarna is unavailable; `klarna.token_status`
+ * says where it stands). The token is stored as received, sent only to Klarna, and never returned in
+ * full.
  */
 import type { FastifyInstance } from "fastify";
 import type { Selectable } from "kysely";
 import { Type } from "typebox";
+import { attemptRevocation, REVOCATION_CLAIM_MS } from "../customers/revocation.ts";
 import { newId } from "../domain/ids.ts";
 import { invalidRequest, notFound } from "../errors.ts";
 import { IdParams, ProblemSchema } from "../payments/schemas.ts";
@@ -32,6 +35,10 @@ const PaymentMethod = Type.Object({
   status: Type.String({ description: "active | revoked" }),
   klarna: Type.Object({
     customer_token_suffix: Type.String({ description: "Last characters of the token." }),
+    token_status: Type.String({
+      description:
+        "The customer token at Klarna: active | revocation_pending (revoked here; Klarna not reached yet, retried in the background) | revoked | revocation_failed (Klarna refused; DELETE again to retry).",
+    }),
   }),
   created_at: Type.String(),
   revoked_at: Type.Union([Type.String(), Type.Null()]),
@@ -75,6 +82,14 @@ const MethodParams = Type.Object({
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
 
+/** The token's state at Klarna, as the Partner sees it. */
+function tokenStatus(row: Selectable<PaymentMethodsTable>): string {
+  if (row.status === "active") return "active";
+  if (row.klarna_revocation === "done") return "revoked";
+  if (row.klarna_revocation === "failed") return "revocation_failed";
+  return "revocation_pending";
+}
+
 function serializeMethod(row: Selectable<PaymentMethodsTable>) {
   return {
     id: row.id,
@@ -82,7 +97,10 @@ function serializeMethod(row: Selectable<PaymentMethodsTable>) {
     customer_id: row.customer_id,
     type: "klarna" as const,
     status: row.status,
-    klarna: { customer_token_suffix: (row.klarna_customer_token ?? "").slice(-TOKEN_SUFFIX_LENGTH) },
+    klarna: {
+      customer_token_suffix: (row.klarna_customer_token ?? "").slice(-TOKEN_SUFFIX_LENGTH),
+      token_status: tokenStatus(row),
+    },
     created_at: row.created_at,
     revoked_at: row.revoked_at,
   };
@@ -212,6 +230,11 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
         created_at: at,
         updated_at: at,
         revoked_at: null,
+        klarna_revocation: null,
+        klarna_revocation_attempts: 0,
+        klarna_revocation_next_at: null,
+        klarna_revocation_error: null,
+        klarna_revoked_at: null,
       };
       await db.insertInto("payment_methods").values(row).execute();
       return reply.code(201).send(serializeMethod(row));
@@ -223,7 +246,9 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ["customers"],
-        summary: "Revoke a saved payment method (payments with it are refused afterwards)",
+        summary: "Revoke a saved payment method here at once, and its customer token at Klarna",
+        description:
+          "Payments with the method are refused from this moment. The token is then revoked at Klarna; when Klarna cannot be reached the revocation is kept pending and retried in the background (klarna.token_status).",
         params: MethodParams,
         response: { 200: PaymentMethod, ...errors },
       },
@@ -240,14 +265,40 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
         .where("merchant_id", "=", merchant.id)
         .executeTakeFirst();
       if (!row) throw notFound("payment method", pmId);
-      if (row.status === "revoked") return serializeMethod(row);
       const at = nowIso();
-      await db
-        .updateTable("payment_methods")
-        .set({ status: "revoked", revoked_at: at, updated_at: at })
+      // The local revocation (or, after Klarna refused it, the re-queued Klarna revocation) is one
+      // conditional UPDATE that also claims the Klarna attempt for this request.
+      const claimUntil = new Date(Date.now() + REVOCATION_CLAIM_MS).toISOString();
+      const queued = {
+        klarna_revocation: "pending",
+        klarna_revocation_next_at: claimUntil,
+        klarna_revocation_error: null,
+        updated_at: at,
+      };
+      const update =
+        row.status === "active"
+          ? db
+              .updateTable("payment_methods")
+              .set({ ...queued, status: "revoked", revoked_at: at })
+              .where("status", "=", "active")
+          : row.klarna_revocation === "failed"
+            ? db.updateTable("payment_methods").set(queued).where("klarna_revocation", "=", "failed")
+            : undefined;
+      const changed = update
+        ? Number((await update.where("id", "=", pmId).executeTakeFirst()).numUpdatedRows)
+        : 0;
+      if (changed === 1) {
+        await attemptRevocation({ db, klarna: app.gateway.klarna, log: request.log }, row, {
+          maxAttempts: 1,
+          correlationId: request.id,
+        });
+      }
+      const fresh = await db
+        .selectFrom("payment_methods")
+        .selectAll()
         .where("id", "=", pmId)
-        .execute();
-      return serializeMethod({ ...row, status: "revoked", revoked_at: at, updated_at: at });
+        .executeTakeFirstOrThrow();
+      return serializeMethod(fresh);
     },
   );
 }

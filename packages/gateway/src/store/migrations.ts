@@ -245,8 +245,39 @@ const m0001: Migration = {
   },
 };
 
+/**
+ * Revoking a saved Klarna method also revokes its customer token at Klarna, tracked per method so a
+ * Klarna outage cannot lose it (see customers/revocation.ts). Methods revoked before this migration
+ * were only revoked locally: they are queued for revocation at Klarna too.
+ */
+const m0002: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("payment_methods").addColumn("klarna_revocation", "text").execute();
+    await db.schema
+      .alterTable("payment_methods")
+      .addColumn("klarna_revocation_attempts", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable("payment_methods").addColumn("klarna_revocation_next_at", "text").execute();
+    await db.schema.alterTable("payment_methods").addColumn("klarna_revocation_error", "text").execute();
+    await db.schema.alterTable("payment_methods").addColumn("klarna_revoked_at", "text").execute();
+    await db.schema
+      .createIndex("payment_methods_revocation_idx")
+      .on("payment_methods")
+      .columns(["klarna_revocation", "klarna_revocation_next_at"])
+      .execute();
+    await db
+      .updateTable("payment_methods")
+      .set({ klarna_revocation: "pending", klarna_revocation_next_at: new Date().toISOString() })
+      .where("status", "=", "revoked")
+      .execute();
+  },
+};
+
 /** All migrations, in order. Names are stable forever: they are recorded in the database. */
-export const MIGRATIONS: Record<string, Migration> = { "0001_initial": m0001 };
+export const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": m0001,
+  "0002_payment_method_klarna_revocation": m0002,
+};
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 

@@ -176,6 +176,17 @@ export interface PaymentMethodsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   revoked_at: Timestamp | null;
+  /**
+   * Revocation of the customer token at Klarna (migration 0002): null while active, `pending` until
+   * Klarna confirmed it (retried by the reconciliation loop), `done`, or `failed` (Klarna refused it
+   * definitively; a repeated DELETE re-queues it).
+   */
+  klarna_revocation: string | null;
+  klarna_revocation_attempts: ColumnType<number, number | undefined, number>;
+  /** When the next attempt is due (also the claim: bumped before an instance calls Klarna). */
+  klarna_revocation_next_at: Timestamp | null;
+  klarna_revocation_error: string | null;
+  klarna_revoked_at: Timestamp | null;
 }
 
 export interface CheckoutSessionsTable {
