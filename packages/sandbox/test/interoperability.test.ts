@@ -52,6 +52,25 @@ describe("control API: interoperability tokens", () => {
     });
   }
 
+  it("a scenario outside Klarna's markets ends in PAYMENT_UNSUPPORTED; an explicit status is kept", async () => {
+    const outside = [
+      { currency: "JPY", country: "US" },
+      { currency: "USD", country: "JP" },
+      { currency: "BRL" },
+      { country: "BR" },
+    ];
+    for (const purchase of outside) {
+      const minted = await mint(app, { scenario: "kec_single_step", amount: 17800, ...purchase });
+      assert.equal(minted.status, "PAYMENT_UNSUPPORTED", JSON.stringify(purchase));
+      assert.equal(minted.payment_confirmation_token, undefined);
+      assert.equal(decodeJwt(minted.interoperability_token).status, "PAYMENT_UNSUPPORTED");
+    }
+    const inside = await mint(app, { scenario: "siwk", currency: "SEK", country: "SE", amount: 900 });
+    assert.equal(inside.status, "PAYMENT_PREPARED");
+    const forced = await mint(app, { status: "PAYMENT_SUPPORTED", currency: "JPY", country: "JP" });
+    assert.equal(forced.status, "PAYMENT_SUPPORTED");
+  });
+
   it("verifies against the published JWKS with core's verifier (kid and x5t)", async () => {
     const minted = await mint(app, { scenario: "kec_single_step" });
     const jwks = (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json();

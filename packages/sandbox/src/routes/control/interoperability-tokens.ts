@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { type BoostInput, createBoostSession, SCENARIOS, type Scenario } from "../../domain/boost.ts";
+import { isSupportedMarket } from "../../domain/markets.ts";
 import { KlarnaHttpError } from "../../http/errors.ts";
 import { Country, Currency, MinorUnits } from "../schemas.ts";
 import { CONTROL_TAG, KlarnaErrorSchema } from "./schemas.ts";
@@ -70,7 +71,12 @@ const interoperabilityTokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
         ]);
       }
-      const input: BoostInput = { status: body.status ?? SCENARIOS[body.scenario! as Scenario] };
+      // A scenario describes what the shopper did; Klarna still answers UNSUPPORTED outside its markets.
+      // An explicit status is minted as asked, so tests can produce any token.
+      const status =
+        body.status ??
+        (isSupportedMarket(body) ? SCENARIOS[body.scenario! as Scenario] : SCENARIOS.unsupported);
+      const input: BoostInput = { status };
       if (body.currency !== undefined) input.currency = body.currency;
       if (body.amount !== undefined) input.amount = body.amount;
       if (body.country !== undefined) input.country = body.country;
