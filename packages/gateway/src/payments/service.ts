@@ -565,8 +565,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           ctx.correlationId,
         );
         const captured = result.data.transaction?.captured_amount ?? row.captured_amount + value;
-        return await updatePayment(
-          db,
+        // persist: a Klarna webhook reporting this very capture may have committed first.
+        return await persist(
           row,
           { status: statusAfterCapture(row.amount, captured), captured_amount: captured },
           [callEntry(result.record, { amount: value, capture_id: result.data.payment_capture_id })],
@@ -602,8 +602,8 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           ctx.correlationId,
         );
         const refunded = result.data.transaction?.refunded_amount ?? row.refunded_amount + value;
-        return await updatePayment(
-          db,
+        // persist: a Klarna webhook reporting this very refund may have committed first.
+        return await persist(
           row,
           { status: statusAfterRefund(row.captured_amount, refunded), refunded_amount: refunded },
           [callEntry(result.record, { amount: value, refund_id: result.data.refund_id })],

@@ -8,9 +8,10 @@
  *    processed answers 200 and changes nothing, on any instance.
  * 3. `payment.request.state-change.*` moves the payment through the same state machine as the API
  *    (payments service `applyKlarnaPaymentRequestState`): PENDING_CONFIRMATION → confirmed server to
- *    server; AUTHORIZED / DECLINED / EXPIRED / CANCELED settle it. `payment.transaction.*` events are
- *    recorded on the payment's timeline (captures and refunds go through our API, which already
- *    recorded their effect).
+ *    server; AUTHORIZED / DECLINED / EXPIRED / CANCELED settle it. `payment.transaction.*` events
+ *    (captured / refunded / voided / expired) move the payment when they report something it does
+ *    not know yet — a capture made at Klarna, a lapse — comparing Klarna's running totals with the
+ *    payment's, so what the gateway did itself never counts twice (webhooks/klarna-transactions.ts).
  *
  * Answers: 200 processed / duplicate / ignored; 400 bad signature or envelope; 404 for a payment
  * request we do not know yet (Klarna retries: the payment may be committing right now); 409 while
@@ -19,7 +20,6 @@
  */
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { newId } from "../domain/ids.ts";
 import { Problem } from "../errors.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
 import { claimKlarnaEvent, completeKlarnaEvent, failKlarnaEvent } from "../webhooks/klarna-events.ts";
@@ -29,6 +29,7 @@ import {
   type KlarnaSigningKey,
   verifyKlarnaSignature,
 } from "../webhooks/klarna-signature.ts";
+import { applyKlarnaTransaction } from "../webhooks/klarna-transactions.ts";
 
 /** Environment variable read when no signing key was passed to `startGateway`. */
 export const SIGNING_KEY_ENV = "KLARNA_WEBHOOK_SIGNING_KEY";
@@ -183,13 +184,18 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
           return ack(result.applied ? "processed" : "ignored", paymentId, result.reason);
         }
         if (eventType.startsWith("payment.transaction.")) {
-          const paymentId = await recordTransactionEvent(eventId, eventType, envelope.payload);
-          await completeKlarnaEvent(db, eventId, paymentId);
-          return ack(
-            paymentId ? "processed" : "ignored",
-            paymentId,
-            paymentId ? undefined : "unknown_transaction",
+          const result = await applyKlarnaTransaction(db, { eventId, eventType, payload: envelope.payload });
+          await completeKlarnaEvent(db, eventId, result.paymentId);
+          request.log.info(
+            {
+              event_id: eventId,
+              payment_id: result.paymentId,
+              applied: result.applied,
+              reason: result.reason,
+            },
+            "klarna transaction webhook",
           );
+          return ack(result.applied ? "processed" : "ignored", result.paymentId, result.reason);
         }
         await completeKlarnaEvent(db, eventId, null);
         return ack("ignored", null, "unhandled_event_type");
@@ -201,44 +207,4 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
       }
     },
   );
-
-  /** Notes a transaction event on the payment it belongs to; returns that payment's id, if any. */
-  async function recordTransactionEvent(
-    eventId: string,
-    eventType: string,
-    payload: Record<string, unknown>,
-  ): Promise<string | null> {
-    const tid = typeof payload.payment_transaction_id === "string" ? payload.payment_transaction_id : null;
-    const rid = typeof payload.payment_request_id === "string" ? payload.payment_request_id : null;
-    if (!tid && !rid) return null;
-    const row = await db
-      .selectFrom("payments")
-      .select(["id", "merchant_id"])
-      .where((w) =>
-        w.or([
-          ...(tid ? [w("klarna_payment_transaction_id", "=", tid)] : []),
-          ...(rid ? [w("klarna_payment_request_id", "=", rid)] : []),
-        ]),
-      )
-      .executeTakeFirst();
-    if (!row) return null;
-    await db
-      .insertInto("payment_events")
-      .values({
-        id: newId("pev"),
-        payment_id: row.id,
-        merchant_id: row.merchant_id,
-        type: "klarna_webhook",
-        detail: JSON.stringify({
-          event_id: eventId,
-          event_type: eventType,
-          state: payload.state ?? null,
-          captured_amount: payload.captured_amount ?? null,
-          refunded_amount: payload.refunded_amount ?? null,
-        }),
-        at: new Date().toISOString(),
-      })
-      .execute();
-    return row.id;
-  }
 }
