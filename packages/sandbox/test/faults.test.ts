@@ -70,6 +70,18 @@ describe("fault injection", () => {
     assert.ok(performance.now() - started >= 110, "delayed");
   });
 
+  it("adds a seeded random delay of up to jitter_ms on top of delay_ms", async () => {
+    await addFault({ path: "/.well-known/", delay_ms: 20, jitter_ms: 150, seed: 7, times: 3 });
+    const random = mulberry32(7);
+    for (let i = 0; i < 3; i++) {
+      const expected = 20 + Math.floor(random() * 150);
+      const started = performance.now();
+      assert.equal((await jwks()).statusCode, 200);
+      // Only the lower bound is asserted: a loaded machine may add time, never remove it.
+      assert.ok(performance.now() - started >= expected - 5, `request ${i} delayed at least ${expected} ms`);
+    }
+  });
+
   it("fires with a seeded probability, reproducibly", async () => {
     const pattern = async () => {
       await app.inject({ method: "DELETE", url: "/_sandbox/faults" });
