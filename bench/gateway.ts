@@ -13,21 +13,23 @@
  *
  * Engines: SQLite always; PostgreSQL too when DATABASE_URL is set (a throwaway schema, dropped after).
  *
- *   npx node bench/gateway.ts [--seconds 10] [--connections 50] [--tokens 6000] [--no-write]
+ *   npx node bench/gateway.ts [--seconds 10] [--connections 50] [--tokens 6000] [--no-write] [--profile DIR]
  *
- * Prints a table and a JSON line; writes the `gateway` section of docs/benchmarks.md.
+ * Prints a table and a JSON line; writes the `gateway` section of docs/benchmarks.md. `--profile DIR`
+ * writes a `.cpuprofile` per server process into DIR (open in Chrome DevTools or speedscope).
  * Goal: gateway ≥ 50% of baseline throughput, gateway p99 < 25 ms.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
+import type autocannon from "autocannon";
 import { Pool } from "undici";
+import { type CannonRun, processCpuSeconds, runCannon } from "./lib/cannon.ts";
 import { fmt, machineLine, table, writeSection } from "./lib/report.ts";
 
 const { values: args } = parseArgs({
@@ -36,6 +38,8 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "50" },
     tokens: { type: "string", default: "6000" },
     "no-write": { type: "boolean", default: false },
+    /** Directory for V8 CPU profiles of the server processes (sandbox, baseline, gateway). */
+    profile: { type: "string" },
     // Child modes.
     "serve-gateway": { type: "boolean", default: false },
     "serve-baseline": { type: "boolean", default: false },
@@ -126,7 +130,8 @@ if (args["serve-gateway"]) {
 }
 
 async function startChild(argv: string[]): Promise<{ child: ChildProcess; info: Record<string, string> }> {
-  const child = spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "inherit"] });
+  const profiling = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
+  const child = spawn(process.execPath, [...profiling, ...argv], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await Promise.race([
     once(lines, "line"),
@@ -177,36 +182,50 @@ interface Row {
   non2xx: number;
   errors: number;
   seconds: number;
+  /** CPU ms per request of the server under test, the sandbox and autocannon (undefined off Linux). */
+  cpu: { server?: number; sandbox?: number; cannon: number };
 }
 
-function summarise(name: string, r: autocannon.Result): Row {
+/** Pids whose CPU a run is charged with. */
+interface Charged {
+  server: number | undefined;
+  sandbox: number | undefined;
+}
+
+/** Runs autocannon and samples each process's CPU around the run. */
+async function measured(charged: Charged, opts: autocannon.Options, maxSeconds?: number) {
+  const before = { s: processCpuSeconds(charged.server), k: processCpuSeconds(charged.sandbox) };
+  const own = process.cpuUsage();
+  const run = await runCannon(opts, maxSeconds);
+  const cannon = process.cpuUsage(own);
+  const after = { s: processCpuSeconds(charged.server), k: processCpuSeconds(charged.sandbox) };
+  const n = Math.max(run.result.requests.total, 1);
+  const perRequest = (a?: number, b?: number) =>
+    a === undefined || b === undefined ? undefined : ((b - a) * 1000) / n;
+  return {
+    run,
+    cpu: {
+      server: perRequest(before.s, after.s),
+      sandbox: perRequest(before.k, after.k),
+      cannon: (cannon.user + cannon.system) / 1000 / n,
+    },
+  };
+}
+
+function summarise(name: string, { run, cpu }: { run: CannonRun; cpu: Row["cpu"] }): Row {
+  const r = run.result;
   return {
     name,
     requests: r.requests.total,
-    // Total over elapsed time: exact even when the run stopped early (out of tokens).
-    reqPerSec: Math.round(r.requests.total / r.duration),
+    // Total over the time to the last response: exact even when the run stopped early (out of tokens).
+    reqPerSec: Math.round(run.reqPerSec),
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
-    seconds: Number(r.duration.toFixed(1)),
+    seconds: Number(run.seconds.toFixed(1)),
+    cpu,
   };
-}
-
-/**
- * Runs autocannon. With `maxSeconds`, the run is also cut off after that long: token-consuming cases
- * set `amount` to the tokens they have (so no token is ever sent twice, whatever the timer latency
- * under load) and rely on this for the time bound.
- */
-function runCannon(opts: autocannon.Options, maxSeconds?: number): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(opts, (err, result) => {
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(result);
-    });
-    const timer = maxSeconds ? setTimeout(() => instance.stop(), maxSeconds * 1000) : undefined;
-  });
 }
 
 /** Options for a run that sends each of `tokens[from…]` once, through `build(token)`. */
@@ -230,6 +249,7 @@ async function benchGateway(
   database: string,
   schema: string | undefined,
   sandbox: Record<string, string>,
+  sandboxPid: number | undefined,
   tokens: string[],
   connections: number,
   seconds: number,
@@ -266,7 +286,7 @@ async function benchGateway(
     await runCannon(tokenRun(base, tokens, warmup, build).options, 2);
     const rest = tokens.slice(warmup);
     const run = tokenRun(base, rest, rest.length, build);
-    const result = await runCannon(run.options, seconds);
+    const result = await measured({ server: child.pid, sandbox: sandboxPid }, run.options, seconds);
     if (run.used() >= rest.length)
       console.error(`${engine}: used every token before ${seconds} s; pass --tokens to mint more`);
     return summarise(`gateway, ${engine}: POST /v2/payments (PENDING_CONFIRMATION → authorized)`, result);
@@ -307,9 +327,10 @@ async function main(): Promise<void> {
         body: JSON.stringify({ currency: "USD", amount: 17800 }),
       });
       await runCannon(plain(1));
+      const charged = { server: baseChild.pid, sandbox: sandboxChild.pid };
       baseline = summarise(
         "baseline: fastify route, one upstream call to the sandbox",
-        await runCannon(plain(seconds)),
+        await measured(charged, plain(seconds)),
       );
 
       console.error(`minting ${tokenCount} tokens for the same-calls reference…`);
@@ -324,7 +345,7 @@ async function main(): Promise<void> {
       const rest = tokens.slice(warmup);
       reference = summarise(
         "reference: fastify route, the gateway's two sandbox calls (create with token + confirm), nothing else",
-        await runCannon(tokenRun(flowBase, rest, rest.length, build).options, seconds),
+        await measured(charged, tokenRun(flowBase, rest, rest.length, build).options, seconds),
       );
     } finally {
       await stopChild(baseChild);
@@ -335,7 +356,18 @@ async function main(): Promise<void> {
     for (const [engine, database, pgSchema] of engines) {
       console.error(`minting ${tokenCount} tokens for ${engine}…`);
       const tokens = await mintTokens(sandbox.url!, tokenCount);
-      gateways.push(await benchGateway(engine, database, pgSchema, sandbox, tokens, connections, seconds));
+      gateways.push(
+        await benchGateway(
+          engine,
+          database,
+          pgSchema,
+          sandbox,
+          sandboxChild.pid,
+          tokens,
+          connections,
+          seconds,
+        ),
+      );
     }
   } finally {
     await stopChild(sandboxChild);
@@ -350,6 +382,16 @@ async function main(): Promise<void> {
 
 function report(baseline: Row, reference: Row, gateways: Row[], connections: number, seconds: number): void {
   const rows = [baseline, reference, ...gateways];
+  const ms = (v: number | undefined) => (v === undefined ? "n/a" : v.toFixed(2));
+  const total = (r: Row) =>
+    r.cpu.server === undefined || r.cpu.sandbox === undefined
+      ? undefined
+      : r.cpu.server + r.cpu.sandbox + r.cpu.cannon;
+  // Three processes share the machine's cores: no case can go faster than cores / CPU per request.
+  const ceiling = (r: Row) => {
+    const t = total(r);
+    return t === undefined ? "n/a" : fmt((availableParallelism() * 1000) / t);
+  };
   const lines = rows.map((r) => [
     r.name,
     fmt(r.reqPerSec),
@@ -359,6 +401,10 @@ function report(baseline: Row, reference: Row, gateways: Row[], connections: num
     (r.reqPerSec / reference.reqPerSec).toFixed(2),
     `${fmt(r.requests)} in ${r.seconds} s`,
     r.non2xx + r.errors,
+    ms(r.cpu.server),
+    ms(r.cpu.sandbox),
+    ms(r.cpu.cannon),
+    ceiling(r),
   ]);
   const verdicts = gateways.map((r) => {
     const ratio = r.reqPerSec / baseline.reqPerSec;
@@ -378,11 +424,28 @@ function report(baseline: Row, reference: Row, gateways: Row[], connections: num
     "it and stores the result with its timeline and outbox rows (two sandbox calls, a handful of writes). The baseline",
     "makes one sandbox call (a payment request without token) and stores nothing. The reference makes the gateway's",
     "two sandbox calls and nothing else, so `× same calls` isolates the gateway's own cost from the sandbox's.",
+    "CPU ms/req is each process's user + system CPU over the timed run divided by its requests (/proc, 10 ms ticks);",
+    `the CPU ceiling is ${availableParallelism()} cores ÷ the three processes' CPU per request: the rate the case could reach`,
+    "if it had the whole machine and never waited. By Little's law, 50 connections at rate X hold a mean latency of",
+    "50/X: a p99 under 25 ms needs a mean well below 25 ms, i.e. X well above 2,000 req/s.",
     "",
     table(
-      ["case", "req/s", "p50 ms", "p99 ms", "× baseline", "× same calls", "requests", "non-2xx/errors"],
+      [
+        "case",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "× baseline",
+        "× same calls",
+        "requests",
+        "non-2xx/errors",
+        "server CPU ms/req",
+        "sandbox CPU ms/req",
+        "autocannon CPU ms/req",
+        "CPU ceiling req/s",
+      ],
       lines,
-      [false, true, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true, true, true, true, true],
     ),
     "",
     ...verdicts,
