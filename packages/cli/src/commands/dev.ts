@@ -36,11 +36,23 @@ export async function run(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
+  const ports = {
+    port: Number(values.port),
+    "sandbox-port": Number(values["sandbox-port"]),
+    "storefront-port": Number(values["storefront-port"]),
+  };
+  for (const [name, value] of Object.entries(ports)) {
+    // Fixed ports: the gateway's public URL (hosted checkout links, Klarna webhooks) is known before it starts.
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      console.error(`--${name} must be a port number from 1 to 65535`);
+      return 2;
+    }
+  }
   const database = resolve(values.database);
   await mkdir(resolve(database, ".."), { recursive: true });
 
-  const sandbox = await startSandbox({ port: Number(values["sandbox-port"]), host: "127.0.0.1" });
-  const gatewayPort = Number(values.port);
+  const sandbox = await startSandbox({ port: ports["sandbox-port"], host: "127.0.0.1" });
+  const gatewayPort = ports.port;
   const publicUrl = `http://127.0.0.1:${gatewayPort}`;
   const signingKey = await registerKlarnaWebhook(sandbox.url, sandbox.apiKey, publicUrl);
   const gateway = await startGateway({
@@ -54,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const { apiKey } = await createMerchant(database, { name: "Demo shop" });
   const storefront = await startStorefront({
-    port: Number(values["storefront-port"]),
+    port: ports["storefront-port"],
     sandboxUrl: sandbox.url,
     gatewayUrl: gateway.url,
     gatewayApiKey: apiKey,
@@ -68,6 +80,7 @@ klarna-interop demo is running
   Dashboard                       ${gateway.url}/dashboard
   Sandbox (a local Klarna)        ${sandbox.url}       docs: ${sandbox.url}/docs
   Sandbox JWKS                    ${sandbox.url}/.well-known/jwks.json
+  Sandbox API key (Basic auth)    ${sandbox.apiKey}
 
   Demo merchant API key           ${apiKey}
 
