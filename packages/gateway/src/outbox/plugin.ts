@@ -7,6 +7,7 @@
  * for real sets `KLARNA_INTEROP_WEBHOOK_TARGETS=public` to allow public https endpoints instead.
  */
 import type { FastifyInstance } from "fastify";
+import { registerOutboxBacklog } from "../plugins/metrics.ts";
 import type { WebhookTargetPolicy } from "../webhooks/target-policy.ts";
 import { purgeWebhookHistory } from "./purge.ts";
 import { createWebhookWorker, type WebhookWorker } from "./worker.ts";
@@ -43,6 +44,23 @@ export async function webhookWorkerPlugin(app: FastifyInstance): Promise<void> {
     dialect: store.engine,
     targetPolicy: webhookTargetPolicy(),
     onError: (error) => log.warn({ err: error }, "webhook delivery round failed"),
+    onAttempt: (outcome) => app.gateway.metrics.webhookDeliveries.inc({ outcome }),
+  });
+  // Counted at scrape time from the indexed columns the worker claims by (never per request).
+  registerOutboxBacklog(app.gateway.metrics, async () => {
+    const [outbox, deliveries] = await Promise.all([
+      store.db
+        .selectFrom("outbox")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("dispatched_at", "is", null)
+        .executeTakeFirstOrThrow(),
+      store.db
+        .selectFrom("webhook_deliveries")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("status", "=", "pending")
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { undispatched: Number(outbox.n), pendingDeliveries: Number(deliveries.n) };
   });
   app.gateway.webhookWorker = worker;
   // History retention, every 10 minutes on every instance (deletes are idempotent).

@@ -33,6 +33,8 @@ export interface WebhookWorkerOptions {
   now?: () => number;
   /** Called with unexpected errors of a round (the loop keeps going). */
   onError?: (error: unknown) => void;
+  /** Called once per recorded attempt: `retry` = failed with another attempt scheduled (metrics). */
+  onAttempt?: (outcome: "succeeded" | "retry" | "failed") => void;
 }
 
 export interface RoundResult {
@@ -142,6 +144,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       .where("claimed_until", "=", lease)
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return outcome.ok; // lease lost: the new holder records its own
+    options.onAttempt?.(status === "pending" ? "retry" : status);
     // The timeline is a convenience view; the delivery row above is the record. Its failure must not
     // turn a delivered webhook into a retried one.
     await recordTimeline(

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics on a registry owned by one gateway instance (several gateways in one process,
  * as in tests, must not share counters): HTTP requests and latencies by route, Klarna calls by
- * operation and outcome, and the JWKS cache state of the token verifier.
+ * operation and outcome, the JWKS cache state of the token verifier, merchant webhook deliveries by
+ * outcome and the outbox backlog (outbox/plugin.ts), and inbound Klarna webhooks by outcome.
  */
 import type { FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -14,6 +15,10 @@ export interface GatewayMetrics {
   klarnaCalls: Counter<"operation" | "outcome">;
   klarnaDuration: Histogram<"operation">;
   paymentsCreated: Counter<"action" | "status">;
+  /** Merchant webhook delivery attempts: `succeeded`, `retry` (failed, another attempt scheduled), `failed` (given up). */
+  webhookDeliveries: Counter<"outcome">;
+  /** Inbound Klarna webhooks by event kind (`request_state` | `transaction` | `other` | `unknown`) and outcome. */
+  klarnaWebhooks: Counter<"kind" | "outcome">;
 }
 
 /**
@@ -57,6 +62,18 @@ export function createMetrics(jwksState?: () => unknown): GatewayMetrics {
       labelNames: ["action", "status"],
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: "gateway_webhook_deliveries_total",
+      help: "Merchant webhook delivery attempts by outcome (succeeded, retry = failed and rescheduled, failed = given up).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    klarnaWebhooks: new Counter({
+      name: "gateway_klarna_webhooks_total",
+      help: "Inbound Klarna webhooks by event kind and outcome (processed, duplicate, ignored, signature_invalid, invalid, unknown_payment_request, in_progress, error).",
+      labelNames: ["kind", "outcome"],
+      registers: [registry],
+    }),
   };
   new Gauge({
     name: "gateway_jwks_cache",
@@ -75,6 +92,39 @@ export function createMetrics(jwksState?: () => unknown): GatewayMetrics {
     },
   });
   return metrics;
+}
+
+/** Backlog of the merchant webhook pipeline, read from the shared database at scrape time. */
+export interface OutboxBacklog {
+  /** Outbox events not yet fanned out into deliveries. */
+  undispatched: number;
+  /** Deliveries waiting for their first attempt or a retry. */
+  pendingDeliveries: number;
+}
+
+/**
+ * Registers `gateway_outbox_backlog{stage="undispatched"|"pending_deliveries"}`, sampled by `sample`
+ * at scrape time (the backlog is shared by all instances, so every instance reports the same
+ * numbers: aggregate with max, not sum). A failing sample leaves the gauge empty rather than failing
+ * the scrape.
+ */
+export function registerOutboxBacklog(metrics: GatewayMetrics, sample: () => Promise<OutboxBacklog>): void {
+  new Gauge({
+    name: "gateway_outbox_backlog",
+    help: "Merchant webhook backlog in the shared database: undispatched outbox events and pending deliveries.",
+    labelNames: ["stage"],
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      try {
+        const backlog = await sample();
+        this.set({ stage: "undispatched" }, backlog.undispatched);
+        this.set({ stage: "pending_deliveries" }, backlog.pendingDeliveries);
+      } catch {
+        // Database unreachable: /readyz reports it; the scrape still returns the other metrics.
+      }
+    },
+  });
 }
 
 /** Records request counts and latencies, labelled by route pattern (never raw URLs: bounded cardinality). */

@@ -18,7 +18,7 @@
  * another delivery of the same event is being processed; 502/504 when a needed Klarna call failed
  * (Klarna retries, and the retry takes the event over).
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { Problem } from "../errors.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
@@ -53,6 +53,21 @@ function badEnvelope(pointer: string, detail: string): Problem {
   });
 }
 
+/** Metric outcome of a delivery answered with an error, by problem code. */
+const FAILURE_OUTCOMES: Readonly<Record<string, string>> = {
+  webhook_signature_invalid: "signature_invalid",
+  invalid_webhook: "invalid",
+  unknown_payment_request: "unknown_payment_request",
+  webhook_in_progress: "in_progress",
+};
+
+/** The metric's `kind` label: a bounded set, whatever event types Klarna invents. */
+function eventKind(eventType: string): string {
+  if (eventType.startsWith("payment.request.state-change.")) return "request_state";
+  if (eventType.startsWith("payment.transaction.")) return "transaction";
+  return "other";
+}
+
 /** Parses and shape-checks the envelope; throws a 400 naming the first offending field. */
 export function parseEnvelope(raw: string): KlarnaWebhookEnvelope {
   let value: unknown;
@@ -85,7 +100,7 @@ export function configuredSigningKeys(fromOptions: readonly KlarnaSigningKey[]):
 
 /** Registers `POST /webhooks/klarna`. */
 export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
-  const { store, payments, config } = app.gateway;
+  const { store, payments, config, metrics } = app.gateway;
   const db = store.db;
   const keys = configuredSigningKeys(config.klarnaWebhookSigningKeys);
 
@@ -106,105 +121,121 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const raw = typeof request.body === "string" ? request.body : "";
-      const header = (name: string) => {
-        const v = request.headers[name];
-        return Array.isArray(v) ? v[0] : v;
-      };
-      if (keys.length === 0) {
-        throw new Problem(
-          400,
-          "webhook_signature_invalid",
-          "No Klarna webhook signing key is configured; the webhook cannot be verified.",
-        );
-      }
-      const check = verifyKlarnaSignature(
-        keys,
-        raw,
-        header(KLARNA_SIGNATURE_HEADER),
-        header(KLARNA_SIGNING_KEY_ID_HEADER),
-      );
-      if (!check.ok) {
-        request.log.warn({ reason: check.reason }, "klarna webhook signature rejected");
-        throw new Problem(400, "webhook_signature_invalid", check.detail, {
-          extensions: { reason: check.reason },
-        });
-      }
-      const envelope = parseEnvelope(raw);
-      const { event_id: eventId, event_type: eventType } = envelope.metadata;
-      const requestId =
-        typeof envelope.payload.payment_request_id === "string" ? envelope.payload.payment_request_id : null;
-      const ack = (outcome: string, paymentId: string | null, reason?: string) => ({
-        received: true as const,
-        outcome,
-        event_id: eventId,
-        payment_id: paymentId,
-        ...(reason ? { reason } : {}),
-      });
-
-      const claim = await claimKlarnaEvent(db, {
-        eventId,
-        eventType,
-        paymentRequestId: requestId,
-        rawBody: raw,
-      });
-      if (claim.outcome === "duplicate") return ack("duplicate", claim.paymentId);
-      if (claim.outcome === "in_progress") {
-        throw new Problem(409, "webhook_in_progress", `Event ${eventId} is being processed; retry later.`, {
-          headers: { "Retry-After": "5" },
-        });
-      }
-
+      // Every delivery is counted once by kind and outcome (gateway_klarna_webhooks_total).
+      const seen = { kind: "unknown" };
       try {
-        if (eventType.startsWith("payment.request.state-change.")) {
-          if (!requestId || typeof envelope.payload.state !== "string") {
-            throw badEnvelope("/payload", "a payment request with payment_request_id and state is required");
-          }
-          const result = await payments.applyKlarnaPaymentRequestState(
-            envelope.payload as KlarnaPaymentRequest,
-            {
-              eventId,
-              correlationId: request.id,
-            },
-          );
-          if (result.reason === "unknown_payment_request") {
-            await failKlarnaEvent(db, eventId, "unknown payment request");
-            throw new Problem(
-              404,
-              "unknown_payment_request",
-              `No payment for Klarna payment request ${requestId} (yet).`,
-            );
-          }
-          const paymentId = result.payment?.id ?? null;
-          await completeKlarnaEvent(db, eventId, paymentId);
-          request.log.info(
-            { event_id: eventId, payment_id: paymentId, applied: result.applied },
-            "klarna webhook applied",
-          );
-          return ack(result.applied ? "processed" : "ignored", paymentId, result.reason);
-        }
-        if (eventType.startsWith("payment.transaction.")) {
-          const result = await applyKlarnaTransaction(db, { eventId, eventType, payload: envelope.payload });
-          await completeKlarnaEvent(db, eventId, result.paymentId);
-          request.log.info(
-            {
-              event_id: eventId,
-              payment_id: result.paymentId,
-              applied: result.applied,
-              reason: result.reason,
-            },
-            "klarna transaction webhook",
-          );
-          return ack(result.applied ? "processed" : "ignored", result.paymentId, result.reason);
-        }
-        await completeKlarnaEvent(db, eventId, null);
-        return ack("ignored", null, "unhandled_event_type");
+        const answer = await handle(request, seen);
+        metrics.klarnaWebhooks.inc({ kind: seen.kind, outcome: answer.outcome });
+        return answer;
       } catch (error) {
-        if (!(error instanceof Problem && error.code === "unknown_payment_request")) {
-          await failKlarnaEvent(db, eventId, error instanceof Error ? error.message : String(error));
-        }
+        const code = error instanceof Problem ? error.code : "";
+        metrics.klarnaWebhooks.inc({ kind: seen.kind, outcome: FAILURE_OUTCOMES[code] ?? "error" });
         throw error;
       }
     },
   );
+
+  /** Verifies, de-duplicates and applies one delivery; `seen.kind` is set once the envelope is read. */
+  async function handle(request: FastifyRequest, seen: { kind: string }) {
+    const raw = typeof request.body === "string" ? request.body : "";
+    const header = (name: string) => {
+      const v = request.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    if (keys.length === 0) {
+      throw new Problem(
+        400,
+        "webhook_signature_invalid",
+        "No Klarna webhook signing key is configured; the webhook cannot be verified.",
+      );
+    }
+    const check = verifyKlarnaSignature(
+      keys,
+      raw,
+      header(KLARNA_SIGNATURE_HEADER),
+      header(KLARNA_SIGNING_KEY_ID_HEADER),
+    );
+    if (!check.ok) {
+      request.log.warn({ reason: check.reason }, "klarna webhook signature rejected");
+      throw new Problem(400, "webhook_signature_invalid", check.detail, {
+        extensions: { reason: check.reason },
+      });
+    }
+    const envelope = parseEnvelope(raw);
+    const { event_id: eventId, event_type: eventType } = envelope.metadata;
+    seen.kind = eventKind(eventType);
+    const requestId =
+      typeof envelope.payload.payment_request_id === "string" ? envelope.payload.payment_request_id : null;
+    const ack = (outcome: string, paymentId: string | null, reason?: string) => ({
+      received: true as const,
+      outcome,
+      event_id: eventId,
+      payment_id: paymentId,
+      ...(reason ? { reason } : {}),
+    });
+
+    const claim = await claimKlarnaEvent(db, {
+      eventId,
+      eventType,
+      paymentRequestId: requestId,
+      rawBody: raw,
+    });
+    if (claim.outcome === "duplicate") return ack("duplicate", claim.paymentId);
+    if (claim.outcome === "in_progress") {
+      throw new Problem(409, "webhook_in_progress", `Event ${eventId} is being processed; retry later.`, {
+        headers: { "Retry-After": "5" },
+      });
+    }
+
+    try {
+      if (eventType.startsWith("payment.request.state-change.")) {
+        if (!requestId || typeof envelope.payload.state !== "string") {
+          throw badEnvelope("/payload", "a payment request with payment_request_id and state is required");
+        }
+        const result = await payments.applyKlarnaPaymentRequestState(
+          envelope.payload as KlarnaPaymentRequest,
+          {
+            eventId,
+            correlationId: request.id,
+          },
+        );
+        if (result.reason === "unknown_payment_request") {
+          await failKlarnaEvent(db, eventId, "unknown payment request");
+          throw new Problem(
+            404,
+            "unknown_payment_request",
+            `No payment for Klarna payment request ${requestId} (yet).`,
+          );
+        }
+        const paymentId = result.payment?.id ?? null;
+        await completeKlarnaEvent(db, eventId, paymentId);
+        request.log.info(
+          { event_id: eventId, payment_id: paymentId, applied: result.applied },
+          "klarna webhook applied",
+        );
+        return ack(result.applied ? "processed" : "ignored", paymentId, result.reason);
+      }
+      if (eventType.startsWith("payment.transaction.")) {
+        const result = await applyKlarnaTransaction(db, { eventId, eventType, payload: envelope.payload });
+        await completeKlarnaEvent(db, eventId, result.paymentId);
+        request.log.info(
+          {
+            event_id: eventId,
+            payment_id: result.paymentId,
+            applied: result.applied,
+            reason: result.reason,
+          },
+          "klarna transaction webhook",
+        );
+        return ack(result.applied ? "processed" : "ignored", result.paymentId, result.reason);
+      }
+      await completeKlarnaEvent(db, eventId, null);
+      return ack("ignored", null, "unhandled_event_type");
+    } catch (error) {
+      if (!(error instanceof Problem && error.code === "unknown_payment_request")) {
+        await failKlarnaEvent(db, eventId, error instanceof Error ? error.message : String(error));
+      }
+      throw error;
+    }
+  }
 }
