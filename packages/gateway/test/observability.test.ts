@@ -48,9 +48,15 @@ describe("logs", () => {
       lines.some((l) => l.reqId === "req-abc-123"),
       "request id logged",
     );
+    // A successful Klarna call is logged with both ids, tying the Partner's request to Klarna's logs.
+    const okCalls = lines.filter((l) => l.msg === "klarna call" && l.status < 300);
+    assert.ok(okCalls.length >= 2, "the payment's Klarna calls (create + confirm) are logged");
+    for (const call of okCalls.filter((l) => l.partner_correlation_id === "req-abc-123")) {
+      assert.equal(typeof call.klarna_correlation_id, "string", "Klarna correlation id logged");
+    }
     assert.ok(
-      lines.some((l) => typeof l.klarna_correlation_id === "string"),
-      "Klarna correlation id logged",
+      okCalls.some((l) => l.partner_correlation_id === "req-abc-123"),
+      "the request id travels as Partner-Correlation-Id and is logged with the call",
     );
     for (const secret of [
       h.apiKey,

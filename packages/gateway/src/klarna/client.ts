@@ -88,7 +88,7 @@ export interface KlarnaClientOptions {
   /** Pool size. Default 128. */
   connections?: number;
   metrics?: GatewayMetrics;
-  logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
 interface CallSpec {
@@ -297,12 +297,14 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
           );
         }
         count(spec.operation, "success", seconds);
-        options.logger?.debug(
+        // Info, not debug: the pair of correlation ids is what ties a payment to Klarna's own logs.
+        options.logger?.info(
           {
             operation: spec.operation,
             path: record.path,
             status,
             attempt,
+            partner_correlation_id: spec.correlationId,
             klarna_correlation_id: record.correlation_id,
           },
           "klarna call",
@@ -338,6 +340,7 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
           path: record.path,
           status,
           attempt,
+          partner_correlation_id: spec.correlationId,
           klarna_correlation_id: record.correlation_id,
         },
         "klarna call failed",
