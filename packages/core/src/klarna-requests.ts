@@ -167,11 +167,12 @@ function amount(value: unknown, field: string): number {
 
 function headerValue(value: unknown, field: string): string {
   const s = nonEmpty(value, field);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  // By code point, so that an astral character is named as itself rather than by its high surrogate.
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
     if (c < 0x21 || c > 0x7e) {
       throw new TypeError(
-        `${field} contains a character (U+${c.toString(16).padStart(4, "0")}) that cannot be sent unaltered in an HTTP header`,
+        `${field} contains a character (U+${c.toString(16).toUpperCase().padStart(4, "0")}) that cannot be sent unaltered in an HTTP header`,
       );
     }
   }
