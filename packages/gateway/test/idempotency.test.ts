@@ -8,8 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { Problem } from "../src/errors.ts";
 import { createMerchant, openStore } from "../src/index.ts";
-import { purgeExpiredIdempotencyKeys, requestFingerprint } from "../src/plugins/idempotency.ts";
+import { insertPayment } from "../src/payments/repository.ts";
+import {
+  type IdempotencyHandle,
+  purgeExpiredIdempotencyKeys,
+  requestFingerprint,
+} from "../src/plugins/idempotency.ts";
 import {
   type Harness,
   paymentBody,
@@ -48,6 +54,7 @@ describe("Idempotency-Key", () => {
     assert.equal(second.text, first.text);
     assert.equal(second.headers.get("idempotent-replayed"), "true");
     assert.equal(second.headers.get("location"), first.headers.get("location"));
+    assert.equal(second.headers.get("content-type"), first.headers.get("content-type"));
     assert.equal((await paymentRequestCalls(h)).length, 1);
   });
 
@@ -81,6 +88,104 @@ describe("Idempotency-Key", () => {
     assert.equal(done.status, 201);
     const later = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "order-3" });
     assert.equal(later.text, done.text);
+  });
+
+  it("a decision taken before anything is stored (422 PAYMENT_UNSUPPORTED) is kept and replayed", async () => {
+    const minted = await h.mint({ scenario: "unsupported", currency: "USD", amount: 17800 });
+    const body = paymentBody({
+      payment_method_options: { klarna: { interoperability_token: minted.interoperability_token } },
+    });
+    const first = await h.api("POST", "/v2/payments", { body, idempotencyKey: "unsupported-1" });
+    assert.equal(first.status, 422, first.text);
+    const again = await h.api("POST", "/v2/payments", { body, idempotencyKey: "unsupported-1" });
+    assert.equal(again.status, 422);
+    assert.equal(again.text, first.text);
+    assert.equal(again.headers.get("idempotent-replayed"), "true");
+    assert.equal(again.headers.get("content-type"), first.headers.get("content-type"));
+  });
+
+  it("a 400 leaves no record: the key is free for the corrected request", async () => {
+    const bad = await h.api("POST", "/v2/payments", {
+      body: paymentBody({ currency: "XXX" }),
+      idempotencyKey: "fix-me-1",
+    });
+    assert.equal(bad.status, 400);
+    const row = await h.store.db
+      .selectFrom("idempotency_keys")
+      .selectAll()
+      .where("key", "=", "fix-me-1")
+      .executeTakeFirst();
+    assert.equal(row, undefined);
+    const good = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "fix-me-1" });
+    assert.equal(good.status, 201, good.text);
+  });
+
+  it("the key is claimed with the payment: a claim lost to a concurrent request stores no payment", async () => {
+    // The window between the look-up before the handler and the insert of the payment: another
+    // request claims the key in it. The payment's transaction must then roll back whole.
+    const row = {
+      ...(await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "race-0" })).body,
+    };
+    assert.ok(row.id);
+    const stored = await h.store.db
+      .selectFrom("payments")
+      .selectAll()
+      .where("id", "=", row.id)
+      .executeTakeFirstOrThrow();
+    const before = await h.store.db
+      .selectFrom("payments")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    const now = new Date().toISOString();
+    await h.store.db
+      .insertInto("idempotency_keys")
+      .values({
+        merchant_id: h.merchantId,
+        key: "race-1",
+        method: "POST",
+        path: "/v2/payments",
+        request_hash: "other",
+        state: "in_flight",
+        locked_until: now,
+        created_at: now,
+        expires_at: now,
+      })
+      .execute();
+    const handle: IdempotencyHandle = {
+      merchantId: h.merchantId,
+      key: "race-1",
+      resourceId: null,
+      unclaimed: { method: "POST", path: "/v2/payments", hash: "mine", lockMs: 1000, retentionMs: 1000 },
+    };
+    await assert.rejects(
+      insertPayment(
+        h.store.db,
+        {
+          ...stored,
+          id: `${stored.id}x`,
+          status: "pending",
+          klarna_payment_request_id: null,
+          klarna_payment_transaction_id: null,
+          version: 0,
+        },
+        [],
+        handle,
+      ),
+      (error: unknown) => error instanceof Problem && error.code === "idempotency_key_in_use",
+    );
+    assert.equal(handle.lostRace, true);
+    const after = await h.store.db
+      .selectFrom("payments")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(after.n), Number(before.n));
+    const record = await h.store.db
+      .selectFrom("idempotency_keys")
+      .selectAll()
+      .where("key", "=", "race-1")
+      .executeTakeFirstOrThrow();
+    assert.equal(record.request_hash, "other");
+    assert.equal(record.resource_id, null);
   });
 
   it("keys are scoped per merchant", async () => {

@@ -11,7 +11,12 @@ import type { Kysely, Transaction, Updateable } from "kysely";
 import { newId } from "../domain/ids.ts";
 import { assertTransition, type PaymentStatus } from "../domain/payment-state.ts";
 import { Problem } from "../errors.ts";
-import { attachIdempotentResource, type IdempotencyHandle } from "../plugins/idempotency.ts";
+import {
+  attachIdempotentResource,
+  type IdempotencyHandle,
+  type IdempotentSettlement,
+  storeIdempotentResponse,
+} from "../plugins/idempotency.ts";
 import { insertRows, updateByIdAndVersion } from "../store/fast-writes.ts";
 import type { Database } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
@@ -97,12 +102,15 @@ export type PaymentPatch = Omit<
  * allows the status change (else 409 `illegal_transition`); appends the timeline
  * (a `state_changed` entry is added automatically when the status changes) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
+ * With `settle`, the request's Idempotency-Key is completed with the response for the new row in
+ * the same transaction (and `settle.handle.responseStored` set once it committed).
  */
 export async function updatePayment(
   db: Kysely<Database>,
   current: PaymentRow,
   patch: PaymentPatch,
   timeline: TimelineEntry[] = [],
+  settle?: IdempotentSettlement<PaymentRow>,
 ): Promise<PaymentRow> {
   const at = nowIso();
   const next: PaymentRow = {
@@ -134,7 +142,9 @@ export async function updatePayment(
     }
     await appendTimeline(trx, next, entries, at);
     if (statusChanged) await appendOutbox(trx, next, at);
+    if (settle) await storeIdempotentResponse(trx, settle.handle, settle.response(next));
   });
+  if (settle) settle.handle.responseStored = true;
   return next;
 }
 

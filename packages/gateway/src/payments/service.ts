@@ -40,7 +40,7 @@ import { invalidRequest, notFound, Problem } from "../errors.ts";
 import { type KlarnaCallRecord, type KlarnaClient, KlarnaError } from "../klarna/client.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
 import type { Merchant } from "../merchants.ts";
-import type { IdempotencyHandle } from "../plugins/idempotency.ts";
+import type { IdempotencyHandle, IdempotentSettlement } from "../plugins/idempotency.ts";
 import type { GatewayMetrics } from "../plugins/metrics.ts";
 import type { Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
@@ -84,6 +84,11 @@ export interface ApplyResult {
 export interface CallContext {
   /** Sent to Klarna as Partner-Correlation-Id (the gateway's request id). */
   correlationId?: string;
+  /**
+   * Completes the request's Idempotency-Key in the transaction that writes the payment's outcome
+   * (one commit fewer per payment); without it the key is completed when the reply is sent.
+   */
+  settle?: IdempotentSettlement<PaymentRow>;
 }
 
 function callEntry(record: KlarnaCallRecord, extra: Record<string, unknown> = {}): TimelineEntry {
@@ -353,7 +358,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       let request: KlarnaPaymentRequest;
       if (row.customer_payment_method_id && !row.klarna_payment_request_id) {
         patch = await authorizeWithCustomerToken(row, calls, ctx);
-        return await persist(row, patch, calls);
+        return await persist(row, patch, calls, ctx.settle);
       }
       if (row.klarna_payment_request_id) {
         const read = await klarna.getPaymentRequest(row.klarna_payment_request_id, ctx.correlationId);
@@ -405,7 +410,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         throw upstreamProblem(error, pending);
       }
     }
-    return persist(row, patch, calls);
+    return persist(row, patch, calls, ctx.settle);
   }
 
   /**
@@ -413,9 +418,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
    * there first (a Klarna webhook settling the same payment), its result stands when it already
    * moved the payment on; otherwise the patch is applied on top of the fresh row.
    */
-  async function persist(row: PaymentRow, patch: PaymentPatch, calls: TimelineEntry[]): Promise<PaymentRow> {
+  async function persist(
+    row: PaymentRow,
+    patch: PaymentPatch,
+    calls: TimelineEntry[],
+    settle?: IdempotentSettlement<PaymentRow>,
+  ): Promise<PaymentRow> {
     try {
-      return await updatePayment(db, row, patch, calls);
+      return await updatePayment(db, row, patch, calls, settle);
     } catch (error) {
       if (!(error instanceof Problem && error.code === "concurrent_modification")) throw error;
       const fresh = await findPaymentById(db, row.id);
@@ -424,7 +434,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         await recordTimeline(db, fresh, calls);
         return fresh;
       }
-      return updatePayment(db, fresh, patch, calls);
+      return updatePayment(db, fresh, patch, calls, settle);
     }
   }
 

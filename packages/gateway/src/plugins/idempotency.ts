@@ -18,8 +18,9 @@
  */
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { Problem } from "../errors.ts";
+import { insertIfAbsent, updateWhere } from "../store/fast-writes.ts";
 import type { Database, Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
 
@@ -29,12 +30,59 @@ export interface IdempotencyHandle {
   key: string;
   /** The object an earlier, unfinished attempt with this key created: resume it. */
   resourceId: string | null;
+  /**
+   * True once the response was stored in the transaction that wrote the object's outcome
+   * (`storeIdempotentResponse`): the reply then only sends it, without another write.
+   */
+  responseStored?: boolean;
+  /**
+   * Set while the key is not yet claimed (routes with `config.idempotency: "claim-with-resource"`): no
+   * record exists, and the handler claims the key in the transaction that creates its object
+   * (`attachIdempotentResource`) instead of in a commit of its own before the handler runs.
+   */
+  unclaimed?: PendingClaim;
+  /** The deferred claim found the key taken by a concurrent request: nothing of it is stored. */
+  lostRace?: boolean;
+}
+
+/** What a deferred claim writes. */
+interface PendingClaim {
+  method: string;
+  path: string;
+  hash: string;
+  lockMs: number;
+  retentionMs: number;
+}
+
+/** A response as a replay gives it back. */
+export interface StoredResponse {
+  status: number;
+  body: string;
+  /** The replayed headers (content-type, location) as set on the reply. */
+  headers: Record<string, string>;
+}
+
+/**
+ * How a handler settles its Idempotency-Key together with the object's last write: `response`
+ * renders the reply for the object as written (called inside that transaction).
+ */
+export interface IdempotentSettlement<T> {
+  handle: IdempotencyHandle;
+  response: (resource: T) => StoredResponse;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     /** Set on POSTs that carry an Idempotency-Key and own it for this attempt. */
     idempotency: IdempotencyHandle | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * `"claim-with-resource"`: the handler creates its object in one transaction and calls
+     * `attachIdempotentResource` in it, which claims the key there (one commit fewer per request).
+     * Before the handler only an existing record is looked up (replay, 422, 409, takeover).
+     */
+    idempotency?: "claim-with-resource";
   }
 }
 
@@ -66,6 +114,19 @@ export async function attachIdempotentResource(
   resourceId: string,
 ): Promise<void> {
   if (!handle) return;
+  const pending = handle.unclaimed;
+  if (pending) {
+    const won = await insertIfAbsent(trx, "idempotency_keys", claimRecord(handle, pending, resourceId), KEY);
+    if (!won) {
+      // A concurrent request with the same key got there between our look-up and now: it owns the
+      // key, this attempt stores nothing (the transaction rolls back with this error).
+      handle.lostRace = true;
+      throw keyInUse();
+    }
+    handle.unclaimed = undefined;
+    handle.resourceId = resourceId;
+    return;
+  }
   await trx
     .updateTable("idempotency_keys")
     .set({ resource_id: resourceId })
@@ -73,6 +134,105 @@ export async function attachIdempotentResource(
     .where("key", "=", handle.key)
     .execute();
   handle.resourceId = resourceId;
+}
+
+const KEY = ["merchant_id", "key"] as const;
+
+function keyInUse(): Problem {
+  return new Problem(
+    409,
+    "idempotency_key_in_use",
+    "A request with this Idempotency-Key is still in progress.",
+    {
+      headers: { "Retry-After": "1" },
+    },
+  );
+}
+
+/** The in-flight record of a deferred claim, or the completed one when `response` is given. */
+function claimRecord(
+  handle: IdempotencyHandle,
+  pending: PendingClaim,
+  resourceId: string | null,
+  response?: StoredResponse,
+): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    merchant_id: handle.merchantId,
+    key: handle.key,
+    method: pending.method,
+    path: pending.path,
+    request_hash: pending.hash,
+    state: response ? "completed" : "in_flight",
+    locked_until: nowIso(now + pending.lockMs),
+    created_at: nowIso(now),
+    expires_at: nowIso(now + pending.retentionMs),
+    resource_id: resourceId,
+    response_status: response?.status ?? null,
+    response_body: response?.body ?? null,
+    response_headers: response ? JSON.stringify(response.headers) : null,
+  };
+}
+
+/** The replayed headers currently set on `reply`. */
+function replayedHeaders(reply: FastifyReply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = reply.getHeader(name);
+    if (value !== undefined) headers[name] = String(value);
+  }
+  return headers;
+}
+
+/**
+ * Sets `status` and `headers` on the reply and serialises `payload` with the route's response
+ * schema for that status: exactly the bytes fastify would send for it, ready to be stored with
+ * `storeIdempotentResponse` and then sent as they are.
+ */
+export function renderResponse(
+  reply: FastifyReply,
+  status: number,
+  headers: Record<string, string>,
+  payload: unknown,
+): StoredResponse {
+  reply.code(status);
+  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  if (!reply.hasHeader("content-type")) reply.header("content-type", "application/json; charset=utf-8");
+  const body = reply.serialize(payload);
+  // JSON serialisers produce text; a binary body is never stored (the onSend path refuses it too).
+  if (typeof body !== "string") throw new TypeError("renderResponse: the serialiser returned binary data");
+  return { status, body, headers: replayedHeaders(reply) };
+}
+
+/**
+ * Marks the key completed with `response`, inside the caller's transaction, so the object's final
+ * write and its idempotent response commit together (one commit instead of two on the hot path).
+ * The caller sets `handle.responseStored` once the transaction committed.
+ */
+export async function storeIdempotentResponse(
+  trx: Transaction<Database>,
+  handle: IdempotencyHandle,
+  response: StoredResponse,
+): Promise<void> {
+  await completeKey(trx, handle, response);
+}
+
+async function completeKey(
+  db: Kysely<Database>,
+  handle: IdempotencyHandle,
+  response: StoredResponse,
+): Promise<void> {
+  await updateWhere(
+    db,
+    "idempotency_keys",
+    {
+      state: "completed",
+      response_status: response.status,
+      response_body: response.body,
+      response_headers: JSON.stringify(response.headers),
+    },
+    { merchant_id: handle.merchantId, key: handle.key },
+  );
 }
 
 function replay(
@@ -91,29 +251,38 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
   const retentionSeconds = String(Math.floor(options.retentionMs / 1000));
   app.decorateRequest("idempotency", null);
 
-  async function claim(request: FastifyRequest, reply: FastifyReply, merchantId: string, key: string) {
+  async function claim(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    merchantId: string,
+    key: string,
+    deferred: boolean,
+  ) {
     const path = request.url.split("?")[0] ?? request.url;
     const hash = requestFingerprint(request.method, path, request.body);
     for (let round = 0; round < 2; round++) {
       const now = Date.now();
-      const inserted = await db
-        .insertInto("idempotency_keys")
-        .values({
-          merchant_id: merchantId,
-          key,
-          method: request.method,
-          path,
-          request_hash: hash,
-          state: "in_flight",
-          locked_until: nowIso(now + options.lockMs),
-          created_at: nowIso(now),
-          expires_at: nowIso(now + options.retentionMs),
-        })
-        .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
-        request.idempotency = { merchantId, key, resourceId: null };
-        return;
+      // Deferred: only looked up here; a missing record is claimed with the object it leads to.
+      if (!deferred) {
+        const inserted = await db
+          .insertInto("idempotency_keys")
+          .values({
+            merchant_id: merchantId,
+            key,
+            method: request.method,
+            path,
+            request_hash: hash,
+            state: "in_flight",
+            locked_until: nowIso(now + options.lockMs),
+            created_at: nowIso(now),
+            expires_at: nowIso(now + options.retentionMs),
+          })
+          .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
+          request.idempotency = { merchantId, key, resourceId: null };
+          return;
+        }
       }
       const row = await db
         .selectFrom("idempotency_keys")
@@ -121,6 +290,16 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .where("merchant_id", "=", merchantId)
         .where("key", "=", key)
         .executeTakeFirst();
+      if (!row && deferred) {
+        const { lockMs, retentionMs } = options;
+        request.idempotency = {
+          merchantId,
+          key,
+          resourceId: null,
+          unclaimed: { method: request.method, path, hash, lockMs, retentionMs },
+        };
+        return;
+      }
       if (!row) continue; // deleted between our insert and select: try again
       if (row.expires_at <= nowIso(now)) {
         // Past retention: the key is free again.
@@ -191,15 +370,34 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       );
     }
     reply.header("idempotency-retention-seconds", retentionSeconds);
-    return claim(request, reply, request.merchant.id, key);
+    const deferred = request.routeOptions.config?.idempotency === "claim-with-resource";
+    return claim(request, reply, request.merchant.id, key, deferred);
   });
 
   app.addHook("onSend", async (request, reply, payload) => {
     const handle = request.idempotency;
     if (!handle) return payload;
     request.idempotency = null; // onSend may run again for an error reply; settle once
+    if (handle.responseStored || handle.lostRace) return payload; // written already, or not ours
     const status = reply.statusCode;
     const storable = typeof payload === "string" || payload === null || payload === undefined;
+    if (handle.unclaimed) {
+      // Never claimed: the handler decided without creating anything (e.g. 422 PAYMENT_UNSUPPORTED).
+      // Keep what it decided, as a claimed key would; 400s and 5xx leave no record at all.
+      if (status === 400 || status >= 500 || !storable) return payload;
+      const response = {
+        status,
+        body: (payload as string | null | undefined) ?? "",
+        headers: replayedHeaders(reply),
+      };
+      await insertIfAbsent(
+        db,
+        "idempotency_keys",
+        claimRecord(handle, handle.unclaimed, null, response),
+        KEY,
+      );
+      return payload;
+    }
     if (status === 400 && !handle.resourceId) {
       await db
         .deleteFrom("idempotency_keys")
@@ -214,22 +412,11 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .where("key", "=", handle.key)
         .execute();
     } else {
-      const headers: Record<string, string> = {};
-      for (const name of REPLAYED_HEADERS) {
-        const value = reply.getHeader(name);
-        if (value !== undefined) headers[name] = String(value);
-      }
-      await db
-        .updateTable("idempotency_keys")
-        .set({
-          state: "completed",
-          response_status: status,
-          response_body: (payload as string | null | undefined) ?? "",
-          response_headers: JSON.stringify(headers),
-        })
-        .where("merchant_id", "=", handle.merchantId)
-        .where("key", "=", handle.key)
-        .execute();
+      await completeKey(db, handle, {
+        status,
+        body: (payload as string | null | undefined) ?? "",
+        headers: replayedHeaders(reply),
+      });
     }
     return payload;
   });

@@ -2,7 +2,7 @@
  * The payment API: create (v2 with the token, v1 with the data — both accept every Klarna field),
  * read, list, capture, refund, cancel. Handlers stay thin: parse → service → serialize.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { Problem } from "../errors.ts";
 import { parsePaymentInput } from "../payments/input.ts";
@@ -15,8 +15,9 @@ import {
   PaymentList,
   ProblemSchema,
 } from "../payments/schemas.ts";
-import { serializePayment } from "../payments/serialize.ts";
+import { type PaymentRow, serializePayment } from "../payments/serialize.ts";
 import { merchantOf } from "../plugins/auth.ts";
+import { renderResponse, type StoredResponse } from "../plugins/idempotency.ts";
 
 const errorResponses = {
   400: ProblemSchema,
@@ -54,25 +55,47 @@ function parseLimit(raw: string | undefined): number {
 export async function paymentRoutes(app: FastifyInstance): Promise<void> {
   const { payments } = app.gateway;
 
-  async function create(request: FastifyRequest, apiVersion: "v1" | "v2") {
+  async function create(request: FastifyRequest, reply: FastifyReply, apiVersion: "v1" | "v2") {
     const merchant = merchantOf(request);
     const input = parsePaymentInput(request.body);
+    const handle = request.idempotency;
+    // The 201 is rendered inside the transaction that writes the payment's outcome and stored there
+    // with the Idempotency-Key (one commit fewer per payment); it is then sent exactly as stored.
+    let rendered: StoredResponse | undefined;
+    const settle = handle
+      ? {
+          handle,
+          response: (row: PaymentRow) => {
+            rendered = renderResponse(
+              reply,
+              201,
+              { location: `/v2/payments/${row.id}` },
+              serializePayment(row),
+            );
+            return rendered;
+          },
+        }
+      : undefined;
     const row = await payments.create(merchant, input, {
       apiVersion,
-      idempotency: request.idempotency,
+      idempotency: handle,
       correlationId: request.id,
+      ...(settle ? { settle } : {}),
     });
     request.log.info(
       { payment_id: row.id, status: row.status, klarna_payment_request_id: row.klarna_payment_request_id },
       "payment created",
     );
-    return serializePayment(row);
+    if (rendered && handle?.responseStored) return reply.send(rendered.body);
+    return reply.code(201).header("location", `/v2/payments/${row.id}`).send(serializePayment(row));
   }
 
   for (const version of ["v2", "v1"] as const) {
     app.post(
       `/${version}/payments`,
       {
+        // The Idempotency-Key is claimed in the transaction that inserts the payment.
+        config: { idempotency: "claim-with-resource" },
         schema: {
           tags: ["payments"],
           summary:
@@ -86,10 +109,7 @@ export async function paymentRoutes(app: FastifyInstance): Promise<void> {
           response: { 201: Payment, ...errorResponses },
         },
       },
-      async (request, reply) => {
-        const payment = await create(request, version);
-        return reply.code(201).header("location", `/v2/payments/${payment.id}`).send(payment);
-      },
+      async (request, reply) => create(request, reply, version),
     );
   }
 
