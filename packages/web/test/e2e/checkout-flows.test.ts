@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { SUPPLEMENTARY_DATA } from "../../src/storefront-server.ts";
 import {
+  failureScreenshots,
   gatewayGet,
   journal,
   launchBrowser,
@@ -33,8 +34,10 @@ const FINAL = '[data-payment-status="authorized"], [data-payment-status="capture
 describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}` : false }, () => {
   let stack: Stack;
   let browser: Browser;
+  const failures = failureScreenshots("checkout-flows");
 
   before(async () => {
+    await failures.clear();
     stack = await startStack();
     browser = await launchBrowser();
   });
@@ -61,10 +64,9 @@ describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}`
     try {
       await page.locator(FINAL).waitFor({ timeout: 30_000 });
     } catch (error) {
-      const name = `timeout-${Date.now()}`;
-      await screenshot(page, name);
+      const shot = await failures.take(page);
       const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ").trim();
-      throw new Error(`no final payment state at ${page.url()} (test-artifacts/${name}.png): ${text}`, {
+      throw new Error(`no final payment state at ${page.url()} (${shot}): ${text}`, {
         cause: error,
       });
     }

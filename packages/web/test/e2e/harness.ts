@@ -1,10 +1,11 @@
 /**
  * Shared set-up for the browser end-to-end tests: the whole cast on 127.0.0.1, port 0 each —
  * the sandbox (Klarna), the gateway (the AP, SQLite in a temp dir), the storefront (a Partner) —
- * and a headless Debian chromium driven by playwright-core. Screenshots go to test-artifacts/.
+ * and a headless Debian chromium driven by playwright-core, kept off the network. Screenshots go to
+ * test-artifacts/ under fixed names.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,22 +25,31 @@ export function skipReason(): string | undefined {
   return undefined;
 }
 
-/** Launches headless chromium with the flags that keep it quiet and offline. */
+/**
+ * Chromium flags that keep the browser quiet and off the network: only loopback is reachable.
+ * - Every hostname except localhost and 127.0.0.1 resolves to "not found" inside chromium, so no
+ *   DNS query leaves the machine (`*.localhost` included: chromium would otherwise map it to loopback).
+ * - Whatever does not bypass the proxy (loopback always does) goes to 127.0.0.1:9, where nothing
+ *   listens, so even an address literal fails locally; WebRTC may not send UDP around the proxy.
+ */
+export const CHROMIUM_ARGS: readonly string[] = Object.freeze([
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-sync",
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+  "--proxy-server=127.0.0.1:9",
+  "--proxy-bypass-list=127.0.0.1;localhost",
+  "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+]);
+
+/** Launches headless chromium with {@link CHROMIUM_ARGS}. */
 export async function launchBrowser(): Promise<Browser> {
   const { chromium } = await import("playwright-core");
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-sync",
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS] });
 }
 
 /** A free loopback port chosen by the OS (the gateway must know its public URL before it starts). */
@@ -159,6 +169,35 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Screenshots of pages where a test gave up, named `failed-<scope>-<n>.png` with n counting this
+ * run's failures: deterministic names that a rerun overwrites instead of piling up timestamped files.
+ */
+export interface FailureScreenshots {
+  /** Removes this scope's failure screenshots left by an earlier run; call before the tests. */
+  clear(): Promise<void>;
+  /** Takes the next failure screenshot; returns its path. */
+  take(page: Page): Promise<string>;
+}
+
+/** Failure screenshots for one test file (`scope`), which runs in a process of its own. */
+export function failureScreenshots(scope: string): FailureScreenshots {
+  const prefix = `failed-${scope}-`;
+  let taken = 0;
+  return {
+    async clear() {
+      const files = await readdir(ARTIFACTS).catch(() => [] as string[]);
+      // Exactly failed-<scope>-<n>.png: scope "checkout" must not clear "checkout-flows" shots.
+      const stale = files.filter((f) => f.startsWith(prefix) && /^\d+\.png$/.test(f.slice(prefix.length)));
+      await Promise.all(stale.map((f) => rm(join(ARTIFACTS, f), { force: true })));
+    },
+    take(page) {
+      taken += 1;
+      return screenshot(page, `${prefix}${taken}`);
+    },
+  };
 }
 
 /** Runs the storefront up to the moment Klarna handed over a token; returns that token as the page shows it. */
