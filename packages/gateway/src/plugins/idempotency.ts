@@ -18,11 +18,12 @@
  */
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Kysely, Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable, type Transaction } from "kysely";
 import { Problem } from "../errors.ts";
 import { insertIfAbsent, updateWhere } from "../store/fast-writes.ts";
 import type { Database, Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
+import type { IdempotencyKeysTable } from "../store/schema.ts";
 
 /** What a route handler learns about the Idempotency-Key of its request. */
 export interface IdempotencyHandle {
@@ -249,6 +250,13 @@ function replay(
 export function installIdempotency(app: FastifyInstance, store: Store, options: IdempotencyOptions): void {
   const { db } = store;
   const retentionSeconds = String(Math.floor(options.retentionMs / 1000));
+  // The look-up runs on every keyed POST: its SQL is compiled once, each call only binds the key.
+  const lookup = db
+    .selectFrom("idempotency_keys")
+    .selectAll()
+    .where("merchant_id", "=", "")
+    .where("key", "=", "")
+    .compile();
   app.decorateRequest("idempotency", null);
 
   async function claim(
@@ -284,12 +292,10 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
           return;
         }
       }
-      const row = await db
-        .selectFrom("idempotency_keys")
-        .selectAll()
-        .where("merchant_id", "=", merchantId)
-        .where("key", "=", key)
-        .executeTakeFirst();
+      const query = CompiledQuery.raw(lookup.sql, [merchantId, key]) as CompiledQuery<
+        Selectable<IdempotencyKeysTable>
+      >;
+      const row = (await db.executeQuery(query)).rows[0];
       if (!row && deferred) {
         const { lockMs, retentionMs } = options;
         request.idempotency = {
