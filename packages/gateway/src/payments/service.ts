@@ -91,6 +91,18 @@ export interface CallContext {
   settle?: IdempotentSettlement<PaymentRow>;
 }
 
+/** One capture or refund, as `moveMoney` needs it: the operation-specific parts, spelled out by each. */
+interface MoneyMovement {
+  /** How much can still be moved (also the default amount). */
+  remaining: number;
+  /** The 422 problem's detail when the amount exceeds `remaining`. */
+  tooLarge: string;
+  /** The 409 problem's detail when the payment has no Klarna transaction. */
+  noTransaction: string;
+  /** Calls Klarna for `value` on transaction `tid`; returns the payment's new totals and the call's timeline entry. */
+  call(tid: string, value: number): Promise<{ patch: PaymentPatch; entry: TimelineEntry }>;
+}
+
 function callEntry(record: KlarnaCallRecord, extra: Record<string, unknown> = {}): TimelineEntry {
   return { type: "klarna_call", detail: { ...record, ...extra } };
 }
@@ -559,31 +571,24 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const row = await service.getOrThrow(merchantId, id);
       assertOperation("capture", row.status as PaymentStatus);
       const remaining = row.amount - row.captured_amount;
-      const value = amount ?? remaining;
-      if (value > remaining) {
-        throw new Problem(422, "amount_too_large", `Only ${remaining} can still be captured.`, {
-          errors: [{ pointer: "/amount", code: "amount_too_large", detail: `/amount: at most ${remaining}` }],
-        });
-      }
-      const tid = row.klarna_payment_transaction_id;
-      if (!tid) throw new Problem(409, "no_transaction", "The payment has no Klarna transaction to capture.");
-      try {
-        const result = await klarna.capture(
-          tid,
-          value,
-          `${row.id}:capture:${row.captured_amount}:${value}`,
-          ctx.correlationId,
-        );
-        const captured = result.data.transaction?.captured_amount ?? row.captured_amount + value;
-        // persist: a Klarna webhook reporting this very capture may have committed first.
-        return await persist(
-          row,
-          { status: statusAfterCapture(row.amount, captured), captured_amount: captured },
-          [callEntry(result.record, { amount: value, capture_id: result.data.payment_capture_id })],
-        );
-      } catch (error) {
-        throw await klarnaFailure(error, row);
-      }
+      return moveMoney(row, amount, {
+        remaining,
+        tooLarge: `Only ${remaining} can still be captured.`,
+        noTransaction: "The payment has no Klarna transaction to capture.",
+        async call(tid, value) {
+          const result = await klarna.capture(
+            tid,
+            value,
+            `${row.id}:capture:${row.captured_amount}:${value}`,
+            ctx.correlationId,
+          );
+          const captured = result.data.transaction?.captured_amount ?? row.captured_amount + value;
+          return {
+            patch: { status: statusAfterCapture(row.amount, captured), captured_amount: captured },
+            entry: callEntry(result.record, { amount: value, capture_id: result.data.payment_capture_id }),
+          };
+        },
+      });
     },
 
     /** Refunds `amount` (default: everything captured and not yet refunded). */
@@ -596,31 +601,24 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       const row = await service.getOrThrow(merchantId, id);
       assertOperation("refund", row.status as PaymentStatus);
       const remaining = row.captured_amount - row.refunded_amount;
-      const value = amount ?? remaining;
-      if (value > remaining) {
-        throw new Problem(422, "amount_too_large", `Only ${remaining} can still be refunded.`, {
-          errors: [{ pointer: "/amount", code: "amount_too_large", detail: `/amount: at most ${remaining}` }],
-        });
-      }
-      const tid = row.klarna_payment_transaction_id;
-      if (!tid) throw new Problem(409, "no_transaction", "The payment has no Klarna transaction to refund.");
-      try {
-        const result = await klarna.refund(
-          tid,
-          value,
-          `${row.id}:refund:${row.refunded_amount}:${value}`,
-          ctx.correlationId,
-        );
-        const refunded = result.data.transaction?.refunded_amount ?? row.refunded_amount + value;
-        // persist: a Klarna webhook reporting this very refund may have committed first.
-        return await persist(
-          row,
-          { status: statusAfterRefund(row.captured_amount, refunded), refunded_amount: refunded },
-          [callEntry(result.record, { amount: value, refund_id: result.data.refund_id })],
-        );
-      } catch (error) {
-        throw await klarnaFailure(error, row);
-      }
+      return moveMoney(row, amount, {
+        remaining,
+        tooLarge: `Only ${remaining} can still be refunded.`,
+        noTransaction: "The payment has no Klarna transaction to refund.",
+        async call(tid, value) {
+          const result = await klarna.refund(
+            tid,
+            value,
+            `${row.id}:refund:${row.refunded_amount}:${value}`,
+            ctx.correlationId,
+          );
+          const refunded = result.data.transaction?.refunded_amount ?? row.refunded_amount + value;
+          return {
+            patch: { status: statusAfterRefund(row.captured_amount, refunded), refunded_amount: refunded },
+            entry: callEntry(result.record, { amount: value, refund_id: result.data.refund_id }),
+          };
+        },
+      });
     },
 
     /** Cancels a payment awaiting the shopper (cancels the Klarna request) or an authorized one (voids it). */
@@ -717,6 +715,34 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     serialize: serializePayment,
     isStatus: isPaymentStatus,
   };
+
+  /**
+   * Moves money on the payment's Klarna transaction (a capture or a refund): `amount` defaults to
+   * all that is left; more than that is a 422 naming `/amount`, no transaction a 409. The new totals
+   * go through `persist`, because a Klarna webhook reporting this very movement may have committed
+   * first; a failed Klarna call is recorded and answered by `klarnaFailure`.
+   */
+  async function moveMoney(
+    row: PaymentRow,
+    amount: number | undefined,
+    movement: MoneyMovement,
+  ): Promise<PaymentRow> {
+    const { remaining } = movement;
+    const value = amount ?? remaining;
+    if (value > remaining) {
+      throw new Problem(422, "amount_too_large", movement.tooLarge, {
+        errors: [{ pointer: "/amount", code: "amount_too_large", detail: `/amount: at most ${remaining}` }],
+      });
+    }
+    const tid = row.klarna_payment_transaction_id;
+    if (!tid) throw new Problem(409, "no_transaction", movement.noTransaction);
+    try {
+      const { patch, entry } = await movement.call(tid, value);
+      return await persist(row, patch, [entry]);
+    } catch (error) {
+      throw await klarnaFailure(error, row);
+    }
+  }
 
   /** Records a failed Klarna call on the timeline and maps it to the problem to answer with. */
   async function klarnaFailure(
