@@ -4,6 +4,8 @@ import { parseArgs } from "node:util";
 import { createMerchant, registerKlarnaWebhook, startGateway } from "@klarna-interop/gateway";
 import { startSandbox } from "@klarna-interop/sandbox";
 import { startStorefront } from "@klarna-interop/web/storefront-server";
+import { portNumber } from "../lib/port.ts";
+import { untilStopped } from "../lib/until-stopped.ts";
 
 export const description =
   "Run the whole demo: sandbox (Klarna), gateway (the AP) and the storefront, on SQLite";
@@ -36,17 +38,15 @@ export async function run(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const ports = {
-    port: Number(values.port),
-    "sandbox-port": Number(values["sandbox-port"]),
-    "storefront-port": Number(values["storefront-port"]),
-  };
-  for (const [name, value] of Object.entries(ports)) {
+  const ports = { port: 0, "sandbox-port": 0, "storefront-port": 0 };
+  for (const name of Object.keys(ports) as (keyof typeof ports)[]) {
     // Fixed ports: the gateway's public URL (hosted checkout links, Klarna webhooks) is known before it starts.
-    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    const port = portNumber(values[name], 1);
+    if (port === undefined) {
       console.error(`--${name} must be a port number from 1 to 65535`);
       return 2;
     }
+    ports[name] = port;
   }
   const database = resolve(values.database);
   await mkdir(resolve(database, ".."), { recursive: true });
@@ -96,11 +96,7 @@ Try it: mint a single-step Express Checkout token in the sandbox, then pay with 
 Press Ctrl-C to stop.
 `);
 
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopped();
   console.log("\nStopping…");
   await storefront.close();
   await gateway.close();

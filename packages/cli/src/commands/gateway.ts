@@ -5,6 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_DATABASE, startGateway } from "@klarna-interop/gateway";
+import { parsePort } from "../lib/port.ts";
+import { untilStopped } from "../lib/until-stopped.ts";
 
 export const description = "Run the gateway: the Acquiring Partner payment API (talks to Klarna over HTTP)";
 
@@ -28,29 +30,6 @@ Options:
   -h, --help              show this help
 
 Create a merchant API key with: klarna-interop merchant create --name "My shop" [--database …]`;
-
-/** Parses a TCP port, naming the source in the error. */
-function portOf(text: string, source: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535)
-    throw new Error(`${source} must be an integer from 0 to 65535, got "${text}"`);
-  return port;
-}
-
-function untilStopped(signal?: AbortSignal): Promise<string> {
-  return new Promise((done) => {
-    const stop = (name: string) => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      done(name);
-    };
-    const onInt = () => stop("SIGINT");
-    const onTerm = () => stop("SIGTERM");
-    process.once("SIGINT", onInt);
-    process.once("SIGTERM", onTerm);
-    signal?.addEventListener("abort", () => stop("abort"), { once: true });
-  });
-}
 
 /** Runs the command; `options` exist for tests (stop signal, output sink, environment). */
 export async function run(
@@ -90,7 +69,7 @@ export async function run(
   const webhookKey = values["klarna-webhook-signing-key"] ?? env.KLARNA_WEBHOOK_SIGNING_KEY;
 
   const gateway = await startGateway({
-    port: port === undefined ? 3000 : portOf(port, values.port === undefined ? "PORT" : "--port"),
+    port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
     host: "127.0.0.1",
     klarnaUrl,
     klarnaApiKey,

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startSandbox } from "@klarna-interop/sandbox";
+import { parsePort } from "../lib/port.ts";
+import { untilStopped } from "../lib/until-stopped.ts";
 
 export const description =
   "Run the sandbox: a local, stateful Klarna (tokens, JWKS, payment APIs, control API)";
@@ -16,30 +18,6 @@ Options:
   --web-sdk FILE    web SDK file served at /web-sdk/v1/klarna.js (default packages/web/dist/klarna.js)
   --log             log every request (off by default, for speed)
   -h, --help        show this help`;
-
-/** Parses a TCP port option, naming the option in the error. */
-function portOf(text: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535)
-    throw new Error(`--port must be an integer from 0 to 65535, got "${text}"`);
-  return port;
-}
-
-/** Resolves once SIGINT or SIGTERM arrives (for tests: when `signal` aborts). */
-function untilStopped(signal?: AbortSignal): Promise<string> {
-  return new Promise((done) => {
-    const stop = (name: string) => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      done(name);
-    };
-    const onInt = () => stop("SIGINT");
-    const onTerm = () => stop("SIGTERM");
-    process.once("SIGINT", onInt);
-    process.once("SIGTERM", onTerm);
-    signal?.addEventListener("abort", () => stop("abort"), { once: true });
-  });
-}
 
 /**
  * `klarna-interop sandbox`: starts the sandbox, prints its URLs and API key, and closes it cleanly
@@ -67,7 +45,7 @@ export async function run(
   }
   if (values["api-key"] === "") throw new Error("--api-key must not be empty");
   const sandbox = await startSandbox({
-    port: portOf(values.port),
+    port: parsePort(values.port, "--port"),
     host: "127.0.0.1",
     ...(values["api-key"] === undefined ? {} : { apiKey: values["api-key"] }),
     ...(values.state === undefined ? {} : { stateFile: resolve(values.state) }),
