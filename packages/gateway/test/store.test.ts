@@ -3,17 +3,17 @@
  * a unique schema per run, dropped afterwards).
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import { newId } from "../src/domain/ids.ts";
-import { createMerchant, dropPostgresSchema, openStore, type Store } from "../src/index.ts";
+import { createMerchant, type Store } from "../src/index.ts";
 import { findMerchantByApiKey, hashApiKey } from "../src/merchants.ts";
 import { findPayment, insertPayment, listPayments, updatePayment } from "../src/payments/repository.ts";
 import type { PaymentRow } from "../src/payments/serialize.ts";
 import { nowIso } from "../src/store/index.ts";
-import { MIGRATIONS, migrateToLatest } from "../src/store/migrations.ts";
+import { MIGRATIONS } from "../src/store/migrations.ts";
 import { toSqliteValue } from "../src/store/sqlite.ts";
+import { forEachEngine, migrateStore } from "./helpers/engines.ts";
 
 const TABLES = [
   "merchants",
@@ -60,219 +60,207 @@ function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): Paymen
   };
 }
 
-function storageSuite(engine: string, open: () => Promise<Store>, cleanup: () => Promise<void>) {
-  describe(`storage on ${engine}`, () => {
-    let store: Store;
-    before(async () => {
-      store = await open();
-    });
-    after(async () => {
-      await store?.close();
-      await cleanup();
-    });
+forEachEngine("storage", (engine) => {
+  let store: Store;
+  before(async () => {
+    store = await engine.openStore();
+  });
+  after(async () => {
+    await store?.close();
+  });
 
-    it("creates every table; migrating again is a no-op", async () => {
+  it("creates every table; migrating again is a no-op", async () => {
+    for (const table of TABLES) {
+      await sql`select * from ${sql.table(table)} limit 1`.execute(store.db);
+    }
+    await migrateStore(store);
+    assert.deepEqual(Object.keys(MIGRATIONS), ["0001_initial", "0002_payment_method_klarna_revocation"]);
+    await store.ping();
+  });
+
+  it("a second, empty database next to a migrated one is migrated on its own", async () => {
+    // On PostgreSQL both are schemas of one database: Kysely must not take the first one's
+    // bookkeeping tables for the second's (it did, and the second migration failed).
+    const second = await engine.openStore();
+    try {
       for (const table of TABLES) {
-        await sql`select * from ${sql.table(table)} limit 1`.execute(store.db);
+        await sql`select * from ${sql.table(table)} limit 1`.execute(second.db);
       }
-      await migrateToLatest(store.db);
-      assert.deepEqual(Object.keys(MIGRATIONS), ["0001_initial", "0002_payment_method_klarna_revocation"]);
-      await store.ping();
-    });
-
-    it("stores merchants with hashed keys only", async () => {
-      const { apiKey, merchant } = await createMerchant(store, { name: "Hash Shop" });
-      assert.match(apiKey, /^sk_test_[A-Za-z0-9_-]{32}$/);
-      const row = await store.db
-        .selectFrom("merchants")
-        .selectAll()
-        .where("id", "=", merchant.id)
-        .executeTakeFirstOrThrow();
-      assert.equal(row.api_key_hash, hashApiKey(apiKey));
-      assert.ok(!JSON.stringify(row).includes(apiKey));
-      assert.equal(row.api_key_prefix, apiKey.slice(0, 12));
-      assert.equal((await findMerchantByApiKey(store, apiKey))?.id, merchant.id);
-      assert.equal(await findMerchantByApiKey(store, `${apiKey}x`), undefined);
-      await assert.rejects(createMerchant(store, { name: "  " }), /name/);
-    });
-
-    it("round-trips payments exactly (strings byte for byte, max amount) and isolates merchants", async () => {
-      const a = await createMerchant(store, { name: "A" });
-      const b = await createMerchant(store, { name: "B" });
-      const row = paymentRow(a.merchant.id);
-      await insertPayment(store.db, row, [], null);
-      assert.deepEqual(await findPayment(store.db, a.merchant.id, row.id), row);
-      assert.equal(await findPayment(store.db, b.merchant.id, row.id), undefined);
-      const events = await store.db
-        .selectFrom("payment_events")
-        .selectAll()
-        .where("payment_id", "=", row.id)
-        .execute();
-      assert.equal(events.length, 1);
-      const outbox = await store.db
-        .selectFrom("outbox")
-        .selectAll()
-        .where("subject_id", "=", row.id)
-        .execute();
-      assert.equal(outbox.length, 1);
-      assert.equal(outbox[0]!.type, "payment.pending");
-    });
-
-    it("optimistic updates: the second writer of the same version loses with 409, writing nothing", async () => {
-      const m = await createMerchant(store, { name: "C" });
-      const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
-      const next = await updatePayment(store.db, row, { status: "requires_action" }, [
-        { type: "note", detail: { n: 1 } },
-      ]);
-      assert.equal(next.version, 1);
-      await assert.rejects(
-        updatePayment(store.db, row, { status: "failed" }),
-        (e: { status?: number; code?: string }) => {
-          return e.status === 409 && e.code === "concurrent_modification";
-        },
-      );
-      const stored = await findPayment(store.db, m.merchant.id, row.id);
-      assert.equal(stored?.status, "requires_action");
-      const outbox = await store.db
-        .selectFrom("outbox")
-        .select("type")
-        .where("subject_id", "=", row.id)
-        .orderBy("id")
-        .execute();
-      assert.deepEqual(
-        outbox.map((o) => o.type),
-        ["payment.pending", "payment.requires_action"],
-      );
-      const events = await store.db
-        .selectFrom("payment_events")
-        .select("type")
-        .where("payment_id", "=", row.id)
-        .execute();
-      assert.equal(events.length, 3); // created, state_changed, note — nothing from the losing write
-    });
-
-    it("the state machine guards every write: an illegal status change is refused, nothing written", async () => {
-      const m = await createMerchant(store, { name: "H" });
-      const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
-      await assert.rejects(updatePayment(store.db, row, { status: "refunded" }), {
-        status: 409,
-        code: "illegal_transition",
-      });
-      const stored = await findPayment(store.db, m.merchant.id, row.id);
-      assert.equal(stored?.status, "pending");
-      assert.equal(stored?.version, 0);
-    });
-
-    it("a failing transaction leaves no partial state", async () => {
-      const m = await createMerchant(store, { name: "D" });
-      const row = paymentRow(m.merchant.id);
-      await insertPayment(store.db, row, [], null);
-      // Same id again: the payment insert fails, so neither event nor outbox rows may appear twice.
-      await assert.rejects(insertPayment(store.db, { ...row }, [], null));
-      const outbox = await store.db
-        .selectFrom("outbox")
-        .select("id")
-        .where("subject_id", "=", row.id)
-        .execute();
-      assert.equal(outbox.length, 1);
-    });
-
-    it("paginates newest first by id", async () => {
-      const m = await createMerchant(store, { name: "E" });
-      const ids: string[] = [];
-      for (let i = 0; i < 5; i++)
-        ids.push((await insertPayment(store.db, paymentRow(m.merchant.id), [], null)).id);
-      const page1 = await listPayments(store.db, m.merchant.id, { limit: 3 });
-      assert.deepEqual(
-        page1.rows.map((r) => r.id),
-        ids.slice(2).reverse(),
-      );
-      assert.equal(page1.hasMore, true);
-      const page2 = await listPayments(store.db, m.merchant.id, {
-        limit: 3,
-        startingAfter: page1.rows.at(-1)!.id,
-      });
-      assert.deepEqual(
-        page2.rows.map((r) => r.id),
-        ids.slice(0, 2).reverse(),
-      );
-      assert.equal(page2.hasMore, false);
-    });
-
-    it("the idempotency primary key lets exactly one concurrent claimer win", async () => {
-      const m = await createMerchant(store, { name: "F" });
-      const now = nowIso();
-      const attempt = () =>
-        store.db
-          .insertInto("idempotency_keys")
-          .values({
-            merchant_id: m.merchant.id,
-            key: "k1",
-            method: "POST",
-            path: "/v2/payments",
-            request_hash: "h",
-            state: "in_flight",
-            locked_until: now,
-            created_at: now,
-            expires_at: now,
-          })
-          .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
-          .executeTakeFirst();
-      const results = await Promise.all([attempt(), attempt(), attempt(), attempt()]);
-      assert.equal(results.filter((r) => Number(r.numInsertedOrUpdatedRows ?? 0n) === 1).length, 1);
-    });
-
-    it("fast writes bind every value as a parameter (quotes and injection attempts are stored as text)", async () => {
-      const m = await createMerchant(store, { name: "G" });
-      const nasty = `x'); drop table payments; --"`;
-      const row = paymentRow(m.merchant.id, { reference: nasty });
-      await insertPayment(store.db, row, [{ type: "note", detail: { s: nasty } }], null);
-      const stored = await findPayment(store.db, m.merchant.id, row.id);
-      assert.equal(stored?.reference, nasty);
-      const updated = await updatePayment(store.db, stored!, {
-        failure_message: nasty,
-        failure_code: undefined,
-      });
-      assert.equal((await findPayment(store.db, m.merchant.id, row.id))?.failure_message, nasty);
-      assert.equal(updated.version, 1);
-    });
-
-    it("klarna_webhook_events are unique by event_id", async () => {
-      const values = {
-        event_id: "evt-1",
-        event_type: "t",
-        payment_request_id: null,
-        payment_id: null,
-        payload: "{}",
-        received_at: nowIso(),
-        processed_at: null,
-        error: null,
-      };
-      await store.db.insertInto("klarna_webhook_events").values(values).execute();
-      await assert.rejects(store.db.insertInto("klarna_webhook_events").values(values).execute());
-    });
+      const { apiKey } = await createMerchant(second, { name: "Second" });
+      assert.equal(await findMerchantByApiKey(store, apiKey), undefined, "the databases are separate");
+    } finally {
+      await second.close();
+    }
   });
-}
 
-storageSuite(
-  "SQLite",
-  () => openStore(":memory:"),
-  async () => {},
-);
-
-const databaseUrl = process.env.DATABASE_URL;
-if (databaseUrl && /^postgres(ql)?:\/\//.test(databaseUrl)) {
-  const schema = `gw_test_${randomBytes(6).toString("hex")}`;
-  storageSuite(
-    "PostgreSQL",
-    () => openStore(databaseUrl, { schema, poolSize: 4 }),
-    () => dropPostgresSchema(databaseUrl, schema),
-  );
-} else {
-  it("storage on PostgreSQL", (t) => {
-    t.skip("DATABASE_URL not set (postgres://…): PostgreSQL storage suite skipped");
+  it("stores merchants with hashed keys only", async () => {
+    const { apiKey, merchant } = await createMerchant(store, { name: "Hash Shop" });
+    assert.match(apiKey, /^sk_test_[A-Za-z0-9_-]{32}$/);
+    const row = await store.db
+      .selectFrom("merchants")
+      .selectAll()
+      .where("id", "=", merchant.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.api_key_hash, hashApiKey(apiKey));
+    assert.ok(!JSON.stringify(row).includes(apiKey));
+    assert.equal(row.api_key_prefix, apiKey.slice(0, 12));
+    assert.equal((await findMerchantByApiKey(store, apiKey))?.id, merchant.id);
+    assert.equal(await findMerchantByApiKey(store, `${apiKey}x`), undefined);
+    await assert.rejects(createMerchant(store, { name: "  " }), /name/);
   });
-}
+
+  it("round-trips payments exactly (strings byte for byte, max amount) and isolates merchants", async () => {
+    const a = await createMerchant(store, { name: "A" });
+    const b = await createMerchant(store, { name: "B" });
+    const row = paymentRow(a.merchant.id);
+    await insertPayment(store.db, row, [], null);
+    assert.deepEqual(await findPayment(store.db, a.merchant.id, row.id), row);
+    assert.equal(await findPayment(store.db, b.merchant.id, row.id), undefined);
+    const events = await store.db
+      .selectFrom("payment_events")
+      .selectAll()
+      .where("payment_id", "=", row.id)
+      .execute();
+    assert.equal(events.length, 1);
+    const outbox = await store.db.selectFrom("outbox").selectAll().where("subject_id", "=", row.id).execute();
+    assert.equal(outbox.length, 1);
+    assert.equal(outbox[0]!.type, "payment.pending");
+  });
+
+  it("optimistic updates: the second writer of the same version loses with 409, writing nothing", async () => {
+    const m = await createMerchant(store, { name: "C" });
+    const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
+    const next = await updatePayment(store.db, row, { status: "requires_action" }, [
+      { type: "note", detail: { n: 1 } },
+    ]);
+    assert.equal(next.version, 1);
+    await assert.rejects(
+      updatePayment(store.db, row, { status: "failed" }),
+      (e: { status?: number; code?: string }) => {
+        return e.status === 409 && e.code === "concurrent_modification";
+      },
+    );
+    const stored = await findPayment(store.db, m.merchant.id, row.id);
+    assert.equal(stored?.status, "requires_action");
+    const outbox = await store.db
+      .selectFrom("outbox")
+      .select("type")
+      .where("subject_id", "=", row.id)
+      .orderBy("id")
+      .execute();
+    assert.deepEqual(
+      outbox.map((o) => o.type),
+      ["payment.pending", "payment.requires_action"],
+    );
+    const events = await store.db
+      .selectFrom("payment_events")
+      .select("type")
+      .where("payment_id", "=", row.id)
+      .execute();
+    assert.equal(events.length, 3); // created, state_changed, note — nothing from the losing write
+  });
+
+  it("the state machine guards every write: an illegal status change is refused, nothing written", async () => {
+    const m = await createMerchant(store, { name: "H" });
+    const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
+    await assert.rejects(updatePayment(store.db, row, { status: "refunded" }), {
+      status: 409,
+      code: "illegal_transition",
+    });
+    const stored = await findPayment(store.db, m.merchant.id, row.id);
+    assert.equal(stored?.status, "pending");
+    assert.equal(stored?.version, 0);
+  });
+
+  it("a failing transaction leaves no partial state", async () => {
+    const m = await createMerchant(store, { name: "D" });
+    const row = paymentRow(m.merchant.id);
+    await insertPayment(store.db, row, [], null);
+    // Same id again: the payment insert fails, so neither event nor outbox rows may appear twice.
+    await assert.rejects(insertPayment(store.db, { ...row }, [], null));
+    const outbox = await store.db
+      .selectFrom("outbox")
+      .select("id")
+      .where("subject_id", "=", row.id)
+      .execute();
+    assert.equal(outbox.length, 1);
+  });
+
+  it("paginates newest first by id", async () => {
+    const m = await createMerchant(store, { name: "E" });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await insertPayment(store.db, paymentRow(m.merchant.id), [], null)).id);
+    const page1 = await listPayments(store.db, m.merchant.id, { limit: 3 });
+    assert.deepEqual(
+      page1.rows.map((r) => r.id),
+      ids.slice(2).reverse(),
+    );
+    assert.equal(page1.hasMore, true);
+    const page2 = await listPayments(store.db, m.merchant.id, {
+      limit: 3,
+      startingAfter: page1.rows.at(-1)!.id,
+    });
+    assert.deepEqual(
+      page2.rows.map((r) => r.id),
+      ids.slice(0, 2).reverse(),
+    );
+    assert.equal(page2.hasMore, false);
+  });
+
+  it("the idempotency primary key lets exactly one concurrent claimer win", async () => {
+    const m = await createMerchant(store, { name: "F" });
+    const now = nowIso();
+    const attempt = () =>
+      store.db
+        .insertInto("idempotency_keys")
+        .values({
+          merchant_id: m.merchant.id,
+          key: "k1",
+          method: "POST",
+          path: "/v2/payments",
+          request_hash: "h",
+          state: "in_flight",
+          locked_until: now,
+          created_at: now,
+          expires_at: now,
+        })
+        .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
+        .executeTakeFirst();
+    const results = await Promise.all([attempt(), attempt(), attempt(), attempt()]);
+    assert.equal(results.filter((r) => Number(r.numInsertedOrUpdatedRows ?? 0n) === 1).length, 1);
+  });
+
+  it("fast writes bind every value as a parameter (quotes and injection attempts are stored as text)", async () => {
+    const m = await createMerchant(store, { name: "G" });
+    const nasty = `x'); drop table payments; --"`;
+    const row = paymentRow(m.merchant.id, { reference: nasty });
+    await insertPayment(store.db, row, [{ type: "note", detail: { s: nasty } }], null);
+    const stored = await findPayment(store.db, m.merchant.id, row.id);
+    assert.equal(stored?.reference, nasty);
+    const updated = await updatePayment(store.db, stored!, {
+      failure_message: nasty,
+      failure_code: undefined,
+    });
+    assert.equal((await findPayment(store.db, m.merchant.id, row.id))?.failure_message, nasty);
+    assert.equal(updated.version, 1);
+  });
+
+  it("klarna_webhook_events are unique by event_id", async () => {
+    const values = {
+      event_id: "evt-1",
+      event_type: "t",
+      payment_request_id: null,
+      payment_id: null,
+      payload: "{}",
+      received_at: nowIso(),
+      processed_at: null,
+      error: null,
+    };
+    await store.db.insertInto("klarna_webhook_events").values(values).execute();
+    await assert.rejects(store.db.insertInto("klarna_webhook_events").values(values).execute());
+  });
+});
 
 describe("node:sqlite parameter adapter", () => {
   it("converts what node:sqlite cannot bind and names the offender", () => {

@@ -86,7 +86,9 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
     db = new Kysely<Database>({ dialect: createSqliteDialect(location) });
   }
   try {
-    if (options.migrate !== false) await migrateToLatest(db);
+    if (options.migrate !== false) {
+      await migrateToLatest(db, engine === "postgres" ? { schema: await currentSchema(db) } : {});
+    }
   } catch (error) {
     await db.destroy();
     throw error;
@@ -102,6 +104,12 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
       await db.destroy();
     },
   };
+}
+
+/** The PostgreSQL schema unqualified names resolve to (the pinned one, or the search_path's first). */
+export async function currentSchema(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]!.schema;
 }
 
 /** Drops a PostgreSQL schema and everything in it (tests clean up with this). */

@@ -281,9 +281,18 @@ export const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
-/** Applies every pending migration; throws with the failing migration's name if one fails. */
-export async function migrateToLatest(db: AnyDb): Promise<void> {
-  const migrator = new Migrator({ db, provider });
+/**
+ * Applies every pending migration; throws with the failing migration's name if one fails.
+ * On PostgreSQL pass the schema being migrated (`current_schema()`): without it Kysely looks for its
+ * bookkeeping tables in every schema of the database, takes another schema's as this one's, and the
+ * migration fails ("relation kysely_migration_lock does not exist").
+ */
+export async function migrateToLatest(db: AnyDb, options: { schema?: string } = {}): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    ...(options.schema ? { migrationTableSchema: options.schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
