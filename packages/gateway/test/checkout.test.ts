@@ -2,29 +2,19 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
 import { WEB_DIST_ENV } from "../src/routes/web-pages.ts";
-import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { useHarness } from "./helpers/harness.ts";
 
 const DATA = JSON.stringify({
   content_type: "vnd.klarna.supplementary-data.v2",
   content: { customer: { given_name: "Klara", family_name: "Joyce" } },
 });
 
-describe("hosted checkout sessions", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
-
-  before(async () => {
-    sandbox = await startTestSandbox();
-    h = await startHarness(sandbox);
-  });
-  after(async () => {
-    await h.close();
-    await sandbox.close();
-  });
+forEachEngine("hosted checkout sessions", (engine) => {
+  const h = useHarness(engine);
 
   async function session(token: string, extra: Record<string, unknown> = {}) {
     const res = await h.api("POST", "/v2/checkout/sessions", {
@@ -69,7 +59,7 @@ describe("hosted checkout sessions", () => {
     assert.equal(data.body.currency, "USD");
     assert.equal(data.body.country, "US");
     assert.equal(data.body.merchant.name, "Test shop");
-    assert.equal(data.body.klarna.web_sdk_url, `${sandbox.url}/web-sdk/v1/klarna.js`);
+    assert.equal(data.body.klarna.web_sdk_url, `${h.sandbox.url}/web-sdk/v1/klarna.js`);
     assert.equal(data.body.payment, null);
 
     await h.clearJournal();

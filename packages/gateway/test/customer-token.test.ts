@@ -3,124 +3,118 @@
  * `Klarna-Customer-Token`, and the interoperability token forwarded unaltered in its header.
  */
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { beforeEach, describe, it } from "node:test";
 import { newId } from "../src/domain/ids.ts";
 import { nowIso } from "../src/store/index.ts";
-import { type Harness, sandboxJson, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { sandboxJson, useHarness } from "./helpers/harness.ts";
 
-let sandbox: RunningSandbox;
-let h: Harness;
+forEachEngine("paying with a saved customer token", (engine) => {
+  const h = useHarness(engine);
+  beforeEach(() => h.clearJournal());
 
-before(async () => {
-  sandbox = await startTestSandbox();
-  h = await startHarness(sandbox);
-});
-after(async () => {
-  await h.close();
-  await sandbox.close();
-});
-beforeEach(() => h.clearJournal());
+  /** A saved Klarna payment method (written directly: the customers API is tested on its own). */
+  async function savedMethod(
+    options: { status?: string; scopes?: string[] } = {},
+  ): Promise<{ id: string; token: string }> {
+    const { customer_token } = await sandboxJson(
+      h.sandbox,
+      "POST",
+      "/_sandbox/customer-tokens",
+      options.scopes ? { scopes: options.scopes } : {},
+    );
+    const now = nowIso();
+    const customerId = newId("cus");
+    await h.store.db
+      .insertInto("customers")
+      .values({
+        id: customerId,
+        merchant_id: h.merchantId,
+        email: null,
+        name: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    const id = newId("cpm");
+    await h.store.db
+      .insertInto("payment_methods")
+      .values({
+        id,
+        merchant_id: h.merchantId,
+        customer_id: customerId,
+        type: "klarna",
+        klarna_customer_token: customer_token,
+        status: options.status ?? "active",
+        created_at: now,
+        updated_at: now,
+        revoked_at: null,
+      })
+      .execute();
+    return { id, token: customer_token };
+  }
 
-/** A saved Klarna payment method (written directly: the customers API is tested on its own). */
-async function savedMethod(
-  options: { status?: string; scopes?: string[] } = {},
-): Promise<{ id: string; token: string }> {
-  const { customer_token } = await sandboxJson(
-    sandbox,
-    "POST",
-    "/_sandbox/customer-tokens",
-    options.scopes ? { scopes: options.scopes } : {},
-  );
-  const now = nowIso();
-  const customerId = newId("cus");
-  await h.store.db
-    .insertInto("customers")
-    .values({
-      id: customerId,
-      merchant_id: h.merchantId,
-      email: null,
-      name: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  const id = newId("cpm");
-  await h.store.db
-    .insertInto("payment_methods")
-    .values({
-      id,
-      merchant_id: h.merchantId,
-      customer_id: customerId,
-      type: "klarna",
-      klarna_customer_token: customer_token,
-      status: options.status ?? "active",
-      created_at: now,
-      updated_at: now,
-      revoked_at: null,
-    })
-    .execute();
-  return { id, token: customer_token };
-}
-
-describe("customer_payment_method_id", () => {
-  it("APPROVED → authorized; customer token and interoperability token sent in headers unaltered", async () => {
-    const method = await savedMethod();
-    const minted = await h.mint({ scenario: "siwk", currency: "USD", amount: 1500 });
-    const res = await h.api("POST", "/v2/payments", {
-      body: {
-        currency: "USD",
-        amount: 1500,
-        customer_payment_method_id: method.id,
-        klarna_interoperability_token: minted.interoperability_token,
-      },
+  describe("customer_payment_method_id", () => {
+    it("APPROVED → authorized; customer token and interoperability token sent in headers unaltered", async () => {
+      const method = await savedMethod();
+      const minted = await h.mint({ scenario: "siwk", currency: "USD", amount: 1500 });
+      const res = await h.api("POST", "/v2/payments", {
+        body: {
+          currency: "USD",
+          amount: 1500,
+          customer_payment_method_id: method.id,
+          klarna_interoperability_token: minted.interoperability_token,
+        },
+      });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.status, "authorized");
+      assert.ok(res.body.klarna.payment_transaction_id);
+      assert.equal(res.body.customer_payment_method_id, method.id);
+      const calls = (await h.journal({ method: "POST" })).filter((e) =>
+        e.path.endsWith("/payment/authorize"),
+      );
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0]!.headers["klarna-customer-token"], method.token);
+      assert.equal(calls[0]!.headers["klarna-interoperability-token"], minted.interoperability_token);
+      assert.equal(calls[0]!.headers["klarna-idempotency-key"], `${res.body.id}:authorize`);
+      assert.equal(JSON.parse(calls[0]!.body).request_payment_transaction.amount, 1500);
+      assert.ok(!res.text.includes(method.token), "the customer token is never returned");
     });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.status, "authorized");
-    assert.ok(res.body.klarna.payment_transaction_id);
-    assert.equal(res.body.customer_payment_method_id, method.id);
-    const calls = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/payment/authorize"));
-    assert.equal(calls.length, 1);
-    assert.equal(calls[0]!.headers["klarna-customer-token"], method.token);
-    assert.equal(calls[0]!.headers["klarna-interoperability-token"], minted.interoperability_token);
-    assert.equal(calls[0]!.headers["klarna-idempotency-key"], `${res.body.id}:authorize`);
-    assert.equal(JSON.parse(calls[0]!.body).request_payment_transaction.amount, 1500);
-    assert.ok(!res.text.includes(method.token), "the customer token is never returned");
-  });
 
-  it("DECLINED → failed", async () => {
-    const method = await savedMethod();
-    const res = await h.api("POST", "/v2/payments", {
-      body: { currency: "USD", amount: 1513, customer_payment_method_id: method.id },
+    it("DECLINED → failed", async () => {
+      const method = await savedMethod();
+      const res = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 1513, customer_payment_method_id: method.id },
+      });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.status, "failed");
+      assert.equal(res.body.failure.code, "klarna_declined");
     });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.status, "failed");
-    assert.equal(res.body.failure.code, "klarna_declined");
-  });
 
-  it("STEP_UP_REQUIRED → requires_action with the Klarna URL", async () => {
-    const method = await savedMethod({ scopes: ["payment:customer_present"] });
-    const res = await h.api("POST", "/v2/payments", {
-      body: { currency: "USD", amount: 1542, customer_payment_method_id: method.id },
+    it("STEP_UP_REQUIRED → requires_action with the Klarna URL", async () => {
+      const method = await savedMethod({ scopes: ["payment:customer_present"] });
+      const res = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 1542, customer_payment_method_id: method.id },
+      });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.status, "requires_action");
+      assert.equal(res.body.next_action.type, "redirect_to_klarna");
+      assert.ok(res.body.klarna.payment_request_id);
     });
-    assert.equal(res.status, 201, res.text);
-    assert.equal(res.body.status, "requires_action");
-    assert.equal(res.body.next_action.type, "redirect_to_klarna");
-    assert.ok(res.body.klarna.payment_request_id);
-  });
 
-  it("a revoked method → 409; an unknown one → 400 naming the field; nothing sent", async () => {
-    const revoked = await savedMethod({ status: "revoked" });
-    const r1 = await h.api("POST", "/v2/payments", {
-      body: { currency: "USD", amount: 1500, customer_payment_method_id: revoked.id },
+    it("a revoked method → 409; an unknown one → 400 naming the field; nothing sent", async () => {
+      const revoked = await savedMethod({ status: "revoked" });
+      const r1 = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 1500, customer_payment_method_id: revoked.id },
+      });
+      assert.equal(r1.status, 409, r1.text);
+      assert.equal(r1.body.code, "payment_method_revoked");
+      const r2 = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 1500, customer_payment_method_id: "cpm_nope" },
+      });
+      assert.equal(r2.status, 400, r2.text);
+      assert.equal(r2.body.errors[0].pointer, "/customer_payment_method_id");
+      assert.deepEqual(await h.journal({ method: "POST" }), []);
     });
-    assert.equal(r1.status, 409, r1.text);
-    assert.equal(r1.body.code, "payment_method_revoked");
-    const r2 = await h.api("POST", "/v2/payments", {
-      body: { currency: "USD", amount: 1500, customer_payment_method_id: "cpm_nope" },
-    });
-    assert.equal(r2.status, 400, r2.text);
-    assert.equal(r2.body.errors[0].pointer, "/customer_payment_method_id");
-    assert.deepEqual(await h.journal({ method: "POST" }), []);
   });
 });

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
-import { type Harness, sandboxJson, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { it } from "node:test";
+import { forEachEngine } from "./helpers/engines.ts";
+import { sandboxJson, startHarness, useHarness } from "./helpers/harness.ts";
 
-describe("customers and saved Klarna payment methods (D13)", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
-
-  before(async () => {
-    sandbox = await startTestSandbox();
-    h = await startHarness(sandbox);
-  });
-  after(async () => {
-    await h.close();
-    await sandbox.close();
-  });
+forEachEngine("customers and saved Klarna payment methods (D13)", (engine) => {
+  const h = useHarness(engine);
 
   async function customerWithMethod(scopes?: string[]) {
     const customer = await h.api("POST", "/v2/customers", {
@@ -22,7 +12,7 @@ describe("customers and saved Klarna payment methods (D13)", () => {
     });
     assert.equal(customer.status, 201, customer.text);
     const { customer_token } = await sandboxJson(
-      sandbox,
+      h.sandbox,
       "POST",
       "/_sandbox/customer-tokens",
       scopes ? { scopes } : {},
@@ -116,7 +106,7 @@ describe("customers and saved Klarna payment methods (D13)", () => {
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.errors[0].pointer, "/customer_payment_method_id");
     // Another merchant's view of this customer: 404.
-    const other = await startHarness(sandbox, { store: h.store });
+    const other = await startHarness(h.sandbox, { store: h.store });
     try {
       const peek = await other.api("GET", `/v2/customers/${customer.id}`);
       assert.equal(peek.status, 404);

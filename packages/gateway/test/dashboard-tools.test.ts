@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { after, before, describe, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
-import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { useHarness } from "./helpers/harness.ts";
 
-describe("dashboard API: payment timeline and token/data inspector", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
-
-  before(async () => {
-    sandbox = await startTestSandbox();
-    h = await startHarness(sandbox);
-  });
-  after(async () => {
-    await h.close();
-    await sandbox.close();
-  });
+forEachEngine("dashboard API: payment timeline and token/data inspector", (engine) => {
+  const h = useHarness(engine);
 
   const inspect = (body: unknown, key?: string | null) => h.api("POST", "/v2/tools/inspect", { body, key });
 

@@ -1,265 +1,245 @@
 /**
  * Idempotency-Key: replay, body mismatch, in-flight conflict, per-merchant scope, persistence across
- * a restart (SQLite file), and capture replays.
+ * a restart (the same database reopened), and capture replays.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { describe, it } from "node:test";
 import { Problem } from "../src/errors.ts";
-import { createMerchant, openStore } from "../src/index.ts";
+import { createMerchant } from "../src/index.ts";
 import { insertPayment } from "../src/payments/repository.ts";
 import {
   type IdempotencyHandle,
   purgeExpiredIdempotencyKeys,
   requestFingerprint,
 } from "../src/plugins/idempotency.ts";
-import {
-  type Harness,
-  paymentBody,
-  paymentRequestCalls,
-  startHarness,
-  startTestSandbox,
-} from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { paymentBody, paymentRequestCalls, startHarness, useHarness } from "./helpers/harness.ts";
 
-let sandbox: RunningSandbox;
-let h: Harness;
+forEachEngine("idempotency", (engine) => {
+  const h = useHarness(engine);
 
-before(async () => {
-  sandbox = await startTestSandbox();
-  h = await startHarness(sandbox);
-});
-after(async () => {
-  await h.close();
-  await sandbox.close();
-});
-
-describe("Idempotency-Key", () => {
-  it("same key and body → the first response replayed, Klarna called once", async () => {
-    await h.clearJournal();
-    const first = await h.api("POST", "/v2/payments", {
-      body: paymentBody({ reference: "idem-1" }),
-      idempotencyKey: "order-1",
+  describe("Idempotency-Key", () => {
+    it("same key and body → the first response replayed, Klarna called once", async () => {
+      await h.clearJournal();
+      const first = await h.api("POST", "/v2/payments", {
+        body: paymentBody({ reference: "idem-1" }),
+        idempotencyKey: "order-1",
+      });
+      assert.equal(first.status, 201);
+      assert.equal(first.headers.get("idempotency-retention-seconds"), "86400");
+      assert.equal(first.headers.get("idempotent-replayed"), null);
+      const second = await h.api("POST", "/v2/payments", {
+        body: paymentBody({ reference: "idem-1" }),
+        idempotencyKey: "order-1",
+      });
+      assert.equal(second.status, 201);
+      assert.equal(second.text, first.text);
+      assert.equal(second.headers.get("idempotent-replayed"), "true");
+      assert.equal(second.headers.get("location"), first.headers.get("location"));
+      assert.equal(second.headers.get("content-type"), first.headers.get("content-type"));
+      assert.equal((await paymentRequestCalls(h)).length, 1);
     });
-    assert.equal(first.status, 201);
-    assert.equal(first.headers.get("idempotency-retention-seconds"), "86400");
-    assert.equal(first.headers.get("idempotent-replayed"), null);
-    const second = await h.api("POST", "/v2/payments", {
-      body: paymentBody({ reference: "idem-1" }),
-      idempotencyKey: "order-1",
-    });
-    assert.equal(second.status, 201);
-    assert.equal(second.text, first.text);
-    assert.equal(second.headers.get("idempotent-replayed"), "true");
-    assert.equal(second.headers.get("location"), first.headers.get("location"));
-    assert.equal(second.headers.get("content-type"), first.headers.get("content-type"));
-    assert.equal((await paymentRequestCalls(h)).length, 1);
-  });
 
-  it("same key, different body → 422 idempotency_key_reused", async () => {
-    await h.api("POST", "/v2/payments", { body: paymentBody({ amount: 100 }), idempotencyKey: "order-2" });
-    const res = await h.api("POST", "/v2/payments", {
-      body: paymentBody({ amount: 101 }),
-      idempotencyKey: "order-2",
+    it("same key, different body → 422 idempotency_key_reused", async () => {
+      await h.api("POST", "/v2/payments", { body: paymentBody({ amount: 100 }), idempotencyKey: "order-2" });
+      const res = await h.api("POST", "/v2/payments", {
+        body: paymentBody({ amount: 101 }),
+        idempotencyKey: "order-2",
+      });
+      assert.equal(res.status, 422);
+      assert.equal(res.body.code, "idempotency_key_reused");
+      const otherPath = await h.api("POST", "/v1/payments", {
+        body: paymentBody({ amount: 100 }),
+        idempotencyKey: "order-2",
+      });
+      assert.equal(otherPath.status, 422);
     });
-    assert.equal(res.status, 422);
-    assert.equal(res.body.code, "idempotency_key_reused");
-    const otherPath = await h.api("POST", "/v1/payments", {
-      body: paymentBody({ amount: 100 }),
-      idempotencyKey: "order-2",
-    });
-    assert.equal(otherPath.status, 422);
-  });
 
-  it("while the first request is in flight → 409; afterwards → replay", async () => {
-    await h.fault({ method: "POST", path: "/v2/payment/requests", times: 1, delay_ms: 300 });
-    const first = h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "order-3" });
-    await new Promise((r) => setTimeout(r, 100));
-    const concurrent = await h.api("POST", "/v2/payments", {
-      body: paymentBody(),
-      idempotencyKey: "order-3",
+    it("while the first request is in flight → 409; afterwards → replay", async () => {
+      await h.fault({ method: "POST", path: "/v2/payment/requests", times: 1, delay_ms: 300 });
+      const first = h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "order-3" });
+      await new Promise((r) => setTimeout(r, 100));
+      const concurrent = await h.api("POST", "/v2/payments", {
+        body: paymentBody(),
+        idempotencyKey: "order-3",
+      });
+      assert.equal(concurrent.status, 409, concurrent.text);
+      assert.equal(concurrent.body.code, "idempotency_key_in_use");
+      assert.equal(concurrent.headers.get("retry-after"), "1");
+      const done = await first;
+      assert.equal(done.status, 201);
+      const later = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "order-3" });
+      assert.equal(later.text, done.text);
     });
-    assert.equal(concurrent.status, 409, concurrent.text);
-    assert.equal(concurrent.body.code, "idempotency_key_in_use");
-    assert.equal(concurrent.headers.get("retry-after"), "1");
-    const done = await first;
-    assert.equal(done.status, 201);
-    const later = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "order-3" });
-    assert.equal(later.text, done.text);
-  });
 
-  it("a decision taken before anything is stored (422 PAYMENT_UNSUPPORTED) is kept and replayed", async () => {
-    const minted = await h.mint({ scenario: "unsupported", currency: "USD", amount: 17800 });
-    const body = paymentBody({
-      payment_method_options: { klarna: { interoperability_token: minted.interoperability_token } },
+    it("a decision taken before anything is stored (422 PAYMENT_UNSUPPORTED) is kept and replayed", async () => {
+      const minted = await h.mint({ scenario: "unsupported", currency: "USD", amount: 17800 });
+      const body = paymentBody({
+        payment_method_options: { klarna: { interoperability_token: minted.interoperability_token } },
+      });
+      const first = await h.api("POST", "/v2/payments", { body, idempotencyKey: "unsupported-1" });
+      assert.equal(first.status, 422, first.text);
+      const again = await h.api("POST", "/v2/payments", { body, idempotencyKey: "unsupported-1" });
+      assert.equal(again.status, 422);
+      assert.equal(again.text, first.text);
+      assert.equal(again.headers.get("idempotent-replayed"), "true");
+      assert.equal(again.headers.get("content-type"), first.headers.get("content-type"));
     });
-    const first = await h.api("POST", "/v2/payments", { body, idempotencyKey: "unsupported-1" });
-    assert.equal(first.status, 422, first.text);
-    const again = await h.api("POST", "/v2/payments", { body, idempotencyKey: "unsupported-1" });
-    assert.equal(again.status, 422);
-    assert.equal(again.text, first.text);
-    assert.equal(again.headers.get("idempotent-replayed"), "true");
-    assert.equal(again.headers.get("content-type"), first.headers.get("content-type"));
-  });
 
-  it("a 400 leaves no record: the key is free for the corrected request", async () => {
-    const bad = await h.api("POST", "/v2/payments", {
-      body: paymentBody({ currency: "XXX" }),
-      idempotencyKey: "fix-me-1",
+    it("a 400 leaves no record: the key is free for the corrected request", async () => {
+      const bad = await h.api("POST", "/v2/payments", {
+        body: paymentBody({ currency: "XXX" }),
+        idempotencyKey: "fix-me-1",
+      });
+      assert.equal(bad.status, 400);
+      const row = await h.store.db
+        .selectFrom("idempotency_keys")
+        .selectAll()
+        .where("key", "=", "fix-me-1")
+        .executeTakeFirst();
+      assert.equal(row, undefined);
+      const good = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "fix-me-1" });
+      assert.equal(good.status, 201, good.text);
     });
-    assert.equal(bad.status, 400);
-    const row = await h.store.db
-      .selectFrom("idempotency_keys")
-      .selectAll()
-      .where("key", "=", "fix-me-1")
-      .executeTakeFirst();
-    assert.equal(row, undefined);
-    const good = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "fix-me-1" });
-    assert.equal(good.status, 201, good.text);
-  });
 
-  it("the key is claimed with the payment: a claim lost to a concurrent request stores no payment", async () => {
-    // The window between the look-up before the handler and the insert of the payment: another
-    // request claims the key in it. The payment's transaction must then roll back whole.
-    const row = {
-      ...(await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "race-0" })).body,
-    };
-    assert.ok(row.id);
-    const stored = await h.store.db
-      .selectFrom("payments")
-      .selectAll()
-      .where("id", "=", row.id)
-      .executeTakeFirstOrThrow();
-    const before = await h.store.db
-      .selectFrom("payments")
-      .select((eb) => eb.fn.countAll().as("n"))
-      .executeTakeFirstOrThrow();
-    const now = new Date().toISOString();
-    await h.store.db
-      .insertInto("idempotency_keys")
-      .values({
-        merchant_id: h.merchantId,
+    it("the key is claimed with the payment: a claim lost to a concurrent request stores no payment", async () => {
+      // The window between the look-up before the handler and the insert of the payment: another
+      // request claims the key in it. The payment's transaction must then roll back whole.
+      const row = {
+        ...(await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "race-0" })).body,
+      };
+      assert.ok(row.id);
+      const stored = await h.store.db
+        .selectFrom("payments")
+        .selectAll()
+        .where("id", "=", row.id)
+        .executeTakeFirstOrThrow();
+      const before = await h.store.db
+        .selectFrom("payments")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow();
+      const now = new Date().toISOString();
+      await h.store.db
+        .insertInto("idempotency_keys")
+        .values({
+          merchant_id: h.merchantId,
+          key: "race-1",
+          method: "POST",
+          path: "/v2/payments",
+          request_hash: "other",
+          state: "in_flight",
+          locked_until: now,
+          created_at: now,
+          expires_at: now,
+        })
+        .execute();
+      const handle: IdempotencyHandle = {
+        merchantId: h.merchantId,
         key: "race-1",
-        method: "POST",
-        path: "/v2/payments",
-        request_hash: "other",
-        state: "in_flight",
-        locked_until: now,
-        created_at: now,
-        expires_at: now,
-      })
-      .execute();
-    const handle: IdempotencyHandle = {
-      merchantId: h.merchantId,
-      key: "race-1",
-      resourceId: null,
-      unclaimed: { method: "POST", path: "/v2/payments", hash: "mine", lockMs: 1000, retentionMs: 1000 },
-    };
-    await assert.rejects(
-      insertPayment(
-        h.store.db,
-        {
-          ...stored,
-          id: `${stored.id}x`,
-          status: "pending",
-          klarna_payment_request_id: null,
-          klarna_payment_transaction_id: null,
-          version: 0,
-        },
-        [],
-        handle,
-      ),
-      (error: unknown) => error instanceof Problem && error.code === "idempotency_key_in_use",
-    );
-    assert.equal(handle.lostRace, true);
-    const after = await h.store.db
-      .selectFrom("payments")
-      .select((eb) => eb.fn.countAll().as("n"))
-      .executeTakeFirstOrThrow();
-    assert.equal(Number(after.n), Number(before.n));
-    const record = await h.store.db
-      .selectFrom("idempotency_keys")
-      .selectAll()
-      .where("key", "=", "race-1")
-      .executeTakeFirstOrThrow();
-    assert.equal(record.request_hash, "other");
-    assert.equal(record.resource_id, null);
+        resourceId: null,
+        unclaimed: { method: "POST", path: "/v2/payments", hash: "mine", lockMs: 1000, retentionMs: 1000 },
+      };
+      await assert.rejects(
+        insertPayment(
+          h.store.db,
+          {
+            ...stored,
+            id: `${stored.id}x`,
+            status: "pending",
+            klarna_payment_request_id: null,
+            klarna_payment_transaction_id: null,
+            version: 0,
+          },
+          [],
+          handle,
+        ),
+        (error: unknown) => error instanceof Problem && error.code === "idempotency_key_in_use",
+      );
+      assert.equal(handle.lostRace, true);
+      const after = await h.store.db
+        .selectFrom("payments")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(after.n), Number(before.n));
+      const record = await h.store.db
+        .selectFrom("idempotency_keys")
+        .selectAll()
+        .where("key", "=", "race-1")
+        .executeTakeFirstOrThrow();
+      assert.equal(record.request_hash, "other");
+      assert.equal(record.resource_id, null);
+    });
+
+    it("keys are scoped per merchant", async () => {
+      const other = await createMerchant(h.store, { name: "Other" });
+      const mine = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "shared-key" });
+      const theirs = await h.api("POST", "/v2/payments", {
+        body: paymentBody(),
+        idempotencyKey: "shared-key",
+        key: other.apiKey,
+      });
+      assert.equal(theirs.status, 201);
+      assert.notEqual(theirs.body.id, mine.body.id);
+      assert.equal(theirs.headers.get("idempotent-replayed"), null);
+    });
+
+    it("operation replays: a capture retried with its key captures once", async () => {
+      const minted = await h.mint({ scenario: "kec_single_step", currency: "USD", amount: 3000 });
+      const pay = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 3000, klarna_interoperability_token: minted.interoperability_token },
+      });
+      await h.clearJournal();
+      const a = await h.api("POST", `/v2/payments/${pay.body.id}/capture`, {
+        body: { amount: 1000 },
+        idempotencyKey: "cap-a",
+      });
+      const b = await h.api("POST", `/v2/payments/${pay.body.id}/capture`, {
+        body: { amount: 1000 },
+        idempotencyKey: "cap-a",
+      });
+      assert.equal(a.status, 200);
+      assert.equal(b.text, a.text);
+      const captures = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/captures"));
+      assert.equal(captures.length, 1);
+      // An illegal operation's 409 is a decision: it is replayed too.
+      const r1 = await h.api("POST", `/v2/payments/${pay.body.id}/refund`, {
+        body: { amount: 5000 },
+        idempotencyKey: "ref-a",
+      });
+      const r2 = await h.api("POST", `/v2/payments/${pay.body.id}/refund`, {
+        body: { amount: 5000 },
+        idempotencyKey: "ref-a",
+      });
+      assert.equal(r1.status, 422);
+      assert.equal(r2.text, r1.text);
+      assert.equal(r2.headers.get("idempotent-replayed"), "true");
+    });
+
+    it("expired keys are purged and free again", async () => {
+      await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "old-key" });
+      const removed = await purgeExpiredIdempotencyKeys(h.store, Date.now() + 25 * 3600_000);
+      assert.ok(removed >= 1);
+      const rows = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select("key")
+        .where("key", "=", "old-key")
+        .execute();
+      assert.deepEqual(rows, []);
+    });
+
+    it("fingerprints differ by method, path and body", () => {
+      const base = requestFingerprint("POST", "/v2/payments", { a: 1 });
+      assert.equal(requestFingerprint("POST", "/v2/payments", { a: 1 }), base);
+      assert.notEqual(requestFingerprint("POST", "/v1/payments", { a: 1 }), base);
+      assert.notEqual(requestFingerprint("POST", "/v2/payments", { a: 2 }), base);
+    });
   });
 
-  it("keys are scoped per merchant", async () => {
-    const other = await createMerchant(h.store, { name: "Other" });
-    const mine = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "shared-key" });
-    const theirs = await h.api("POST", "/v2/payments", {
-      body: paymentBody(),
-      idempotencyKey: "shared-key",
-      key: other.apiKey,
-    });
-    assert.equal(theirs.status, 201);
-    assert.notEqual(theirs.body.id, mine.body.id);
-    assert.equal(theirs.headers.get("idempotent-replayed"), null);
-  });
-
-  it("operation replays: a capture retried with its key captures once", async () => {
-    const minted = await h.mint({ scenario: "kec_single_step", currency: "USD", amount: 3000 });
-    const pay = await h.api("POST", "/v2/payments", {
-      body: { currency: "USD", amount: 3000, klarna_interoperability_token: minted.interoperability_token },
-    });
-    await h.clearJournal();
-    const a = await h.api("POST", `/v2/payments/${pay.body.id}/capture`, {
-      body: { amount: 1000 },
-      idempotencyKey: "cap-a",
-    });
-    const b = await h.api("POST", `/v2/payments/${pay.body.id}/capture`, {
-      body: { amount: 1000 },
-      idempotencyKey: "cap-a",
-    });
-    assert.equal(a.status, 200);
-    assert.equal(b.text, a.text);
-    const captures = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/captures"));
-    assert.equal(captures.length, 1);
-    // An illegal operation's 409 is a decision: it is replayed too.
-    const r1 = await h.api("POST", `/v2/payments/${pay.body.id}/refund`, {
-      body: { amount: 5000 },
-      idempotencyKey: "ref-a",
-    });
-    const r2 = await h.api("POST", `/v2/payments/${pay.body.id}/refund`, {
-      body: { amount: 5000 },
-      idempotencyKey: "ref-a",
-    });
-    assert.equal(r1.status, 422);
-    assert.equal(r2.text, r1.text);
-    assert.equal(r2.headers.get("idempotent-replayed"), "true");
-  });
-
-  it("expired keys are purged and free again", async () => {
-    await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "old-key" });
-    const removed = await purgeExpiredIdempotencyKeys(h.store, Date.now() + 25 * 3600_000);
-    assert.ok(removed >= 1);
-    const rows = await h.store.db
-      .selectFrom("idempotency_keys")
-      .select("key")
-      .where("key", "=", "old-key")
-      .execute();
-    assert.deepEqual(rows, []);
-  });
-
-  it("fingerprints differ by method, path and body", () => {
-    const base = requestFingerprint("POST", "/v2/payments", { a: 1 });
-    assert.equal(requestFingerprint("POST", "/v2/payments", { a: 1 }), base);
-    assert.notEqual(requestFingerprint("POST", "/v1/payments", { a: 1 }), base);
-    assert.notEqual(requestFingerprint("POST", "/v2/payments", { a: 2 }), base);
-  });
-});
-
-describe("idempotency survives a restart", () => {
-  it("a second gateway on the same SQLite file replays the first one's response", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gw-idem-"));
-    const file = join(dir, "gateway.db");
-    try {
-      const store1 = await openStore(file);
-      const g1 = await startHarness(sandbox, { store: store1 });
+  describe("idempotency survives a restart", () => {
+    it("a second gateway on the same database replays the first one's response", async () => {
+      const open = engine.durableDatabase();
+      const store1 = await open();
+      const g1 = await startHarness(h.sandbox, { store: store1 });
       const first = await g1.api("POST", "/v2/payments", {
         body: paymentBody(),
         idempotencyKey: "restart-1",
@@ -268,20 +248,21 @@ describe("idempotency survives a restart", () => {
       await g1.close();
       await store1.close();
 
-      const store2 = await openStore(file);
-      const g2 = await startHarness(sandbox, { store: store2 });
-      const again = await g2.api("POST", "/v2/payments", {
-        body: paymentBody(),
-        idempotencyKey: "restart-1",
-        key: g1.apiKey,
-      });
-      assert.equal(again.status, 201);
-      assert.equal(again.text, first.text);
-      assert.equal(again.headers.get("idempotent-replayed"), "true");
-      await g2.close();
-      await store2.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      const store2 = await open();
+      const g2 = await startHarness(h.sandbox, { store: store2 });
+      try {
+        const again = await g2.api("POST", "/v2/payments", {
+          body: paymentBody(),
+          idempotencyKey: "restart-1",
+          key: g1.apiKey,
+        });
+        assert.equal(again.status, 201);
+        assert.equal(again.text, first.text);
+        assert.equal(again.headers.get("idempotent-replayed"), "true");
+      } finally {
+        await g2.close();
+        await store2.close();
+      }
+    });
   });
 });

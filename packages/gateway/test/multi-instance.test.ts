@@ -38,11 +38,11 @@ describe("two gateway instances on one PostgreSQL schema", () => {
   });
   after(async () => {
     if (!enabled) return;
-    await a.close();
-    await b.close();
-    await storeA.close();
-    await storeB.close();
-    await sandbox.close();
+    await a?.close();
+    await b?.close();
+    await storeA?.close();
+    await storeB?.close();
+    await sandbox?.close();
     await dropPostgresSchema(url!, schema);
   });
 

@@ -30,11 +30,11 @@ before(async () => {
 });
 after(async () => {
   if (!enabled) return;
-  await a.close();
-  await b.close();
-  await storeA.close();
-  await storeB.close();
-  await sandbox.close();
+  await a?.close();
+  await b?.close();
+  await storeA?.close();
+  await storeB?.close();
+  await sandbox?.close();
   await dropPostgresSchema(url!, schema);
 });
 

@@ -3,36 +3,30 @@
  * ever creating a second Klarna payment request or transaction.
  */
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { after, before, beforeEach, it } from "node:test";
 import { RECONCILE_INTERVAL_ENV } from "../src/reconcile/plugin.ts";
 import { createReconciler } from "../src/reconcile/reconciler.ts";
-import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { useHarness } from "./helpers/harness.ts";
 
 const CREATE = "/v2/payment/requests";
 const CONFIRM = "/\\/confirmation-tokens\\/.+\\/confirm$/";
 
-describe("reconciliation of pending payments", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
-
-  before(async () => {
-    sandbox = await startTestSandbox();
-    // The tests drive rounds themselves: no background loop.
+forEachEngine("reconciliation of pending payments", (engine) => {
+  // The tests drive rounds themselves: no background loop (set before the gateway starts).
+  before(() => {
     process.env[RECONCILE_INTERVAL_ENV] = "0";
-    h = await startHarness(sandbox, {
-      gateway: {
-        klarnaTimeoutMs: 250,
-        klarnaRetryBaseMs: 5,
-        klarnaMaxAttempts: 2,
-        klarnaBreakerThreshold: 1000,
-      },
-    });
   });
-  after(async () => {
+  after(() => {
     delete process.env[RECONCILE_INTERVAL_ENV];
-    await h.close();
-    await sandbox.close();
+  });
+  const h = useHarness(engine, {
+    gateway: {
+      klarnaTimeoutMs: 250,
+      klarnaRetryBaseMs: 5,
+      klarnaMaxAttempts: 2,
+      klarnaBreakerThreshold: 1000,
+    },
   });
   beforeEach(async () => {
     await h.clearFaults();
@@ -42,7 +36,7 @@ describe("reconciliation of pending payments", () => {
     createReconciler({ db: h.store.db, payments: h.gateway.app.gateway.payments, minAgeMs: 0, ...extra });
 
   function klarnaObjects(paymentId: string) {
-    const state = sandbox.app.sandbox.state;
+    const state = h.sandbox.app.sandbox.state;
     const requests = [...state.paymentRequests.values()].filter((r) => r.payment_reference === paymentId);
     const ids = new Set(requests.map((r) => r.payment_request_id));
     const transactions = [...state.transactions.values()].filter(
@@ -128,21 +122,15 @@ describe("reconciliation of pending payments", () => {
   });
 });
 
-describe("reconciliation of payments whose Klarna webhook was lost", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
-
-  before(async () => {
-    sandbox = await startTestSandbox();
+forEachEngine("reconciliation of payments whose Klarna webhook was lost", (engine) => {
+  before(() => {
     process.env[RECONCILE_INTERVAL_ENV] = "0";
-    // No webhook subscription at the sandbox: Klarna's notification never arrives.
-    h = await startHarness(sandbox);
   });
-  after(async () => {
+  after(() => {
     delete process.env[RECONCILE_INTERVAL_ENV];
-    await h.close();
-    await sandbox.close();
   });
+  // No webhook subscription at the sandbox: Klarna's notification never arrives.
+  const h = useHarness(engine);
 
   it("reads the request of a payment waiting in requires_action and applies it (approved → confirmed)", async () => {
     const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 1500 });
@@ -166,7 +154,7 @@ describe("reconciliation of payments whose Klarna webhook was lost", () => {
     );
     // The shopper approves at Klarna; the webhook is lost. A later check finds it — after the throttle.
     const requestId = created.body.klarna.payment_request_id;
-    await fetch(`${sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`, {
+    await fetch(`${h.sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`, {
       method: "POST",
     });
     const throttled = await r.runOnce();

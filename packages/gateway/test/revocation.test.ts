@@ -6,35 +6,24 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { describe, it } from "node:test";
 import type { Kysely } from "kysely";
 import { Migrator } from "kysely/migration";
-import { openStore } from "../src/index.ts";
 import { createKlarnaClient, KlarnaError } from "../src/klarna/client.ts";
-import { MIGRATIONS, migrateToLatest } from "../src/store/migrations.ts";
-import { type Harness, type Json, sandboxJson, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { MIGRATIONS } from "../src/store/migrations.ts";
+import { forEachEngine, migrateStore, migrationScope } from "./helpers/engines.ts";
+import { type Json, sandboxJson, startHarness, useHarness } from "./helpers/harness.ts";
 
-describe("revoking a saved Klarna method (D13)", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
-
-  before(async () => {
-    sandbox = await startTestSandbox();
-    h = await startHarness(sandbox, { gateway: { klarnaBreakerThreshold: 1000 } });
-  });
-  after(async () => {
-    await h.close();
-    await sandbox.close();
-  });
+forEachEngine("revoking a saved Klarna method (D13)", (engine) => {
+  const h = useHarness(engine, { gateway: { klarnaBreakerThreshold: 1000 } });
 
   const account = () => h.gateway.app.gateway.klarna.accountId;
 
   /** The token as the sandbox (Klarna) sees it: its status, or the HTTP status when unknown. */
   async function tokenAtKlarna(token: string): Promise<Json> {
     const res = await fetch(
-      `${sandbox.url}/v2/accounts/${account()}/customer-tokens/${encodeURIComponent(token)}`,
-      { headers: { authorization: `Basic ${sandbox.apiKey}` } },
+      `${h.sandbox.url}/v2/accounts/${account()}/customer-tokens/${encodeURIComponent(token)}`,
+      { headers: { authorization: `Basic ${h.sandbox.apiKey}` } },
     );
     return res.status === 200 ? ((await res.json()) as Json).status : res.status;
   }
@@ -42,7 +31,7 @@ describe("revoking a saved Klarna method (D13)", () => {
   async function savedMethod(token?: string) {
     const customer = await h.api("POST", "/v2/customers", { body: { email: "klara@example.com" } });
     const customerToken: string =
-      token ?? (await sandboxJson(sandbox, "POST", "/_sandbox/customer-tokens", {})).customer_token;
+      token ?? (await sandboxJson(h.sandbox, "POST", "/_sandbox/customer-tokens", {})).customer_token;
     const pm = await h.api("POST", `/v2/customers/${customer.body.id}/payment_methods`, {
       body: { type: "klarna", klarna: { customer_token: customerToken } },
     });
@@ -79,7 +68,7 @@ describe("revoking a saved Klarna method (D13)", () => {
     assert.equal(calls.length, 1);
     // The token travels unaltered (percent-encoded in the path only) with our key and idempotency key.
     assert.equal(decodeURIComponent(calls[0]!.path.split("/customer-tokens/")[1]!), m.token);
-    assert.equal(calls[0]!.headers.authorization, `Basic ${sandbox.apiKey}`);
+    assert.equal(calls[0]!.headers.authorization, `Basic ${h.sandbox.apiKey}`);
     assert.equal(calls[0]!.headers["klarna-idempotency-key"], `${m.methodId}:revoke`);
     // Deleting again changes nothing and calls Klarna no more.
     const again = await revoke(m);
@@ -162,13 +151,14 @@ describe("revoking a saved Klarna method (D13)", () => {
 
   it("methods revoked locally before this feature are queued by migration 0002 and revoked at Klarna", async () => {
     // A database as an older gateway left it: schema 0001 only, a method revoked only locally.
-    const store = await openStore(":memory:", { migrate: false });
+    const store = await engine.openStore({ migrate: false });
     const only0001 = new Migrator({
       db: store.db,
+      ...(await migrationScope(store)),
       provider: { getMigrations: async () => ({ "0001_initial": MIGRATIONS["0001_initial"]! }) },
     });
     assert.equal((await only0001.migrateToLatest()).error, undefined);
-    const { customer_token: token } = await sandboxJson(sandbox, "POST", "/_sandbox/customer-tokens", {});
+    const { customer_token: token } = await sandboxJson(h.sandbox, "POST", "/_sandbox/customer-tokens", {});
     const at = new Date().toISOString();
     // biome-ignore lint/suspicious/noExplicitAny: the table as schema 0001 had it
     const old = store.db as unknown as Kysely<any>;
@@ -197,8 +187,8 @@ describe("revoking a saved Klarna method (D13)", () => {
         revoked_at: at,
       })
       .execute();
-    await migrateToLatest(store.db);
-    const other = await startHarness(sandbox, { store });
+    await migrateStore(store);
+    const other = await startHarness(h.sandbox, { store });
     try {
       const queued = await store.db
         .selectFrom("payment_methods")

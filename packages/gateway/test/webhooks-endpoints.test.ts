@@ -1,24 +1,26 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { after, before, it } from "node:test";
 import { verifyWebhook } from "../src/webhooks/standard-webhooks.ts";
-import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { eventually, useHarness } from "./helpers/harness.ts";
 
-describe("webhook endpoints API and deliveries to merchants", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
+forEachEngine("webhook endpoints API and deliveries to merchants", (engine) => {
+  const h = useHarness(engine);
   const received: { headers: IncomingHttpHeaders; body: string }[] = [];
   let answer = 200;
+  // While set, the endpoint receives but does not answer: a delivery stays in flight (still pending).
+  let hold: Promise<void> | undefined;
   const server = createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
     req.on("data", (c: string) => {
       body += c;
     });
-    req.on("end", () => {
+    req.on("end", async () => {
       received.push({ headers: req.headers, body });
+      await hold;
       res.statusCode = answer;
       res.end();
     });
@@ -26,14 +28,10 @@ describe("webhook endpoints API and deliveries to merchants", () => {
   let hookUrl: string;
 
   before(async () => {
-    sandbox = await startTestSandbox();
-    h = await startHarness(sandbox);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
   });
   after(async () => {
-    await h.close();
-    await sandbox.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -112,6 +110,12 @@ describe("webhook endpoints API and deliveries to merchants", () => {
       ),
     );
 
+    // The redelivery wakes the worker at once: hold the endpoint's answer so it cannot finish before
+    // the second request, which must find it still scheduled.
+    let release = () => {};
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
     const again = await h.api("POST", `/v2/webhook_deliveries/${delivery.id}/redeliver`, {
       idempotencyKey: crypto.randomUUID(),
     });
@@ -121,15 +125,22 @@ describe("webhook endpoints API and deliveries to merchants", () => {
       idempotencyKey: crypto.randomUUID(),
     });
     assert.equal(pendingAgain.status, 409);
-    await worker().runOnce();
-    const resent = received.filter((r) => r.headers["webhook-id"] === event.id);
-    assert.equal(resent.length, 2);
-    assert.equal(resent[1]!.body, resent[0]!.body);
-    const after = (await h.api("GET", `/v2/webhook_endpoints/${endpoint.id}/deliveries`)).body.data.find(
-      (d: { id: string }) => d.id === delivery.id,
+    release();
+    hold = undefined;
+    // Drive rounds until the redelivery is recorded (the background worker may be the one sending it).
+    const after = await eventually(
+      async () => {
+        await worker().runOnce();
+        const log = await h.api("GET", `/v2/webhook_endpoints/${endpoint.id}/deliveries`);
+        return log.body.data.find((d: { id: string }) => d.id === delivery.id);
+      },
+      (d) => d.status !== "pending",
     );
     assert.equal(after.status, "succeeded");
     assert.equal(after.attempts, 2);
+    const resent = received.filter((r) => r.headers["webhook-id"] === event.id);
+    assert.equal(resent.length, 2);
+    assert.equal(resent[1]!.body, resent[0]!.body);
 
     const deleted = await h.api("DELETE", `/v2/webhook_endpoints/${endpoint.id}`);
     assert.equal(deleted.status, 200);

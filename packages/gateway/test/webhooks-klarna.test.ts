@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { before, it } from "node:test";
 import type { RunningSandbox } from "@klarna-interop/sandbox";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
-import { type Harness, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { eventually, useHarness } from "./helpers/harness.ts";
 
 async function klarnaCall<T>(sandbox: RunningSandbox, path: string, body: unknown): Promise<T> {
   const res = await fetch(sandbox.url + path, {
@@ -14,36 +15,19 @@ async function klarnaCall<T>(sandbox: RunningSandbox, path: string, body: unknow
   return res.json();
 }
 
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-describe("POST /webhooks/klarna", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
+forEachEngine("POST /webhooks/klarna", (engine) => {
   let signing: { signing_key_id: string; signing_key: string };
-
-  before(async () => {
-    sandbox = await startTestSandbox();
-    // The key first (the gateway needs it at start), then the subscription pointing at the gateway.
+  // The key first (the gateway needs it at start), then the subscription pointing at the gateway.
+  const h = useHarness(engine, async (sandbox) => {
     signing = await klarnaCall<typeof signing>(sandbox, "/v1/notification/signing-keys", {});
-    h = await startHarness(sandbox, {
-      gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } },
-    });
-    await klarnaCall(sandbox, "/v1/notification/webhooks", {
+    return { gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } } };
+  });
+  before(async () => {
+    await klarnaCall(h.sandbox, "/v1/notification/webhooks", {
       url: `${h.gateway.url}/webhooks/klarna`,
       event_types: ["payment.request.state-change.*", "payment.transaction.*"],
       signing_key_id: signing.signing_key_id,
     });
-  });
-  after(async () => {
-    await h.close();
-    await sandbox.close();
   });
 
   async function paymentAwaitingShopper(): Promise<{ id: string; klarna: { payment_request_id: string } }> {
@@ -81,7 +65,7 @@ describe("POST /webhooks/klarna", () => {
     const requestId = payment.klarna.payment_request_id;
     await h.clearJournal();
     // The shopper approves at Klarna; Klarna (the sandbox) notifies the gateway.
-    await fetch(`${sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`, {
+    await fetch(`${h.sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`, {
       method: "POST",
     });
     const settled = await eventually(

@@ -1,8 +1,10 @@
 /**
- * Test harness: one sandbox (as Klarna) per test file, a fresh gateway on an in-memory SQLite store
- * per test (or a given store), a merchant, and helpers to call the API and read the sandbox journal.
+ * Test harness: a sandbox (as Klarna), a gateway on a fresh store of the suite's engine (or a given
+ * store), a merchant, and helpers to call the API and read the sandbox journal. `useHarness` declares
+ * the usual per-suite setup and teardown in one line.
  */
 import { Writable } from "node:stream";
+import { after, before } from "node:test";
 import { type RunningSandbox, startSandbox } from "@klarna-interop/sandbox";
 import {
   createMerchant,
@@ -12,6 +14,7 @@ import {
   type Store,
   startGateway,
 } from "../../src/index.ts";
+import type { Engine } from "./engines.ts";
 
 /** Parsed JSON answers: tests assert on them field by field. */
 // biome-ignore lint/suspicious/noExplicitAny: arbitrary JSON, narrowed by the assertions that read it
@@ -76,12 +79,20 @@ export function startTestSandbox(): Promise<RunningSandbox> {
   return startSandbox({ port: 0, host: "127.0.0.1" });
 }
 
-/** Starts a gateway against `sandbox` with a fresh merchant; the store defaults to in-memory SQLite. */
-export async function startHarness(
-  sandbox: RunningSandbox,
-  options: { store?: Store; gateway?: Partial<GatewayOptions>; log?: boolean } = {},
-): Promise<Harness> {
-  const store = options.store ?? (await openStore(":memory:"));
+export interface HarnessOptions {
+  /** Where the gateway's store comes from: a new database of this engine (default: in-memory SQLite). */
+  engine?: Engine;
+  /** An open store to use instead (left open on close). */
+  store?: Store;
+  gateway?: Partial<GatewayOptions>;
+  /** Capture the gateway's debug logs in `logs`. */
+  log?: boolean;
+}
+
+/** Starts a gateway against `sandbox` with a fresh merchant, on a new database unless `store` is given. */
+export async function startHarness(sandbox: RunningSandbox, options: HarnessOptions = {}): Promise<Harness> {
+  const store =
+    options.store ?? (await (options.engine ? options.engine.openStore() : openStore(":memory:")));
   const { apiKey, merchant } = await createMerchant(store, { name: "Test shop" });
   const logs: string[] = [];
   const stream = new Writable({
@@ -148,6 +159,47 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/**
+ * Declares a suite's setup: a sandbox and a harness on `engine`, started in `before` and closed in
+ * `after` (register later hooks after calling this and they see both running). Returns the harness,
+ * filled in when `before` has run: use it inside hooks and tests only. `options` may be computed from
+ * the sandbox, e.g. to create a Klarna signing key the gateway needs at start.
+ */
+export function useHarness(
+  engine: Engine,
+  options: HarnessOptions | ((sandbox: RunningSandbox) => Promise<HarnessOptions>) = {},
+): Harness {
+  const harness = {} as Harness;
+  before(async () => {
+    const sandbox = await startTestSandbox();
+    harness.sandbox = sandbox;
+    const resolved = typeof options === "function" ? await options(sandbox) : options;
+    Object.assign(harness, await startHarness(sandbox, { ...resolved, engine }));
+  });
+  after(async () => {
+    await harness.close?.();
+    await harness.sandbox?.close();
+  });
+  return harness;
+}
+
+/**
+ * Reads until `done` accepts the value or `timeoutMs` passes, and returns the last value read (the
+ * caller's assertions then say what was wrong). For effects of background work: webhooks, workers.
+ */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** Journal entries that created Klarna payment requests. */
