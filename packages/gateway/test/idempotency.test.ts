@@ -237,8 +237,8 @@ forEachEngine("idempotency", (engine) => {
 
   describe("idempotency survives a restart", () => {
     it("a second gateway on the same database replays the first one's response", async () => {
-      const open = engine.durableDatabase();
-      const store1 = await open();
+      const database = engine.durableDatabase();
+      const store1 = await database.open();
       const g1 = await startHarness(h.sandbox, { store: store1 });
       const first = await g1.api("POST", "/v2/payments", {
         body: paymentBody(),
@@ -248,7 +248,7 @@ forEachEngine("idempotency", (engine) => {
       await g1.close();
       await store1.close();
 
-      const store2 = await open();
+      const store2 = await database.open();
       const g2 = await startHarness(h.sandbox, { store: store2 });
       try {
         const again = await g2.api("POST", "/v2/payments", {

@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, afterEach, before, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { newId } from "../src/domain/ids.ts";
+import { claimDueDeliveries } from "../src/outbox/claim.ts";
+import { dispatchOutbox } from "../src/outbox/dispatch.ts";
 import { purgeWebhookHistory } from "../src/outbox/purge.ts";
 import { createWebhookWorker, type WebhookWorker, type WebhookWorkerOptions } from "../src/outbox/worker.ts";
-import { openStore, type Store } from "../src/store/index.ts";
+import type { Store } from "../src/store/index.ts";
 import { generateWebhookSecret, verifyWebhook } from "../src/webhooks/standard-webhooks.ts";
-import { insertTestMerchant, insertTestPayment } from "./fixtures/rows.ts";
+import { insertTestMerchant, insertTestPayment, outboxDrained } from "./fixtures/rows.ts";
+import { forEachEngine } from "./helpers/engines.ts";
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -45,21 +45,21 @@ async function receiver(answer: (n: number) => number = () => 200, delayMs = 0) 
   return { url: `http://127.0.0.1:${port}/hooks`, received };
 }
 
-describe("webhook delivery worker (SQLite)", () => {
-  let dir: string;
+forEachEngine("webhook delivery worker", (engine) => {
+  // Durable: the race test opens it again from a second thread.
+  const database = engine.durableDatabase();
+  const dialect = engine.kind;
   let store: Store;
   const merchantId = "mch_test";
   const at = new Date().toISOString();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "gw-outbox-"));
-    store = await openStore(join(dir, "gw.db"));
+    store = await database.open();
     await insertTestMerchant(store, merchantId);
     await insertTestPayment(store, merchantId, { id: "pay_x" });
   });
   after(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await store?.close();
   });
 
   async function endpoint(url: string, events: string[] = ["*"]) {
@@ -119,7 +119,7 @@ describe("webhook delivery worker (SQLite)", () => {
     // Odd spacing and unicode: the bytes sent must be exactly these, not a re-serialisation.
     const payload = '{"type":"payment.authorized",  "data":{"id":"pay_x","note":"åäö ✓"}}';
     const id = await event("payment.authorized", payload);
-    const worker = newWorker({ db: store.db, dialect: "sqlite" });
+    const worker = newWorker({ db: store.db, dialect });
     const r = await worker.runOnce();
     assert.equal(r.dispatched, 1);
     assert.equal(r.succeeded, 1);
@@ -156,7 +156,7 @@ describe("webhook delivery worker (SQLite)", () => {
     const id = await event("payment.captured", '{"n":1}');
     const worker = newWorker({
       db: store.db,
-      dialect: "sqlite",
+      dialect,
       now: () => clock,
       backoff: { baseMs: 1000, factor: 2, jitter: 0, maxAttempts: 5 },
     });
@@ -214,7 +214,7 @@ describe("webhook delivery worker (SQLite)", () => {
     await endpoint(rx.url, ["checkout.*"]); // subscribed to something else
     const outside = await endpoint("http://192.0.2.10/hook");
     const id = await event("payment.refunded", "{}");
-    const worker = newWorker({ db: store.db, dialect: "sqlite" });
+    const worker = newWorker({ db: store.db, dialect });
     await worker.runOnce();
     const rows = await store.db
       .selectFrom("webhook_deliveries")
@@ -244,7 +244,7 @@ describe("webhook delivery worker (SQLite)", () => {
         claimed_until: null,
       })
       .execute();
-    const worker = newWorker({ db: store.db, dialect: "sqlite" });
+    const worker = newWorker({ db: store.db, dialect });
     assert.equal((await worker.runOnce()).dispatched, 1);
     const row = await store.db
       .selectFrom("outbox")
@@ -265,7 +265,7 @@ describe("webhook delivery worker (SQLite)", () => {
     const rx = await receiver();
     await endpoint(rx.url);
     let clock = Date.now();
-    const worker = newWorker({ db: store.db, dialect: "sqlite", now: () => clock, requestTimeoutMs: 1000 });
+    const worker = newWorker({ db: store.db, dialect, now: () => clock, requestTimeoutMs: 1000 });
     // An outbox row claimed by an instance that crashed before fanning it out.
     const stuck = await event("payment.captured", '{"stuck":true}');
     const lease = new Date(clock + 30_000).toISOString();
@@ -300,7 +300,7 @@ describe("webhook delivery worker (SQLite)", () => {
     assert.equal(rx.received.filter((r) => r.headers["webhook-id"] === again).length, 2);
   });
 
-  it("two instances racing on one database file deliver each event exactly once", async () => {
+  it("two instances racing on one database deliver each event exactly once", async () => {
     // A slow merchant keeps each round busy, so the two instances' rounds overlap.
     const rx = await receiver(() => 200, 15);
     await endpoint(rx.url);
@@ -309,14 +309,17 @@ describe("webhook delivery worker (SQLite)", () => {
     // The other instance runs in its own thread with its own connection, as a second process would:
     // node:sqlite is synchronous, so two connections in one thread would wait on each other's locks.
     const other = new Worker(new URL("./fixtures/outbox-worker-thread.ts", import.meta.url), {
-      workerData: { database: join(dir, "gw.db"), rounds: 8, batchSize: 5 },
+      workerData: { database: database.location, schema: database.schema, ids, maxRounds: 100, batchSize: 5 },
     });
     await once(other, "message"); // ready
-    const a = newWorker({ db: store.db, dialect: "sqlite", batchSize: 5 });
+    const a = newWorker({ db: store.db, dialect, batchSize: 5 });
     const otherResult = once(other, "message");
     other.postMessage("go");
     let attemptedHere = 0;
-    for (let i = 0; i < 8; i++) attemptedHere += (await a.runOnce()).attempted;
+    // Both go on until every event is delivered (a fixed number of rounds let a fast one finish alone).
+    for (let i = 0; i < 100 && !(await outboxDrained(store, ids)); i++) {
+      attemptedHere += (await a.runOnce()).attempted;
+    }
     const [{ attempted: attemptedThere }] = (await otherResult) as [{ attempted: number }];
     await other.terminate();
     // Both took part, and no delivery was attempted twice.
@@ -328,10 +331,9 @@ describe("webhook delivery worker (SQLite)", () => {
   });
 });
 
-describe("webhook history retention", () => {
+forEachEngine("webhook history retention", (engine) => {
   it("deletes dispatched outbox rows and finished deliveries past retention, nothing else", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gw-purge-"));
-    const store = await openStore(join(dir, "gw.db"));
+    const store = await engine.openStore();
     try {
       const merchant = await insertTestMerchant(store);
       const day = 86_400_000;
@@ -392,7 +394,63 @@ describe("webhook history retention", () => {
       );
     } finally {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+forEachEngine("outbox claims", (engine) => {
+  it("take at most `limit` rows per call, however many are due", async () => {
+    // On PostgreSQL the locking candidate subquery used to be re-run while updating, and one call
+    // took every due row: one instance fanned out and sent the whole backlog at once.
+    const store = await engine.openStore();
+    try {
+      const merchant = await insertTestMerchant(store);
+      const at = new Date(Date.now() - 1000).toISOString();
+      await store.db
+        .insertInto("webhook_endpoints")
+        .values({
+          id: "we_limit",
+          merchant_id: merchant,
+          url: "http://127.0.0.1:9/hooks",
+          events: '["*"]',
+          secret: generateWebhookSecret(),
+          status: "enabled",
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      for (let i = 0; i < 12; i++) {
+        await store.db
+          .insertInto("outbox")
+          .values({
+            id: `evt_limit_${String(i).padStart(2, "0")}`,
+            merchant_id: merchant,
+            type: "payment.authorized",
+            subject_id: null,
+            payload: "{}",
+            created_at: at,
+            dispatched_at: null,
+            claimed_until: null,
+          })
+          .execute();
+      }
+      assert.equal(await dispatchOutbox(store.db, engine.kind, { limit: 5 }), 5);
+      const fannedOut = await store.db.selectFrom("webhook_deliveries").select("id").execute();
+      assert.equal(fannedOut.length, 5);
+      const claim = await claimDueDeliveries(store.db, engine.kind, {
+        limit: 3,
+        leaseMs: 30_000,
+        now: Date.now(),
+      });
+      assert.equal(claim.rows.length, 3);
+      const leased = await store.db
+        .selectFrom("webhook_deliveries")
+        .select("id")
+        .where("claimed_until", "=", claim.lease)
+        .execute();
+      assert.equal(leased.length, 3, "only the returned rows carry the lease");
+    } finally {
+      await store.close();
     }
   });
 });

@@ -28,12 +28,14 @@ export async function claimDueDeliveries(
   // A lease unique to this claim (ms + random suffix keeps it sortable as a timestamp prefix while
   // two claims in the same millisecond still get different fencing tokens).
   const lease = `${new Date(options.now + options.leaseMs).toISOString()}#${Math.random().toString(36).slice(2, 10)}`;
+  // The candidates are a MATERIALIZED CTE, selected once: as a plain `IN (subquery)` PostgreSQL may
+  // re-run the locking subquery while updating, each run finding the next unclaimed rows, and one
+  // claim took every due row whatever the limit.
   const rows = await db
-    .updateTable("webhook_deliveries")
-    .set({ claimed_until: lease })
-    .where((eb) =>
-      eb("id", "in", (sub) => {
-        let q = sub
+    .with(
+      (cte) => cte("due").materialized(),
+      (qb) => {
+        let q = qb
           .selectFrom("webhook_deliveries")
           .select("id")
           .where("status", "=", "pending")
@@ -43,8 +45,11 @@ export async function claimDueDeliveries(
           .limit(options.limit);
         if (dialect === "postgres") q = q.forUpdate().skipLocked();
         return q;
-      }),
+      },
     )
+    .updateTable("webhook_deliveries")
+    .set({ claimed_until: lease })
+    .where("id", "in", (eb) => eb.selectFrom("due").select("due.id"))
     .where("status", "=", "pending")
     .where((w) => w.or([w("claimed_until", "is", null), w("claimed_until", "<", at)]))
     .returningAll()

@@ -49,12 +49,13 @@ export async function dispatchOutbox(
 
   // Events of merchants without an enabled endpoint have nowhere to go: one statement marks them
   // dispatched, no claim or transaction needed (most events of most merchants, in practice).
+  // Candidates are MATERIALIZED CTEs, selected once: as a plain `IN (subquery)` PostgreSQL may re-run
+  // the locking subquery while updating and take every matching row whatever the limit.
   const skipped = await db
-    .updateTable("outbox")
-    .set({ dispatched_at: at, claimed_until: null })
-    .where((eb) =>
-      eb("id", "in", (sub) => {
-        let q = sub
+    .with(
+      (cte) => cte("due").materialized(),
+      (qb) => {
+        let q = qb
           .selectFrom("outbox")
           .select("id")
           .where(unclaimed)
@@ -65,22 +66,27 @@ export async function dispatchOutbox(
           .limit(limit);
         if (dialect === "postgres") q = q.forUpdate().skipLocked();
         return q;
-      }),
+      },
     )
+    .updateTable("outbox")
+    .set({ dispatched_at: at, claimed_until: null })
+    .where("id", "in", (eb) => eb.selectFrom("due").select("due.id"))
     .where(unclaimed)
     .executeTakeFirst();
   const skippedCount = Number(skipped.numUpdatedRows);
 
   const claimed = await db
-    .updateTable("outbox")
-    .set({ claimed_until: lease })
-    .where((eb) =>
-      eb("id", "in", (sub) => {
-        let q = sub.selectFrom("outbox").select("id").where(unclaimed).orderBy("id").limit(limit);
+    .with(
+      (cte) => cte("due").materialized(),
+      (qb) => {
+        let q = qb.selectFrom("outbox").select("id").where(unclaimed).orderBy("id").limit(limit);
         if (dialect === "postgres") q = q.forUpdate().skipLocked();
         return q;
-      }),
+      },
     )
+    .updateTable("outbox")
+    .set({ claimed_until: lease })
+    .where("id", "in", (eb) => eb.selectFrom("due").select("due.id"))
     // Re-checked on the outer UPDATE: on SQLite the statement is the atomic unit of the claim.
     .where(unclaimed)
     .returning(["id", "merchant_id", "type", "payload"])

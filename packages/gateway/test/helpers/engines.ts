@@ -24,10 +24,17 @@ export interface Engine {
   /** Opens a new, empty database, migrated unless `migrate` is false (to test migrations themselves). */
   openStore(options?: { migrate?: boolean }): Promise<Store>;
   /**
-   * A database that outlives its connections, for restart tests: every call of the returned opener
-   * opens the same one (SQLite: a temporary file; PostgreSQL: one schema).
+   * A new database that outlives its connections, for restart and multi-instance tests: every
+   * `open()` opens the same one (SQLite: a temporary file; PostgreSQL: one schema). `location` and
+   * `schema` let another thread open it with `openStore(location, { schema })`.
    */
-  durableDatabase(): () => Promise<Store>;
+  durableDatabase(): DurableDatabase;
+}
+
+export interface DurableDatabase {
+  open(): Promise<Store>;
+  location: string;
+  schema?: string;
 }
 
 /**
@@ -42,8 +49,8 @@ function sqliteEngine(): Engine & { cleanup(): void } {
     openStore: (options = {}) => openStore(":memory:", options),
     durableDatabase() {
       dir ??= mkdtempSync(join(tmpdir(), "gw-engine-"));
-      const file = join(dir, `db-${files++}.sqlite`);
-      return () => openStore(file);
+      const location = join(dir, `db-${files++}.sqlite`);
+      return { location, open: () => openStore(location) };
     },
     cleanup() {
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -74,7 +81,7 @@ function postgresEngine(url: string, title: string): Engine & { cleanup(): Promi
     openStore: (options = {}) => openStore(url, { ...options, schema: newSchema(), poolSize: 4 }),
     durableDatabase() {
       const schema = newSchema();
-      return () => openStore(url, { schema, poolSize: 4 });
+      return { location: url, schema, open: () => openStore(url, { schema, poolSize: 4 }) };
     },
     async cleanup() {
       for (const schema of schemas.splice(0)) await dropPostgresSchema(url, schema);
