@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, before, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { after, before, it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
-import { type Harness, type Json, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { type Json, useHarness } from "./helpers/harness.ts";
 
 async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -19,29 +19,27 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, ti
   }
 }
 
-describe("/metrics: webhook pipeline", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
+forEachEngine("/metrics: webhook pipeline", (engine) => {
   let receiver: Server;
   let receiverStatus = 500;
   let signing: { signing_key_id: string; signing_key: string };
 
   async function klarna(method: string, path: string, body?: unknown): Promise<Json> {
-    const res = await fetch(sandbox.url + path, {
+    const res = await fetch(h.sandbox.url + path, {
       method,
-      headers: { authorization: `Basic ${sandbox.apiKey}`, "content-type": "application/json" },
+      headers: { authorization: `Basic ${h.sandbox.apiKey}`, "content-type": "application/json" },
       body: JSON.stringify(body ?? {}),
     });
     assert.ok(res.ok, `${path}: ${res.status}`);
     return res.json();
   }
 
-  before(async () => {
-    sandbox = await startTestSandbox();
+  // The signing key first (the gateway needs it at start), then the subscription pointing at it.
+  const h = useHarness(engine, async () => {
     signing = await klarna("POST", "/v1/notification/signing-keys", {});
-    h = await startHarness(sandbox, {
-      gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } },
-    });
+    return { gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } } };
+  });
+  before(async () => {
     await klarna("POST", "/v1/notification/webhooks", {
       url: `${h.gateway.url}/webhooks/klarna`,
       event_types: ["payment.transaction.*"],
@@ -54,8 +52,6 @@ describe("/metrics: webhook pipeline", () => {
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   });
   after(async () => {
-    await h.close();
-    await sandbox.close();
     receiver.close();
   });
 

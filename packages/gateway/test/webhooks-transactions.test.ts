@@ -4,11 +4,11 @@
  * itself never counts twice.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { before, describe, it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { planTransaction } from "../src/webhooks/klarna-transactions.ts";
-import { type Harness, type Json, sandboxJson, startHarness, startTestSandbox } from "./helpers/harness.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { type Json, sandboxJson, useHarness } from "./helpers/harness.ts";
 
 async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -19,16 +19,14 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, ti
   }
 }
 
-describe("Klarna transaction webhooks", () => {
-  let sandbox: RunningSandbox;
-  let h: Harness;
+forEachEngine("Klarna transaction webhooks", (engine) => {
   let signing: { signing_key_id: string; signing_key: string };
 
   async function klarna(method: string, path: string, body?: unknown): Promise<Json> {
-    const res = await fetch(sandbox.url + path, {
+    const res = await fetch(h.sandbox.url + path, {
       method,
       headers: {
-        authorization: `Basic ${sandbox.apiKey}`,
+        authorization: `Basic ${h.sandbox.apiKey}`,
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -38,21 +36,17 @@ describe("Klarna transaction webhooks", () => {
     return text ? JSON.parse(text) : undefined;
   }
 
-  before(async () => {
-    sandbox = await startTestSandbox();
+  // The signing key first (the gateway needs it at start), then the subscription pointing at it.
+  const h = useHarness(engine, async () => {
     signing = await klarna("POST", "/v1/notification/signing-keys", {});
-    h = await startHarness(sandbox, {
-      gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } },
-    });
+    return { gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } } };
+  });
+  before(async () => {
     await klarna("POST", "/v1/notification/webhooks", {
       url: `${h.gateway.url}/webhooks/klarna`,
       event_types: ["payment.transaction.*"],
       signing_key_id: signing.signing_key_id,
     });
-  });
-  after(async () => {
-    await h.close();
-    await sandbox.close();
   });
 
   const account = () => h.gateway.app.gateway.klarna.accountId;
@@ -79,7 +73,7 @@ describe("Klarna transaction webhooks", () => {
     const list = await eventually(
       async () =>
         (
-          await sandboxJson(sandbox, "GET", `/_sandbox/webhook-deliveries?event_type=${eventType}`)
+          await sandboxJson(h.sandbox, "GET", `/_sandbox/webhook-deliveries?event_type=${eventType}`)
         ).deliveries.filter((d: Json) => JSON.parse(d.body).payload.payment_transaction_id === tid),
       (ds: Json[]) => ds.length >= count && ds.every((d) => d.status !== "PENDING"),
     );
@@ -233,7 +227,7 @@ describe("Klarna transaction webhooks", () => {
     const cap = await h.api("POST", `/v2/payments/${partly.id}/capture`, { body: { amount: 3000 } });
     assert.equal(cap.status, 200, cap.text);
     await delivered(partly.tid, "payment.transaction.captured");
-    await sandboxJson(sandbox, "POST", "/_sandbox/clock/advance", { seconds: 29 * 86400 });
+    await sandboxJson(h.sandbox, "POST", "/_sandbox/clock/advance", { seconds: 29 * 86400 });
     await delivered(untouched.tid, "payment.transaction.expired");
     await delivered(partly.tid, "payment.transaction.expired");
     const a = await read(untouched.id);
