@@ -8,16 +8,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { type Json, useHarness } from "./helpers/harness.ts";
-
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually, type Json, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("/metrics: webhook pipeline", (engine) => {
   let receiver: Server;

@@ -8,16 +8,7 @@ import { before, describe, it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { planTransaction } from "../src/webhooks/klarna-transactions.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { type Json, sandboxJson, useHarness } from "./helpers/harness.ts";
-
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { eventually, type Json, sandboxJson, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("Klarna transaction webhooks", (engine) => {
   let signing: { signing_key_id: string; signing_key: string };
