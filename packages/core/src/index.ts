@@ -26,6 +26,7 @@ export {
   type KlarnaRequest,
   type PaymentRequestBody,
 } from "./klarna-requests.ts";
+export { KLARNA_COUNTRIES, KLARNA_CURRENCIES } from "./markets.ts";
 export {
   type KlarnaHandoff,
   type KlarnaPaymentMethodOptions,

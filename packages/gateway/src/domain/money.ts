@@ -4,25 +4,10 @@
  * INTEGER column holds on both SQLite and PostgreSQL). Currencies are the ISO 4217 codes Klarna
  * settles in, upper-case.
  */
+import { KLARNA_CURRENCIES } from "@klarna-interop/core";
 
-/** ISO 4217 currencies Klarna supports (markets as of 2026). */
-export const SUPPORTED_CURRENCIES: readonly string[] = [
-  "AUD",
-  "CAD",
-  "CHF",
-  "CZK",
-  "DKK",
-  "EUR",
-  "GBP",
-  "HUF",
-  "MXN",
-  "NOK",
-  "NZD",
-  "PLN",
-  "RON",
-  "SEK",
-  "USD",
-];
+/** The currencies the payment API accepts: every Klarna Network currency (ISO 4217, upper-case). */
+export const SUPPORTED_CURRENCIES: readonly string[] = KLARNA_CURRENCIES;
 
 export const MIN_AMOUNT = 1;
 export const MAX_AMOUNT = 2_147_483_647;
