@@ -22,7 +22,6 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type autocannon from "autocannon";
 import { type CannonRun, runCannon } from "./lib/cannon.ts";
 import { fmt, machineLine, table, writeSection } from "./lib/report.ts";
 

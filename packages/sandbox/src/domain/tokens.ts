@@ -41,7 +41,7 @@ export async function resolveToken(ctx: SandboxContext, raw: string): Promise<Re
   if (segments.length !== 3) return undefined;
   const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
   const header = jsonSegment(headerSegment);
-  if (!header || header.alg !== "RS256" || header.crit !== undefined || typeof header.kid !== "string") {
+  if (header?.alg !== "RS256" || header.crit !== undefined || typeof header.kid !== "string") {
     return undefined;
   }
   const key = ctx.keys.find(header.kid);
