@@ -136,24 +136,31 @@ describe("agreement with jose", () => {
     );
   });
 
-  test("ECDSA checks offloaded to the thread pool under concurrency give the same answers", async () => {
-    const verifier = createTokenVerifier({ jwks, now });
-    const good = await Promise.all(Array.from({ length: 8 }, () => mint(es)));
-    const forged = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        new SignJWT({ status: "PAYMENT_PREPARED" })
-          .setProtectedHeader({ alg: "ES256", kid: es.kid })
-          .sign(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey),
-      ),
-    );
-    // One burst (Promise.all) so that most checks go to the pool, mixed good and forged.
-    const tokens = good.flatMap((g, i) => [g, forged[i]!]);
-    const results = await Promise.all(tokens.map((t) => verifier.verify(t)));
-    results.forEach((r, i) => {
-      if (i % 2 === 0) assert.equal(r.verified, true, `token ${i}: ${JSON.stringify(r)}`);
-      else assert.equal(r.verified ? "verified" : r.reason, "bad_signature", `token ${i}`);
+  for (const [name, key, forger] of [
+    ["ES256", es, () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey],
+    ["RS256", rs, () => generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey],
+    ["PS256", ps, () => generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey],
+  ] as const) {
+    test(`${name} checks offloaded to the thread pool under concurrency give the same answers`, async () => {
+      const verifier = createTokenVerifier({ jwks, now });
+      const good = await Promise.all(Array.from({ length: 8 }, () => mint(key)));
+      const forgingKey = forger();
+      const forged = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          new SignJWT({ status: "PAYMENT_PREPARED" })
+            .setProtectedHeader({ alg: name, kid: key.kid })
+            .sign(forgingKey),
+        ),
+      );
+      // One burst (Promise.all) so that most checks go to the pool, mixed good and forged.
+      const tokens = good.flatMap((g, i) => [g, forged[i]!]);
+      const results = await Promise.all(tokens.map((t) => verifier.verify(t)));
+      results.forEach((r, i) => {
+        if (i % 2 === 0) assert.equal(r.verified, true, `token ${i}: ${JSON.stringify(r)}`);
+        else assert.equal(r.verified ? "verified" : r.reason, "bad_signature", `token ${i}`);
+      });
     });
-  });
+  }
 
   test("the token string is never altered by verifying it", async () => {
     const verifier = createTokenVerifier({ jwks, now });
