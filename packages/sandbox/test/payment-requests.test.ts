@@ -95,7 +95,33 @@ describe("Payment Request API", () => {
     });
     assert.equal(tooLong.statusCode, 400);
     assert.equal(tooLong.json().errors[0].parameter, "body.interoperability.interoperability_token");
+    const dataTooLong = await app.inject({
+      method: "POST",
+      url: "/v2/payment/requests",
+      headers: JSON_AUTH,
+      payload: {
+        currency: "EUR",
+        paymentAmount: 1,
+        interoperability: { interoperability_data: "x".repeat(10241) },
+      },
+    });
+    assert.equal(dataTooLong.statusCode, 400);
+    assert.equal(dataTooLong.json().errors[0].parameter, "body.interoperability.interoperability_data");
     assert.equal(app.sandbox.state.paymentRequests.size, before);
+  });
+
+  it("accepts token and data exactly at the D2 limits", async () => {
+    const created = await createRequest(app, {
+      currency: "EUR",
+      paymentAmount: 1,
+      interoperability: {
+        interoperability_token: "t".repeat(8192),
+        interoperability_data: "d".repeat(10240),
+      },
+    });
+    const stored = app.sandbox.state.paymentRequests.get(created.payment_request_id)!;
+    assert.equal(stored.interoperability?.interoperability_token?.length, 8192);
+    assert.equal(stored.interoperability?.interoperability_data?.length, 10240);
   });
 
   it("stores interoperability token and data exactly as received, even when not ours", async () => {

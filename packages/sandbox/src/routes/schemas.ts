@@ -1,8 +1,7 @@
 import { Type } from "typebox";
 
-/** Limits from D2: what Klarna accepts for token and data strings. */
-export const TOKEN_MAX_LENGTH = 8192;
-export const DATA_MAX_LENGTH = 10240;
+/** Limits from D2, owned by core so the sandbox and the AP side never disagree. */
+export { DATA_MAX_LENGTH, TOKEN_MAX_LENGTH } from "@klarna-interop/core";
 
 export const Currency = Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217, upper case" });
 export const Country = Type.String({ pattern: "^[A-Z]{2}$", description: "ISO 3166-1 alpha-2, upper case" });
