@@ -9,6 +9,8 @@
  * @module
  */
 
+import { TOKEN_MAX_LENGTH } from "./extract.ts";
+import { isBase64Url, parseJsonObjectSegment } from "./json-segment.ts";
 import { JwksCache } from "./jwks-cache.ts";
 import type { AlgorithmSpec } from "./key-algorithms.ts";
 import {
@@ -47,9 +49,6 @@ export type VerifierFailure =
   | "not_yet_valid"
   | "jwks_unavailable";
 
-/** Longest token the verifier looks at; the same limit as the request field (D2). */
-export const MAX_TOKEN_LENGTH = 8192;
-
 /** Extra options beyond the contract's {@link TokenVerifierOptions}. */
 export interface TokenVerifierExtraOptions {
   /** After a failed JWKS fetch, the next attempt waits at least this long; default 1000 ms. */
@@ -63,9 +62,6 @@ const DEFAULTS = {
   cacheMaxAgeMs: 600_000,
   retryAfterErrorMs: 1000,
 } as const;
-
-/** Strict base64url: the alphabet only, no padding, and no impossible length. */
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** A parsed header segment, cached by its exact text. */
 interface HeaderInfo {
@@ -85,19 +81,12 @@ function fail(reason: VerifierFailure, detail?: string): Failure {
   return detail === undefined ? { verified: false, reason } : { verified: false, reason, detail };
 }
 
-function decodeSegment(segment: string, what: string): unknown | Failure {
-  if (segment.length === 0 || segment.length % 4 === 1 || !BASE64URL.test(segment)) {
+/** Strict base64url (the alphabet only, no padding, no impossible length) for a JSON object. */
+function decodeSegment(segment: string, what: string): Record<string, unknown> | Failure {
+  if (segment.length === 0 || segment.length % 4 === 1 || !isBase64Url(segment)) {
     return fail("malformed", `${what} is not base64url`);
   }
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      return fail("malformed", `${what} is not a JSON object`);
-    }
-    return value;
-  } catch {
-    return fail("malformed", `${what} is not valid JSON`);
-  }
+  return parseJsonObjectSegment(segment) ?? fail("malformed", `${what} is not a JSON object`);
 }
 
 function isFailure(v: unknown): v is Failure {
@@ -367,8 +356,8 @@ export function createTokenVerifier(
   /** The whole check; returns a plain value when nothing needs waiting for, else a promise. */
   function run(raw: string): VerifyResult | Promise<VerifyResult> {
     if (typeof raw !== "string") return fail("malformed", "token is not a string");
-    if (raw.length > MAX_TOKEN_LENGTH)
-      return fail("malformed", `token longer than ${MAX_TOKEN_LENGTH} characters`);
+    if (raw.length > TOKEN_MAX_LENGTH)
+      return fail("malformed", `token longer than ${TOKEN_MAX_LENGTH} characters`);
     const dot1 = raw.indexOf(".");
     const dot2 = dot1 < 0 ? -1 : raw.indexOf(".", dot1 + 1);
     if (dot2 < 0 || raw.indexOf(".", dot2 + 1) >= 0) {
