@@ -78,6 +78,10 @@ describe("server-side confirmation", () => {
       (events.at(-1)!.payload as { payment_transaction_id: string }).payment_transaction_id,
       body.payment_transaction_id,
     );
+    // Same payload shape as the other payment.transaction.* events: the transaction view.
+    const payload = events.at(-1)!.payload as { remaining_authorized_amount: number; captures: unknown[] };
+    assert.equal(payload.remaining_authorized_amount, 4200);
+    assert.deepEqual(payload.captures, []);
     // The transaction routes can take it from here.
     const captured = await app.inject({
       method: "POST",

@@ -2,7 +2,7 @@ import type { SandboxContext } from "../context.ts";
 import { type KlarnaFieldError, KlarnaHttpError } from "../http/errors.ts";
 import type { Transaction } from "../types.ts";
 import { expireIfDue, transition } from "./payment-requests.ts";
-import { authorizeTransaction } from "./transactions.ts";
+import { authorizeTransaction, viewTransaction } from "./transactions.ts";
 
 /** Event emitted when a confirmation authorizes a payment. */
 export const TRANSACTION_AUTHORIZED = "payment.transaction.authorized";
@@ -93,6 +93,7 @@ export function confirmPayment(
     transition(ctx, request, "AUTHORIZED", correlationId);
   }
   ctx.state.changed();
-  ctx.events.emit(TRANSACTION_AUTHORIZED, structuredClone(transaction), correlationId);
+  // The same payload shape as every other payment.transaction.* event (the API's transaction view).
+  ctx.events.emit(TRANSACTION_AUTHORIZED, viewTransaction(transaction), correlationId);
   return { transaction, created: true };
 }
