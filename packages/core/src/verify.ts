@@ -9,6 +9,7 @@
  * @module
  */
 
+import { parseIssuedAt } from "./decode.ts";
 import { TOKEN_MAX_LENGTH } from "./extract.ts";
 import { isBase64Url, parseJsonObjectSegment } from "./json-segment.ts";
 import { JwksCache } from "./jwks-cache.ts";
@@ -99,18 +100,6 @@ function positiveNumber(value: number | undefined, name: string, fallback: numbe
     throw new TypeError(`options.${name} must be a non-negative number`);
   }
   return value;
-}
-
-/** Parses `iat` as NumericDate seconds or an ISO-8601 date-time (D5); NaN when neither. */
-export function issuedAtSeconds(iat: unknown): number {
-  if (typeof iat === "number") return Number.isFinite(iat) ? iat : Number.NaN;
-  if (
-    typeof iat === "string" &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(iat)
-  ) {
-    return Date.parse(iat) / 1000;
-  }
-  return Number.NaN;
 }
 
 /**
@@ -343,11 +332,12 @@ export function createTokenVerifier(
         return fail("not_yet_valid", `not before ${new Date(nbf * 1000).toISOString()}`);
     }
     if (iat !== undefined) {
-      const issued = issuedAtSeconds(iat);
-      if (Number.isNaN(issued))
+      // The decoder's reading of iat (D5), so that what decodeToken shows as issuedAt is what is checked.
+      const issued = parseIssuedAt(iat);
+      if (issued === undefined)
         return fail("malformed", "claim iat is neither seconds nor an ISO-8601 date-time");
-      if (issued > nowSec + toleranceSec) {
-        return fail("not_yet_valid", `issued in the future (${new Date(issued * 1000).toISOString()})`);
+      if (issued.getTime() / 1000 > nowSec + toleranceSec) {
+        return fail("not_yet_valid", `issued in the future (${issued.toISOString()})`);
       }
     }
     return { verified: true, header: info.header as TokenHeader, claims, kid: info.kid };

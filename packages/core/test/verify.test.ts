@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { createLocalJWKSet, jwtVerify, SignJWT } from "jose";
+import { decodeToken } from "../src/decode.ts";
 import { importDevKey } from "../src/dev-keys.ts";
 import { ecdsaRawToDer } from "../src/key-algorithms.ts";
 import { mintInteroperabilityToken } from "../src/mint.ts";
@@ -202,6 +203,33 @@ describe("options", () => {
     const r = await strict.verify(token);
     assert.equal(r.verified ? "verified" : r.reason, "expired");
     assert.equal((await lenient.verify(token)).verified, true);
+  });
+});
+
+describe("claims", () => {
+  test("iat is read as decodeToken reads it: seconds, digit strings, ISO-8601 (D5)", async () => {
+    const verifier = createTokenVerifier({ jwks, now });
+    const cases: [iat: unknown, expected: string][] = [
+      [NOW - 5, "verified"],
+      [String(NOW - 5), "verified"],
+      [new Date((NOW - 5) * 1000).toISOString(), "verified"],
+      ["2026-01-15T11:59+00:00", "verified"],
+      [NOW + 3600, "not_yet_valid"],
+      [String(NOW + 3600), "not_yet_valid"],
+      ["2026-01-15T13:00:00Z", "not_yet_valid"],
+      ["yesterday", "malformed"],
+      ["", "malformed"],
+      [true, "malformed"],
+    ];
+    for (const [iat, expected] of cases) {
+      const token = await new SignJWT({ status: "PAYMENT_PREPARED", iat } as never)
+        .setProtectedHeader({ alg: "RS256", kid: rs.kid })
+        .sign(rs.privateKey);
+      const r = await verifier.verify(token);
+      assert.equal(r.verified ? "verified" : r.reason, expected, `iat ${JSON.stringify(iat)}`);
+      const decoded = decodeToken(token);
+      assert.equal(decoded.form === "jwt" && decoded.issuedAt !== undefined, expected !== "malformed");
+    }
   });
 });
 
