@@ -16,7 +16,7 @@ import {
 } from "../domain/transactions.ts";
 import { type KlarnaFieldError, KlarnaHttpError, validationError } from "../http/errors.ts";
 import type { PaymentRequest } from "../types.ts";
-import { findCustomerToken, issueAndStoreCustomerToken } from "./customer-tokens.ts";
+import { customerTokenStore, findCustomerToken, issueAndStoreCustomerToken } from "./customer-tokens.ts";
 import { Currency, ErrorResponses, MinorUnits } from "./schemas.ts";
 import { attachPurchaseData } from "./shopping-sessions.ts";
 
@@ -214,11 +214,7 @@ async function finalAuthorization(
   const response: AuthorizeResponse = {
     payment_transaction_response: { result: "APPROVED", payment_transaction: viewTransaction(tx) },
   };
-  const issued = tx.issued_customer_token
-    ? ctx.state
-        .collection<{ customer_token: string; scopes: string[] }>("customer_tokens")
-        .get(tx.issued_customer_token)
-    : undefined;
+  const issued = tx.issued_customer_token ? customerTokenStore(ctx).get(tx.issued_customer_token) : undefined;
   if (issued) {
     response.customer_token_response = {
       result: "APPROVED",
