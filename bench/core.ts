@@ -14,7 +14,7 @@
  *   verified-token cache off, as by default), jsonwebtoken.
  * Writes the `core` section of docs/benchmarks.md unless --no-write.
  */
-import { verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { parseArgs } from "node:util";
 import { createDecoder, createVerifier } from "fast-jwt";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from "jose";
@@ -73,7 +73,7 @@ async function verifyCases(alg: "RS256" | "ES256", key: DevKey): Promise<Case[]>
     ),
   );
   const jwks = { keys: [key.publicJwk] };
-  const publicKey: KeyObject = (await import("node:crypto")).createPublicKey(key.privateKey);
+  const publicKey: KeyObject = createPublicKey(key.privateKey);
   const pem = publicKey.export({ type: "spki", format: "pem" }) as string;
   const p1363 = { key: publicKey, dsaEncoding: "ieee-p1363" as const };
 
