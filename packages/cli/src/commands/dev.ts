@@ -1,7 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createMerchant, registerKlarnaWebhook, startGateway } from "@klarna-interop/gateway";
+import {
+  createMerchant,
+  DEFAULT_DATABASE,
+  registerKlarnaWebhook,
+  startGateway,
+} from "@klarna-interop/gateway";
 import { startSandbox } from "@klarna-interop/sandbox";
 import { startStorefront } from "@klarna-interop/web/storefront-server";
 import { portNumber } from "../lib/port.ts";
@@ -20,7 +25,7 @@ wires them together, creates a demo merchant and prints every URL, its API key a
 Ctrl-C stops everything.
 
 Options:
-  --database PATH   SQLite file for the gateway (default ./.data/gateway.db)
+  --database PATH   SQLite file for the gateway (default ${DEFAULT_DATABASE})
   -h, --help        show this help`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -30,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
       port: { type: "string", default: "3000" },
       "sandbox-port": { type: "string", default: "4010" },
       "storefront-port": { type: "string", default: "3100" },
-      database: { type: "string", default: "./.data/gateway.db" },
+      database: { type: "string", default: DEFAULT_DATABASE },
       help: { type: "boolean", short: "h" },
     },
   });
