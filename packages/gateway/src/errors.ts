@@ -92,8 +92,3 @@ export function invalidRequest(errors: FieldProblem[], code = "invalid_request")
 export function notFound(kind: string, id: string): Problem {
   return new Problem(404, "not_found", `No ${kind} with id ${JSON.stringify(id)}.`);
 }
-
-/** Escapes one JSON pointer reference token (RFC 6901). */
-export function pointerToken(token: string | number): string {
-  return String(token).replaceAll("~", "~0").replaceAll("/", "~1");
-}

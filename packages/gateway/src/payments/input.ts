@@ -11,9 +11,14 @@
  *
  * The token and data strings are carried on exactly as received (D3).
  */
-import { type ExtractedValue, extractKlarnaOptions, inspectInteroperabilityData } from "@klarna-interop/core";
+import {
+  type ExtractedValue,
+  extractKlarnaOptions,
+  inspectInteroperabilityData,
+  jsonPointer,
+} from "@klarna-interop/core";
 import { isSupportedCurrency, SUPPORTED_CURRENCIES } from "../domain/money.ts";
-import { type FieldProblem, invalidRequest, pointerToken } from "../errors.ts";
+import { type FieldProblem, invalidRequest } from "../errors.ts";
 
 /** What a payment-triggering request asks for, validated. */
 export interface PaymentInput {
@@ -72,7 +77,7 @@ export function parsePaymentInput(body: unknown, extraFields: ReadonlySet<string
   }
   const misplaced = new Set(errors.map((e) => e.pointer));
   for (const key of Object.keys(record)) {
-    const pointer = `/${pointerToken(key)}`;
+    const pointer = jsonPointer(key);
     if (!PAYMENT_BODY_FIELDS.has(key) && !extraFields.has(key) && !misplaced.has(pointer)) {
       errors.push({ pointer, code: "unknown_field", detail: `${pointer}: unknown field` });
     }

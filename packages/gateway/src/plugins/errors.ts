@@ -3,8 +3,9 @@
  * and body-parsing errors (with JSON pointers naming the offending fields), unknown routes, and
  * unexpected failures (logged, answered with a generic 500 that leaks nothing).
  */
+import { jsonPointer } from "@klarna-interop/core";
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
-import { type FieldProblem, Problem, pointerToken } from "../errors.ts";
+import { type FieldProblem, Problem } from "../errors.ts";
 
 interface AjvError {
   instancePath?: string;
@@ -20,11 +21,11 @@ export function fieldProblemFromAjv(error: AjvError, part: string): FieldProblem
   let code = "invalid";
   switch (error.keyword) {
     case "required":
-      pointer += `/${pointerToken(String(params.missingProperty))}`;
+      pointer += jsonPointer(String(params.missingProperty));
       code = "required";
       break;
     case "additionalProperties":
-      pointer += `/${pointerToken(String(params.additionalProperty))}`;
+      pointer += jsonPointer(String(params.additionalProperty));
       code = "unknown_field";
       break;
     case "type":
