@@ -206,19 +206,11 @@ export function renderResponse(
 }
 
 /**
- * Marks the key completed with `response`, inside the caller's transaction, so the object's final
- * write and its idempotent response commit together (one commit instead of two on the hot path).
- * The caller sets `handle.responseStored` once the transaction committed.
+ * Marks the key completed with `response`. Called inside the transaction that writes the object's
+ * outcome, the two commit together (one commit instead of two on the hot path); the caller then
+ * sets `handle.responseStored` once the transaction committed.
  */
 export async function storeIdempotentResponse(
-  trx: Transaction<Database>,
-  handle: IdempotencyHandle,
-  response: StoredResponse,
-): Promise<void> {
-  await completeKey(trx, handle, response);
-}
-
-async function completeKey(
   db: Kysely<Database>,
   handle: IdempotencyHandle,
   response: StoredResponse,
@@ -326,14 +318,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       }
       if (row.state === "completed") return replay(reply, row);
       if (row.locked_until > nowIso(now)) {
-        throw new Problem(
-          409,
-          "idempotency_key_in_use",
-          "A request with this Idempotency-Key is still in progress.",
-          {
-            headers: { "Retry-After": "1" },
-          },
-        );
+        throw keyInUse();
       }
       // The previous owner crashed or gave up with an unknown outcome: take the key over (compare-
       // and-set on the lock, so of two racing retries only one wins).
@@ -346,14 +331,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .where("locked_until", "=", row.locked_until)
         .executeTakeFirst();
       if (Number(taken.numUpdatedRows) !== 1) {
-        throw new Problem(
-          409,
-          "idempotency_key_in_use",
-          "A request with this Idempotency-Key is still in progress.",
-          {
-            headers: { "Retry-After": "1" },
-          },
-        );
+        throw keyInUse();
       }
       request.idempotency = { merchantId, key, resourceId: row.resource_id };
       return;
@@ -418,7 +396,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .where("key", "=", handle.key)
         .execute();
     } else {
-      await completeKey(db, handle, {
+      await storeIdempotentResponse(db, handle, {
         status,
         body: (payload as string | null | undefined) ?? "",
         headers: replayedHeaders(reply),
