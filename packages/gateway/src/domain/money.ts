@@ -15,9 +15,3 @@ export const MAX_AMOUNT = 2_147_483_647;
 export function isSupportedCurrency(value: unknown): value is string {
   return typeof value === "string" && SUPPORTED_CURRENCIES.includes(value);
 }
-
-export function isValidAmount(value: unknown): value is number {
-  return (
-    typeof value === "number" && Number.isSafeInteger(value) && value >= MIN_AMOUNT && value <= MAX_AMOUNT
-  );
-}

@@ -74,8 +74,6 @@ export const AmountBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const EmptyBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()]);
-
 export const Warning = Type.Object({ pointer: Type.String(), code: Type.String(), message: Type.String() });
 
 export const Interoperability = Type.Object({
