@@ -122,6 +122,15 @@ forEachEngine("upstream faults", (engine) => {
           const { requests, transactions } = klarnaObjects(paymentId);
           assert.equal(requests.length, 1, "one Klarna payment request");
           assert.equal(transactions.length, 1, "one Klarna transaction");
+          // D3 on the resumed path too: the token re-sent from storage is the Partner's, unaltered.
+          const sent = (await h.journal({ method: "POST" })).filter((e) => e.path === CREATE && e.body);
+          assert.ok(sent.length > 0, "Klarna received the payment request body");
+          for (const call of sent) {
+            assert.equal(
+              JSON.parse(call.body as string).interoperability.interoperability_token,
+              body.payment_method_options.klarna.interoperability_token,
+            );
+          }
 
           const replay = await h.api("POST", "/v2/payments", { body, idempotencyKey: key });
           assert.equal(replay.text, retry.text, "now completed: replayed byte for byte");
