@@ -58,7 +58,7 @@ forEachEngine("hosted checkout sessions", (engine) => {
     assert.equal(data.body.amount, 17800);
     assert.equal(data.body.currency, "USD");
     assert.equal(data.body.country, "US");
-    assert.equal(data.body.merchant.name, "Test shop");
+    assert.equal(data.body.merchant_name, "Test shop");
     assert.equal(data.body.klarna.web_sdk_url, `${h.sandbox.url}/web-sdk/v1/klarna.js`);
     assert.equal(data.body.payment, null);
 

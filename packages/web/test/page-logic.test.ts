@@ -45,7 +45,7 @@ test("session JSON: token kept exactly, SDK URL derived from the Klarna base URL
     currency: "USD",
     merchant_name: "Nordic Linen",
     interoperability_token: token,
-    klarna_url: "http://127.0.0.1:4010",
+    klarna: { base_url: "http://127.0.0.1:4010" },
     return_url: "http://127.0.0.1:3100/result?order=o1",
   });
   assert.equal(s.interoperabilityToken, token);
@@ -54,13 +54,14 @@ test("session JSON: token kept exactly, SDK URL derived from the Klarna base URL
   assert.equal(s.returnUrl, "http://127.0.0.1:3100/result?order=o1");
 });
 
-test("session JSON: nested klarna object and explicit SDK URL are understood", () => {
+test("session JSON: an explicit SDK URL wins over the Klarna base URL", () => {
   const s = readCheckoutSession({
     id: "cs_2",
     amount: 100,
     currency: "EUR",
-    merchant: { name: "Shop" },
-    klarna: { interoperability_token: "t", sdk_url: "http://127.0.0.1:1/web-sdk/v1/klarna.js" },
+    merchant_name: "Shop",
+    interoperability_token: "t",
+    klarna: { base_url: "http://127.0.0.1:2", web_sdk_url: "http://127.0.0.1:1/web-sdk/v1/klarna.js" },
     payment: { id: "pay_1", status: "authorized" },
   });
   assert.equal(s.interoperabilityToken, "t");

@@ -225,7 +225,6 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         ...(metadata.country ? { country: metadata.country } : {}),
         reference: row.reference,
         return_url: row.return_url,
-        merchant: { name: merchant?.name ?? "" },
         merchant_name: merchant?.name ?? "",
         // Exactly as the Partner sent it: the page passes it to Klarna.Interoperability.resolve().
         interoperability_token: row.klarna_token,

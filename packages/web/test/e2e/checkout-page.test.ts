@@ -57,7 +57,7 @@ describe("hosted checkout page in chromium", { skip: reason ? `e2e skipped: ${re
           currency: "USD",
           merchant_name: "Nordic Linen",
           return_url: "http://127.0.0.1:1/result",
-          klarna_url: sandbox.url,
+          klarna: { base_url: sandbox.url },
           ...(session.token ? { interoperability_token: session.token } : {}),
           ...(session.payment ? { payment: session.payment } : {}),
         });

@@ -1,6 +1,5 @@
 /**
- * The hosted checkout's view of GET /checkout/{id}/session. The gateway owns that JSON; this module
- * reads it defensively (a few spellings) so the page keeps working while the contract settles.
+ * The hosted checkout's view of GET /checkout/{id}/session (the gateway's shape, docs/contracts.md).
  */
 export interface CheckoutPayment {
   id: string;
@@ -37,10 +36,6 @@ export function readCheckoutSession(json: unknown): CheckoutSession {
     string,
     unknown
   >;
-  const merchant = (typeof o.merchant === "object" && o.merchant !== null ? o.merchant : {}) as Record<
-    string,
-    unknown
-  >;
   const id = str(o.id);
   if (!id) throw new Error("session: id is missing");
   const amount = o.amount;
@@ -52,7 +47,7 @@ export function readCheckoutSession(json: unknown): CheckoutSession {
     status: str(o.status) ?? "open",
     amount,
     currency,
-    merchantName: str(o.merchant_name) ?? str(merchant.name) ?? "the shop",
+    merchantName: str(o.merchant_name) ?? "the shop",
   };
   const country = str(o.country);
   if (country) session.country = country;
@@ -61,14 +56,10 @@ export function readCheckoutSession(json: unknown): CheckoutSession {
   const returnUrl = str(o.return_url);
   if (returnUrl) session.returnUrl = returnUrl;
   // The token is used exactly as given: no trimming, no decoding.
-  const token =
-    str(o.interoperability_token) ??
-    str(o.klarna_interoperability_token) ??
-    str(klarna.interoperability_token) ??
-    str(klarna.klarna_interoperability_token);
+  const token = str(o.interoperability_token);
   if (token) session.interoperabilityToken = token;
-  const sdkUrl = str(o.klarna_sdk_url) ?? str(o.sdk_url) ?? str(klarna.sdk_url) ?? str(klarna.web_sdk_url);
-  const klarnaBase = str(o.klarna_url) ?? str(o.klarna_base_url) ?? str(klarna.base_url) ?? str(klarna.url);
+  const sdkUrl = str(klarna.web_sdk_url);
+  const klarnaBase = str(klarna.base_url);
   if (sdkUrl) session.sdkUrl = sdkUrl;
   else if (klarnaBase) session.sdkUrl = new URL("/web-sdk/v1/klarna.js", klarnaBase).href;
   if (typeof o.payment === "object" && o.payment !== null) session.payment = o.payment as CheckoutPayment;
