@@ -12,6 +12,31 @@ import type { Database } from "./schema.ts";
 const cache = new Map<string, string>();
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
+function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/** Quotes an identifier for SQL text, refusing anything but a plain lower-case name. */
+function quote(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`refusing identifier ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
+/**
+ * The SQL text cached under `key` for this engine, built on first use; `build` gets the engine's
+ * placeholder generator (`$1, $2, …` or `?`) and names every identifier through `quote`.
+ */
+function cachedSql(postgres: boolean, key: string, build: (placeholder: () => string) => string): string {
+  const cacheKey = `${postgres ? "pg" : "sqlite"}|${key}`;
+  let text = cache.get(cacheKey);
+  if (text === undefined) {
+    let n = 0;
+    text = build(() => (postgres ? `$${++n}` : "?"));
+    cache.set(cacheKey, text);
+  }
+  return text;
+}
+
 function insertSql(
   postgres: boolean,
   table: string,
@@ -19,22 +44,15 @@ function insertSql(
   rows: number,
   conflictColumns: readonly string[] = [],
 ): string {
-  const key = `${postgres ? "pg" : "sqlite"}|${table}|${columns.join(",")}|${rows}|${conflictColumns.join(",")}`;
-  let text = cache.get(key);
-  if (text === undefined) {
-    for (const name of [table, ...columns, ...conflictColumns]) {
-      if (!IDENTIFIER.test(name)) throw new Error(`refusing identifier ${JSON.stringify(name)}`);
-    }
-    let n = 0;
-    const tuple = () => `(${columns.map(() => (postgres ? `$${++n}` : "?")).join(", ")})`;
+  const key = `insert|${table}|${columns.join(",")}|${rows}|${conflictColumns.join(",")}`;
+  return cachedSql(postgres, key, (p) => {
+    const tuple = () => `(${columns.map(() => p()).join(", ")})`;
     const values = Array.from({ length: rows }, tuple).join(", ");
-    text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) values ${values}`;
-    if (conflictColumns.length > 0) {
-      text += ` on conflict (${conflictColumns.map((c) => `"${c}"`).join(", ")}) do nothing`;
-    }
-    cache.set(key, text);
-  }
-  return text;
+    let text = `insert into ${quote(table)} (${columns.map(quote).join(", ")}) values ${values}`;
+    if (conflictColumns.length > 0)
+      text += ` on conflict (${conflictColumns.map(quote).join(", ")}) do nothing`;
+    return text;
+  });
 }
 
 /**
@@ -49,7 +67,7 @@ export async function insertRows<T extends keyof Database>(
   const first = rows[0];
   if (!first) return;
   const columns = Object.keys(first);
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = isPostgres(db);
   const parameters: unknown[] = [];
   for (const row of rows) for (const column of columns) parameters.push(row[column] ?? null);
   await db.executeQuery(CompiledQuery.raw(insertSql(postgres, table, columns, rows.length), parameters));
@@ -66,7 +84,7 @@ export async function insertIfAbsent<T extends keyof Database>(
   conflictColumns: readonly string[],
 ): Promise<boolean> {
   const columns = Object.keys(row);
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = isPostgres(db);
   const parameters = columns.map((column) => row[column] ?? null);
   const result = await db.executeQuery(
     CompiledQuery.raw(insertSql(postgres, table, columns, 1, conflictColumns), parameters),
@@ -86,19 +104,11 @@ export async function updateByIdAndVersion<T extends keyof Database>(
   version: number,
 ): Promise<number> {
   const columns = Object.keys(patch).filter((c) => patch[c] !== undefined);
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  const key = `${postgres ? "pg" : "sqlite"}|update|${table}|${columns.join(",")}`;
-  let text = cache.get(key);
-  if (text === undefined) {
-    for (const name of [table, ...columns]) {
-      if (!IDENTIFIER.test(name)) throw new Error(`refusing identifier ${JSON.stringify(name)}`);
-    }
-    let n = 0;
-    const p = () => (postgres ? `$${++n}` : "?");
-    const set = columns.map((c) => `"${c}" = ${p()}`).join(", ");
-    text = `update "${table}" set ${set} where "id" = ${p()} and "version" = ${p()}`;
-    cache.set(key, text);
-  }
+  const postgres = isPostgres(db);
+  const text = cachedSql(postgres, `update|${table}|${columns.join(",")}`, (p) => {
+    const set = columns.map((c) => `${quote(c)} = ${p()}`).join(", ");
+    return `update ${quote(table)} set ${set} where "id" = ${p()} and "version" = ${p()}`;
+  });
   const parameters = [...columns.map((c) => patch[c] ?? null), id, version];
   const result = await db.executeQuery(CompiledQuery.raw(text, parameters));
   return Number(result.numAffectedRows ?? 0n);
@@ -116,20 +126,13 @@ export async function updateWhere<T extends keyof Database>(
 ): Promise<number> {
   const columns = Object.keys(patch);
   const keys = Object.keys(where);
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  const cacheKey = `${postgres ? "pg" : "sqlite"}|update-where|${table}|${columns.join(",")}|${keys.join(",")}`;
-  let text = cache.get(cacheKey);
-  if (text === undefined) {
-    for (const name of [table, ...columns, ...keys]) {
-      if (!IDENTIFIER.test(name)) throw new Error(`refusing identifier ${JSON.stringify(name)}`);
-    }
-    let n = 0;
-    const p = () => (postgres ? `$${++n}` : "?");
-    const set = columns.map((c) => `"${c}" = ${p()}`).join(", ");
-    const filter = keys.map((c) => `"${c}" = ${p()}`).join(" and ");
-    text = `update "${table}" set ${set} where ${filter}`;
-    cache.set(cacheKey, text);
-  }
+  const postgres = isPostgres(db);
+  const key = `update-where|${table}|${columns.join(",")}|${keys.join(",")}`;
+  const text = cachedSql(postgres, key, (p) => {
+    const set = columns.map((c) => `${quote(c)} = ${p()}`).join(", ");
+    const filter = keys.map((c) => `${quote(c)} = ${p()}`).join(" and ");
+    return `update ${quote(table)} set ${set} where ${filter}`;
+  });
   const parameters = [...columns.map((c) => patch[c] ?? null), ...keys.map((c) => where[c] ?? null)];
   const result = await db.executeQuery(CompiledQuery.raw(text, parameters));
   return Number(result.numAffectedRows ?? 0n);
