@@ -22,7 +22,9 @@ import {
   buildConfirmationRequest,
   buildPaymentRequestBody,
   type ExtractedValue,
+  headerSafetyProblem,
   inspectToken,
+  isHeaderSafe,
   type TokenInspection,
   type TokenVerifier,
 } from "@klarna-interop/core";
@@ -484,12 +486,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         await customerToken(merchant.id, input.customerPaymentMethodId);
         // The authorize call carries the token in a header: one that cannot travel there unaltered
         // is refused up front rather than altered (D3).
-        if (input.token && !/^[\x21-\x7e]+$/.test(input.token.value)) {
+        if (input.token && !isHeaderSafe(input.token.value)) {
           throw invalidRequest([
             {
               pointer: input.token.pointer,
               code: "not_header_safe",
-              detail: `${input.token.pointer}: with customer_payment_method_id the token is sent in a header and must be visible ASCII`,
+              detail: `${input.token.pointer}: with customer_payment_method_id the token is sent in a header: it ${headerSafetyProblem(input.token.value)}`,
             },
           ]);
         }
