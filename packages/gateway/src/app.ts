@@ -94,6 +94,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     retryBaseMs: config.klarnaRetryBaseMs,
     breakerThreshold: config.klarnaBreakerThreshold,
     breakerCooldownMs: config.klarnaBreakerCooldownMs,
+    tls: config.klarnaTls,
+    integratorName: config.klarnaIntegratorName,
     metrics,
     logger: app.log.child({ component: "klarna" }),
   });

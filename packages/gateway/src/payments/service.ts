@@ -185,7 +185,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     ctx: CallContext,
   ) {
     const request = buildConfirmationRequest({
-      accountId: deps.accountId,
+      accountId: row.klarna_account_id ?? deps.accountId,
       paymentConfirmationToken: confirmationToken,
       currency: row.currency,
       amount: row.amount,
@@ -304,7 +304,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     let request: ReturnType<typeof buildAuthorizeRequest>;
     try {
       request = buildAuthorizeRequest({
-        accountId: deps.accountId,
+        accountId: row.klarna_account_id ?? deps.accountId,
         currency: row.currency,
         amount: row.amount,
         reference: row.reference ?? row.id,
@@ -519,6 +519,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         warnings: JSON.stringify(input.warnings),
         failure_code: null,
         failure_message: null,
+        klarna_account_id: merchant.klarna_account_id ?? null,
+        klarna_api: "payment-requests",
+        klarna_finalize_lease: null,
+        customer_present: null,
+        customer_token_scopes: null,
         version: 0,
         created_at: now,
         updated_at: now,
@@ -578,12 +583,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         tooLarge: `Only ${remaining} can still be captured.`,
         noTransaction: "The payment has no Klarna transaction to capture.",
         async call(tid, value) {
-          const result = await klarna.capture(
-            tid,
-            value,
-            `${row.id}:capture:${row.captured_amount}:${value}`,
-            ctx.correlationId,
-          );
+          const result = await klarna
+            .forAccount(row.klarna_account_id)
+            .capture(tid, value, `${row.id}:capture:${row.captured_amount}:${value}`, ctx.correlationId);
           const captured = result.data.transaction?.captured_amount ?? row.captured_amount + value;
           return {
             patch: { status: statusAfterCapture(row.amount, captured), captured_amount: captured },
@@ -608,12 +610,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         tooLarge: `Only ${remaining} can still be refunded.`,
         noTransaction: "The payment has no Klarna transaction to refund.",
         async call(tid, value) {
-          const result = await klarna.refund(
-            tid,
-            value,
-            `${row.id}:refund:${row.refunded_amount}:${value}`,
-            ctx.correlationId,
-          );
+          const result = await klarna
+            .forAccount(row.klarna_account_id)
+            .refund(tid, value, `${row.id}:refund:${row.refunded_amount}:${value}`, ctx.correlationId);
           const refunded = result.data.transaction?.refunded_amount ?? row.refunded_amount + value;
           return {
             patch: { status: statusAfterRefund(row.captured_amount, refunded), refunded_amount: refunded },
@@ -631,11 +630,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         let record: KlarnaCallRecord;
         if (row.status === "authorized" && row.klarna_payment_transaction_id) {
           record = (
-            await klarna.voidTransaction(
-              row.klarna_payment_transaction_id,
-              `${row.id}:void`,
-              ctx.correlationId,
-            )
+            await klarna
+              .forAccount(row.klarna_account_id)
+              .voidTransaction(row.klarna_payment_transaction_id, `${row.id}:void`, ctx.correlationId)
           ).record;
         } else if (row.klarna_payment_request_id) {
           record = (
