@@ -6,6 +6,8 @@
  *   node scripts/build.ts                   lib/ of every package, then every package's build script
  *   node scripts/build.ts packages/web      lib/ of every package, then that package's build script
  *   node scripts/build.ts --no-assets       lib/ only
+ *   node scripts/build.ts --if-changed      skip compiling when no source or config changed since the
+ *                                           last build (the packaging test uses it)
  *
  * Why tsc and not a bundler: a library's consumers bundle for themselves, so every module is kept
  * as it is (tree-shaking, readable stack traces, one `.d.ts` per module with a map to its source),
@@ -22,6 +24,7 @@
  * @module
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -32,6 +35,7 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const STAGING = join(ROOT, ".build");
 const TSC = join(ROOT, "node_modules", ".bin", "tsc");
+const STAMP = join(ROOT, "node_modules", ".cache", "klarna-interop", "build-inputs.sha256");
 
 interface Manifest {
   name: string;
@@ -83,6 +87,24 @@ async function fixUp(from: string, to: string): Promise<void> {
   }
 }
 
+/** A digest of everything the compiled output depends on: sources, manifests, configs, this script. */
+async function inputsDigest(packages: Workspace[]): Promise<string> {
+  const hash = createHash("sha256");
+  const files = ["tsconfig.json", "tsconfig.build.json", "scripts/build.ts", "package-lock.json"].map((f) =>
+    join(ROOT, f),
+  );
+  for (const w of packages) {
+    files.push(join(w.dir, "package.json"));
+    files.push(...(await filesUnder(join(w.dir, "src"))).sort().map((f) => join(w.dir, "src", f)));
+  }
+  for (const f of files)
+    hash
+      .update(`${relative(ROOT, f)}\0`)
+      .update(await readFile(f))
+      .update("\0");
+  return hash.digest("hex");
+}
+
 /** Compiles every package's src/ into its lib/ (each lib/ replaced as a whole). */
 export async function compile(packages: Workspace[]): Promise<void> {
   await rm(STAGING, { recursive: true, force: true });
@@ -109,20 +131,31 @@ export async function compile(packages: Workspace[]): Promise<void> {
  * Builds lib/ of every package, then the `build` script of each of `targets` (package folders;
  * default every package) unless `assets` is false.
  */
-export async function build(targets: string[] = [], options: { assets?: boolean } = {}): Promise<void> {
+export async function build(
+  targets: string[] = [],
+  options: { assets?: boolean; ifChanged?: boolean } = {},
+): Promise<void> {
   const started = performance.now();
   const all = await workspaces();
   const dirs = new Set(targets.map((t) => resolve(t)));
   const unknown = [...dirs].filter((d) => !all.some((w) => w.dir === d));
   if (unknown.length > 0) throw new Error(`not a workspace package: ${unknown.join(", ")}`);
-  await compile(all);
+  const digest = await inputsDigest(all);
+  const built = existsSync(STAMP) && (await readFile(STAMP, "utf8")) === digest;
+  const upToDate = built && all.every((w) => existsSync(join(w.dir, "lib", "index.js")));
+  if (!(options.ifChanged && upToDate)) {
+    await rm(STAMP, { force: true });
+    await compile(all);
+    await mkdir(dirname(STAMP), { recursive: true });
+    await writeFile(STAMP, digest);
+  }
   const withAssets = options.assets === false ? [] : all.filter((w) => dirs.size === 0 || dirs.has(w.dir));
   for (const w of withAssets) {
     if (w.manifest.scripts?.build) await run("npm", ["run", "build", "--silent"], { cwd: w.dir });
   }
   const assets = withAssets.filter((w) => w.manifest.scripts?.build).map((w) => basename(w.dir));
   console.log(
-    `build: lib/ of ${all.length} packages${assets.length ? `, ${assets.join(", ")} assets` : ""} in ${Math.round(performance.now() - started)} ms`,
+    `build: lib/ of ${all.length} packages${options.ifChanged && upToDate ? " (up to date)" : ""}${assets.length ? `, ${assets.join(", ")} assets` : ""} in ${Math.round(performance.now() - started)} ms`,
   );
 }
 
@@ -130,6 +163,6 @@ if (import.meta.main) {
   const args = process.argv.slice(2);
   await build(
     args.filter((a) => !a.startsWith("--")),
-    { assets: !args.includes("--no-assets") },
+    { assets: !args.includes("--no-assets"), ifChanged: args.includes("--if-changed") },
   );
 }
