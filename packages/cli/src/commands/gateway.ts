@@ -113,6 +113,9 @@ export async function run(
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
+  // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
+  // reacts to the banner at once must not find Node's default handler (exit without cleanup).
+  const stopped = untilStopped(options.signal);
   out(`Gateway listening on ${gateway.url}
   Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}
@@ -120,7 +123,7 @@ export async function run(
   API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)
   Health         ${gateway.url}/healthz, ${gateway.url}/readyz, metrics: ${gateway.url}/metrics
 Press Ctrl-C to stop.`);
-  const reason = await untilStopped(options.signal);
+  const reason = await stopped;
   await gateway.close();
   out(`Gateway stopped (${reason}).`);
   return 0;
