@@ -27,6 +27,7 @@ const TABLES = [
   "customers",
   "payment_methods",
   "checkout_sessions",
+  "payment_locks",
 ];
 
 function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): PaymentRow {
@@ -74,7 +75,11 @@ forEachEngine("storage", (engine) => {
       await sql`select * from ${sql.table(table)} limit 1`.execute(store.db);
     }
     await migrateStore(store);
-    assert.deepEqual(Object.keys(MIGRATIONS), ["0001_initial", "0002_payment_method_klarna_revocation"]);
+    assert.deepEqual(Object.keys(MIGRATIONS), [
+      "0001_initial",
+      "0002_payment_method_klarna_revocation",
+      "0003_payment_locks",
+    ]);
     await store.ping();
   });
 

@@ -9,9 +9,10 @@
  * - Same key, different request: 422 `idempotency_key_reused`.
  * - Same key while the first is still running: 409 `idempotency_key_in_use`.
  * - Which responses are kept: everything the operation decided (2xx, 404, 409, 422). Not kept:
- *   400 (the request was rejected before anything ran, so fixing it and reusing the key is fine)
- *   and 5xx (the outcome is unknown; the key is released so a retry runs again and, through
- *   `resourceId`, resumes the object the first attempt created instead of creating another).
+ *   400 (the request was rejected before anything ran, so fixing it and reusing the key is fine),
+ *   5xx (the outcome is unknown; the key is released so a retry runs again and, through
+ *   `resourceId`, resumes the object the first attempt created instead of creating another), and
+ *   any answer with `Retry-After` (e.g. 409 `operation_in_progress`: "come back", not a decision).
  * - A crashed owner's lock expires after `lockMs`; the next retry takes the key over.
  * - Keys are scoped per merchant and kept for the retention period (24 h by default), which every
  *   response advertises in `Idempotency-Retention-Seconds`.
@@ -368,7 +369,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     if (handle.unclaimed) {
       // Never claimed: the handler decided without creating anything (e.g. 422 PAYMENT_UNSUPPORTED).
       // Keep what it decided, as a claimed key would; 400s and 5xx leave no record at all.
-      if (status === 400 || status >= 500 || !storable) return payload;
+      if (status === 400 || status >= 500 || !storable || reply.hasHeader("retry-after")) return payload;
       const response = {
         status,
         body: (payload as string | null | undefined) ?? "",
@@ -388,7 +389,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .where("merchant_id", "=", handle.merchantId)
         .where("key", "=", handle.key)
         .execute();
-    } else if (status >= 500 || status === 400 || !storable) {
+    } else if (status >= 500 || status === 400 || !storable || reply.hasHeader("retry-after")) {
       await db
         .updateTable("idempotency_keys")
         .set({ locked_until: nowIso(0) })
