@@ -93,11 +93,11 @@ export async function withPaymentLock<T>(
 ): Promise<T> {
   const owner = randomBytes(12).toString("base64url");
   if (!(await acquirePaymentLock(db, paymentId, owner, operation, leaseMs))) throw operationInProgress();
-  const lease = keepLease(() => renewPaymentLock(db, paymentId, owner, leaseMs), leaseMs);
+  const stopRenewing = keepLease(() => renewPaymentLock(db, paymentId, owner, leaseMs), leaseMs);
   try {
     return await work();
   } finally {
-    lease.stop();
+    stopRenewing();
     await releasePaymentLock(db, paymentId, owner).catch(() => {});
   }
 }
