@@ -62,6 +62,12 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** How long an Idempotency-Key is remembered, in ms. Default 24 h. */
   idempotencyRetentionMs?: number;
+  /**
+   * Lease of the locks a request holds while it works (its Idempotency-Key, a payment's capture,
+   * refund or cancel), in ms: renewed by the live owner, so it bounds only how long a crashed
+   * instance's locks block retries. Default 10000.
+   */
+  lockLeaseMs?: number;
   /** A ready token verifier (tests inject one with a fake clock); default built from `jwksUrl`. */
   verifier?: TokenVerifier;
   /**
@@ -97,6 +103,7 @@ export interface GatewayConfig {
   klarnaBreakerCooldownMs: number;
   bodyLimit: number;
   idempotencyRetentionMs: number;
+  lockLeaseMs: number;
   verifier: TokenVerifier | undefined;
   klarnaWebhookSigningKeys: KlarnaSigningKey[];
 }
@@ -108,6 +115,8 @@ export const DEFAULT_ACCOUNT_ID = "acc_klarna_interop_ap";
 // UTF-8 characters alone are ~72 KiB.
 export const DEFAULT_BODY_LIMIT = 128 * 1024;
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Default lease of a request's locks (renewed while it works): a crashed owner's lapse after it. */
+export const LOCK_LEASE_MS = 10_000;
 
 function httpUrl(name: string, value: unknown): string {
   if (typeof value !== "string" || value === "") throw new TypeError(`${name}: a URL is required`);
@@ -211,6 +220,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
       options.idempotencyRetentionMs,
       IDEMPOTENCY_RETENTION_MS,
     ),
+    lockLeaseMs: positiveInt("lockLeaseMs", options.lockLeaseMs, LOCK_LEASE_MS, 100),
     verifier: options.verifier,
     klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
   };
