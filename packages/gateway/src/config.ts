@@ -6,6 +6,7 @@ import type { Writable } from "node:stream";
 import type { TokenVerifier } from "@klarna-interop/core";
 import { DEFAULT_DATABASE, type Store } from "./store/index.ts";
 import type { KlarnaSigningKey } from "./webhooks/klarna-signature.ts";
+import { WEBHOOK_TARGET_POLICIES, type WebhookTargetPolicy } from "./webhooks/target-policy.ts";
 
 /** Logging: `false` (silent), `true` (info to stdout), or a level and/or a destination stream. */
 export type LoggerOption = boolean | { level?: string; stream?: Writable };
@@ -52,6 +53,13 @@ export interface GatewayOptions {
    * rotation, or a bare key string. Without one, Klarna webhooks are refused.
    */
   klarnaWebhookSigningKey?: KlarnaSigningKey | KlarnaSigningKey[] | string;
+  /**
+   * Where merchant webhook endpoints may point (see webhooks/target-policy.ts): `public` (https to
+   * public addresses only, checked again on the address connected to at delivery) or `loopback`
+   * (this machine only: development, tests, the demo). Default: the `KLARNA_INTEROP_WEBHOOK_TARGETS`
+   * environment variable, else `public`.
+   */
+  webhookTargets?: WebhookTargetPolicy;
 }
 
 /** The options after defaults and validation. */
@@ -75,6 +83,7 @@ export interface GatewayConfig {
   idempotencyRetentionMs: number;
   verifier: TokenVerifier | undefined;
   klarnaWebhookSigningKeys: KlarnaSigningKey[];
+  webhookTargets: WebhookTargetPolicy;
 }
 
 export const DEFAULT_PORT = 3000;
@@ -118,6 +127,19 @@ function signingKeys(value: GatewayOptions["klarnaWebhookSigningKey"]): KlarnaSi
   return list.map((k) => ({ ...(k.id ? { id: k.id } : {}), key: k.key }));
 }
 
+/** Environment variable giving the webhook target policy when the option is not set. */
+export const TARGET_POLICY_ENV = "KLARNA_INTEROP_WEBHOOK_TARGETS";
+
+function targetPolicy(value: unknown): WebhookTargetPolicy {
+  const [name, given] =
+    value !== undefined ? ["webhookTargets", value] : [TARGET_POLICY_ENV, process.env[TARGET_POLICY_ENV]];
+  if (given === undefined || given === "") return "public";
+  if (!WEBHOOK_TARGET_POLICIES.includes(given as WebhookTargetPolicy)) {
+    throw new TypeError(`${name}: expected "public" or "loopback", got ${JSON.stringify(given)}`);
+  }
+  return given as WebhookTargetPolicy;
+}
+
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
 export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
@@ -157,5 +179,6 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     ),
     verifier: options.verifier,
     klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
+    webhookTargets: targetPolicy(options.webhookTargets),
   };
 }

@@ -26,6 +26,9 @@ Options:
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
   --klarna-webhook-signing-key KEY
                           key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
+  --webhook-targets P     where merchant webhook endpoints may point: "public" (default:
+                          https to public addresses only, checked again when connecting)
+                          or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
   --log                   log requests as JSON to stdout (secrets are redacted)
   -h, --help              show this help
 
@@ -49,6 +52,7 @@ export async function run(
       "klarna-account-id": { type: "string" },
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
+      "webhook-targets": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -67,6 +71,12 @@ export async function run(
   const accountId = values["klarna-account-id"] ?? env.KLARNA_ACCOUNT_ID;
   const publicUrl = values["public-url"] ?? env.PUBLIC_URL;
   const webhookKey = values["klarna-webhook-signing-key"] ?? env.KLARNA_WEBHOOK_SIGNING_KEY;
+  const webhookTargets = values["webhook-targets"] ?? env.KLARNA_INTEROP_WEBHOOK_TARGETS ?? "public";
+  if (webhookTargets !== "public" && webhookTargets !== "loopback") {
+    throw new Error(
+      `--webhook-targets: expected "public" or "loopback", got ${JSON.stringify(webhookTargets)}`,
+    );
+  }
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -78,6 +88,7 @@ export async function run(
     ...(accountId ? { klarnaAccountId: accountId } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
+    webhookTargets,
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
@@ -85,6 +96,7 @@ export async function run(
   Klarna         ${klarnaUrl}
   JWKS           ${gateway.app.gateway.config.jwksUrl}
   Database       ${shownDatabase} (${gateway.app.gateway.store.engine})
+  Webhooks       merchant endpoints: ${webhookTargets} targets only
   API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)
   Health         ${gateway.url}/healthz, ${gateway.url}/readyz, metrics: ${gateway.url}/metrics
 Press Ctrl-C to stop.`);
