@@ -60,6 +60,25 @@ export interface GatewayOptions {
    * environment variable, else `public`.
    */
   webhookTargets?: WebhookTargetPolicy;
+  /** Time allowed to receive a whole request (headers and body), in ms; then 408. Default 30000. */
+  requestTimeoutMs?: number;
+  /** Time allowed to receive the request headers, in ms; then 408. Default 10000. */
+  headersTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms. Default 5000. */
+  keepAliveTimeoutMs?: number;
+  /** Requests served on one keep-alive connection before it is closed. Default 1000. */
+  maxRequestsPerSocket?: number;
+  /** Simultaneous connections this instance accepts (more are closed on arrival). Default 1024. */
+  maxConnections?: number;
+  /**
+   * Rate limits (429 problem+json with Retry-After), or `false` for none (benchmarks):
+   * `perIp` requests per window from one client address (checked before authentication), `perKey`
+   * per merchant API key, `windowMs` the window, `redisUrl` to share the counters between instances
+   * (`redis://127.0.0.1:6379`) under `redisPrefix` (default `klarna-interop-rl:`). Default 200 per IP and 100 per key per 1000 ms, in memory.
+   */
+  rateLimit?:
+    | false
+    | { perIp?: number; perKey?: number; windowMs?: number; redisUrl?: string; redisPrefix?: string };
 }
 
 /** The options after defaults and validation. */
@@ -84,6 +103,14 @@ export interface GatewayConfig {
   verifier: TokenVerifier | undefined;
   klarnaWebhookSigningKeys: KlarnaSigningKey[];
   webhookTargets: WebhookTargetPolicy;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxRequestsPerSocket: number;
+  maxConnections: number;
+  rateLimit:
+    | false
+    | { perIp: number; perKey: number; windowMs: number; redisUrl: string | undefined; redisPrefix: string };
 }
 
 export const DEFAULT_PORT = 3000;
@@ -140,6 +167,24 @@ function targetPolicy(value: unknown): WebhookTargetPolicy {
   return given as WebhookTargetPolicy;
 }
 
+function rateLimitConfig(value: GatewayOptions["rateLimit"]): GatewayConfig["rateLimit"] {
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== "object" || value === null)) {
+    throw new TypeError("rateLimit: expected false or an object");
+  }
+  const redisUrl = value?.redisUrl;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new TypeError(`rateLimit.redisUrl: expected a redis:// URL, got ${JSON.stringify(redisUrl)}`);
+  }
+  return {
+    perIp: positiveInt("rateLimit.perIp", value?.perIp, 200),
+    perKey: positiveInt("rateLimit.perKey", value?.perKey, 100),
+    windowMs: positiveInt("rateLimit.windowMs", value?.windowMs, 1_000),
+    redisUrl,
+    redisPrefix: value?.redisPrefix ?? "klarna-interop-rl:",
+  };
+}
+
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
 export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
@@ -154,6 +199,11 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   const accountId = options.klarnaAccountId ?? DEFAULT_ACCOUNT_ID;
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(accountId)) {
     throw new TypeError("klarnaAccountId: letters, digits and _ . : - only (1-128 characters)");
+  }
+  const requestTimeoutMs = positiveInt("requestTimeoutMs", options.requestTimeoutMs, 30_000);
+  const headersTimeoutMs = positiveInt("headersTimeoutMs", options.headersTimeoutMs, 10_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new TypeError("headersTimeoutMs: must not exceed requestTimeoutMs");
   }
   return {
     port,
@@ -180,5 +230,11 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     verifier: options.verifier,
     klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
     webhookTargets: targetPolicy(options.webhookTargets),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: positiveInt("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 5_000),
+    maxRequestsPerSocket: positiveInt("maxRequestsPerSocket", options.maxRequestsPerSocket, 1_000),
+    maxConnections: positiveInt("maxConnections", options.maxConnections, 1_024),
+    rateLimit: rateLimitConfig(options.rateLimit),
   };
 }
