@@ -98,6 +98,7 @@ it("--help documents every option", async () => {
     "--jwks-url",
     "--database",
     "--webhook-targets",
+    "--rate-limit-redis",
     "KLARNA_URL",
     "DATABASE_URL",
   ]) {

@@ -29,6 +29,8 @@ Options:
   --webhook-targets P     where merchant webhook endpoints may point: "public" (default:
                           https to public addresses only, checked again when connecting)
                           or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
+  --rate-limit-redis URL  share the rate-limit counters (per IP, per API key) between instances
+                          through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
   --log                   log requests as JSON to stdout (secrets are redacted)
   -h, --help              show this help
 
@@ -53,6 +55,7 @@ export async function run(
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
       "webhook-targets": { type: "string" },
+      "rate-limit-redis": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -78,6 +81,8 @@ export async function run(
     );
   }
 
+  const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
+
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
     host: "127.0.0.1",
@@ -89,6 +94,7 @@ export async function run(
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
     webhookTargets,
+    ...(redisUrl ? { rateLimit: { redisUrl } } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
