@@ -26,6 +26,7 @@ import { installProblemHandlers } from "./plugins/errors.ts";
 import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
 import { applyConnectionLimits, installRateLimits, serverOptions } from "./plugins/limits.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
+import { installSecurityHeaders } from "./plugins/security-headers.ts";
 import { installTextSafety } from "./plugins/text-safety.ts";
 import { ROUTES } from "./routes/index.ts";
 import { openStore, type Store } from "./store/index.ts";
@@ -128,6 +129,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   });
 
   installProblemHandlers(app);
+  await installSecurityHeaders(app, config);
   installHttpMetrics(app, metrics);
   const installPerKeyLimit = await installRateLimits(app, config);
   installAuth(app, store);
