@@ -56,7 +56,10 @@ describe("pages under the gateway's security headers", {
     // Swagger UI's bundle is large: parsing it on a busy 2-core machine can take a while.
     page.setDefaultTimeout(60_000);
     await page.locator(".swagger-ui .info .title").waitFor();
-    assert.match(await page.locator(".swagger-ui .info .title").innerText(), /klarna-interop gateway/);
+    assert.match(
+      (await page.locator(".swagger-ui .info .title").textContent()) ?? "",
+      /klarna-interop gateway/,
+    );
     await page.locator(".opblock").first().waitFor();
     assert.deepEqual(violations, []);
   });
