@@ -22,7 +22,7 @@ import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
 import { loggerOptions } from "./logging.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
-import { installProblemHandlers } from "./plugins/errors.ts";
+import { installProblemHandlers, problemFrameworkErrors } from "./plugins/errors.ts";
 import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
 import { applyConnectionLimits, installRateLimits, serverOptions } from "./plugins/limits.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
@@ -83,6 +83,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
     },
     return503OnClosing: true,
+    frameworkErrors: problemFrameworkErrors,
     ...serverOptions(config),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
