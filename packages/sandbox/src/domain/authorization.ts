@@ -136,13 +136,14 @@ export function chargeCustomerToken(
   call: AuthorizeCall,
   token: CustomerToken,
   body: AuthorizeBody,
+  shoppingSessionId?: string,
 ): AuthorizeResponse {
   const rpt = body.request_payment_transaction;
   if (rpt === undefined) return declined("MISSING_PAYMENT_TRANSACTION");
   const decision = decideCharge(token, rpt.amount);
   if (decision.result === "DECLINED") return declined(decision.result_reason);
   // decideCharge already declines a step-up the token's scopes rule out (customer not present).
-  if (decision.result === "STEP_UP_REQUIRED") return customerMustAct(ctx, call, body);
+  if (decision.result === "STEP_UP_REQUIRED") return customerMustAct(ctx, call, body, shoppingSessionId);
   return approve(ctx, call, body, {});
 }
 

@@ -12,13 +12,17 @@ import {
 import { findCustomerToken } from "../domain/customer-token-store.ts";
 import { KNOWN_SCOPES, parseScopes } from "../domain/customer-tokens.ts";
 import { authorizeWithSessionToken, SESSION_HEADER } from "../domain/final-authorization.ts";
+import { sessionBehindToken } from "../domain/network-sessions.ts";
 import type { JsonObject } from "../domain/shopping-sessions.ts";
 import { validationError } from "../http/errors.ts";
 import { Currency, ErrorResponses, MinorUnits } from "./schemas.ts";
 import { attachPurchaseData } from "./shopping-sessions.ts";
 
 const CUSTOMER_HEADER = "Klarna-Customer-Token";
-/** Older name of the session token header; accepted on the first call only (it never finalizes). */
+/**
+ * Older name of the session token header: on its own it is taken as the session token; beside a
+ * customer token it only binds a step-up to its shopping session.
+ */
 const INTEROPERABILITY_HEADER = "Klarna-Interoperability-Token";
 
 const Open = Type.Object({}, { additionalProperties: true });
@@ -118,8 +122,10 @@ const authorizeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const sessionToken = header(request, SESSION_HEADER) ?? header(request, INTEROPERABILITY_HEADER);
       const customerToken = header(request, CUSTOMER_HEADER);
+      const interoperabilityToken = header(request, INTEROPERABILITY_HEADER);
+      const sessionToken =
+        header(request, SESSION_HEADER) ?? (customerToken === undefined ? interoperabilityToken : undefined);
       if (sessionToken !== undefined && customerToken !== undefined) {
         throw validationError(`header.${CUSTOMER_HEADER}`, `cannot be combined with ${SESSION_HEADER}`);
       }
@@ -145,7 +151,17 @@ const authorizeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (sessionToken !== undefined) return authorizeWithSessionToken(ctx, call, sessionToken, body);
       if (customerToken !== undefined) {
         const token = findCustomerToken(ctx, customerToken, `header.${CUSTOMER_HEADER}`);
-        return chargeCustomerToken(ctx, call, token, body);
+        const context =
+          interoperabilityToken === undefined
+            ? undefined
+            : await sessionBehindToken(ctx, interoperabilityToken);
+        return chargeCustomerToken(
+          ctx,
+          call,
+          token,
+          body,
+          context?.kind === "boost" ? context.shoppingSessionId : undefined,
+        );
       }
       if (isDeclineTestAmount(body.request_payment_transaction?.amount))
         return declined("DECLINED_TEST_AMOUNT");
