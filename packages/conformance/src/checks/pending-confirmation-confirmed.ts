@@ -3,7 +3,7 @@ import { CheckFailure } from "../check.ts";
 import { abbreviate, describeDifference } from "../compare.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { describeCall, paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /**
  * D7: a verified PAYMENT_PENDING_CONFIRMATION token is confirmed server to server with its
@@ -23,7 +23,7 @@ export const pendingConfirmationConfirmed: Check = {
     if (!pct)
       throw new Error("the sandbox minted a kec_single_step token without payment_confirmation_token");
     const token = minted.interoperability_token;
-    const body = paymentBody(ctx, "pending-confirmation", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "pending-confirmation", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => c.some((call) => call.kind === "confirm"),
     });
