@@ -50,6 +50,8 @@ export const browserCheckoutPage: Check = {
     const hosts = [new URL(ctx.ap.url).hostname, new URL(ctx.sandbox.url).hostname];
     const browser = await launchChromium(ctx.browser.executablePath, hosts);
     try {
+      // One page for both cases: opening a page costs more than navigating it.
+      const page = await browser.newPage();
       return await eachCase(
         [
           { scenario: "standard", offered: true },
@@ -74,36 +76,34 @@ export const browserCheckoutPage: Check = {
             throw new CheckFailure(
               `${scenario}: no page URL at ${checkout.page_url} in ${summarise(created)}`,
             );
-          const page = await browser.newPage();
-          try {
-            const { calls } = await ctx.observe(
-              async () => {
-                await page.goto(new URL(url, ctx.ap.url).toString(), { waitUntil: "load", timeout: 15_000 });
-              },
-              { until: (c) => c.some((k) => tokenAsked(k) !== undefined) },
+          const { calls } = await ctx.observe(
+            async () => {
+              await page.goto(new URL(url, ctx.ap.url).toString(), { waitUntil: "load", timeout: 15_000 });
+            },
+            { until: (c) => c.some((k) => tokenAsked(k) !== undefined) },
+          );
+          const asked = calls.map(tokenAsked).filter((t) => t !== undefined);
+          if (asked.length === 0)
+            throw new CheckFailure(`${scenario}: the page never asked Klarna about the token`);
+          for (const t of asked) {
+            const diff = describeDifference(token, t);
+            if (diff)
+              throw new CheckFailure(`${scenario}: the page asked Klarna about another token: ${diff}`);
+          }
+          // Let the page render Klarna's answer (the call has completed: observe waited for it).
+          let shown = 0;
+          const deadline = Date.now() + ctx.upstreamTimeoutMs;
+          do {
+            await sleep(100);
+            shown = await page.evaluate(klarnaChoices);
+          } while (shown > 0 !== offered && Date.now() < deadline);
+          // A page still rendering may pass through the right state: it must stay there.
+          await sleep(ctx.quietMs);
+          shown = await page.evaluate(klarnaChoices);
+          if (shown > 0 !== offered) {
+            throw new CheckFailure(
+              `${scenario}: Klarna ${offered ? "is not offered" : "is still offered"} on the page (${shown} Klarna choice(s) visible)`,
             );
-            const asked = calls.map(tokenAsked).filter((t) => t !== undefined);
-            if (asked.length === 0)
-              throw new CheckFailure(`${scenario}: the page never asked Klarna about the token`);
-            for (const t of asked) {
-              const diff = describeDifference(token, t);
-              if (diff)
-                throw new CheckFailure(`${scenario}: the page asked Klarna about another token: ${diff}`);
-            }
-            // Let the page render the answer.
-            let shown = 0;
-            const deadline = Date.now() + ctx.upstreamTimeoutMs;
-            do {
-              await sleep(100);
-              shown = await page.evaluate(klarnaChoices);
-            } while (shown > 0 !== offered && Date.now() < deadline);
-            if (shown > 0 !== offered) {
-              throw new CheckFailure(
-                `${scenario}: Klarna ${offered ? "is not offered" : "is still offered"} on the page (${shown} Klarna choice(s) visible)`,
-              );
-            }
-          } finally {
-            await page.close();
           }
         },
         "the page resolved the token it was given; Klarna offered for PAYMENT_SUPPORTED, not for PAYMENT_UNSUPPORTED",

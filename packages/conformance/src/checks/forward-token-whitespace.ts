@@ -1,4 +1,4 @@
-import { type Check, CheckSkipped } from "../check.ts";
+import { type Check, NotApplicable } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
 import { opaqueToken, paymentBody } from "../payloads.ts";
@@ -21,7 +21,7 @@ export const forwardTokenWhitespace: Check = {
     const creations = paymentCreations(calls);
     if (creations.length > 0 && creations.every((c) => c.tokenIn === "header" && c.token === token.trim())) {
       // Not the AP's doing: HTTP strips surrounding whitespace from header values.
-      throw new CheckSkipped(
+      throw new NotApplicable(
         "the token travelled in an HTTP header, which cannot carry surrounding whitespace",
       );
     }

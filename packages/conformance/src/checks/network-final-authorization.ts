@@ -37,10 +37,11 @@ export const networkFinalAuthorization: Check = {
       );
     }
     const url = readPointer(created.json, network.shopper_url);
-    const requestId =
+    const segment =
       typeof url === "string"
         ? new URL(url, ctx.sandbox.url).pathname.split("/").filter(Boolean).at(-1)
         : undefined;
+    const requestId = segment === undefined ? undefined : decodeURIComponent(segment);
     if (!requestId)
       throw new CheckFailure(`no shopper URL at ${network.shopper_url} in ${summarise(created)}`);
     const { result: approved, calls } = await ctx.observe(
@@ -58,7 +59,8 @@ export const networkFinalAuthorization: Check = {
       approved.klarna_network_session_token ??
       (approved.state_context as Record<string, unknown> | undefined)?.klarna_network_session_token;
     if (approved.state !== "COMPLETED" || typeof sessionToken !== "string") {
-      throw new CheckSkipped(
+      // The sandbox's shortcoming, not the AP's: the check does not apply here.
+      throw new NotApplicable(
         `the sandbox does not model current-generation payment requests (approve answered state ${JSON.stringify(approved.state)} without a klarna_network_session_token; issue 10)`,
       );
     }
