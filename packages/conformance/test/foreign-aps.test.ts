@@ -190,7 +190,10 @@ test("Pay2 broken (drops the data, re-encodes the token, forwards after refusing
     formatReport(report),
   );
   assert.match(detail(report, "data-names"), /data in POST \/v2\/accounts\/.*\/payment\/authorize missing/);
-  assert.match(detail(report, "forward-opaque-token"), /first difference at index 3: sent "krn:payment:eu1", Klarna got "krn%3Apayment%3"/);
+  assert.match(
+    detail(report, "forward-opaque-token"),
+    /first difference at index 3: sent "krn:payment:eu1", Klarna got "krn%3Apayment%3"/,
+  );
   assert.match(
     detail(report, "unsupported-not-requested"),
     /Klarna still received POST \/v2\/accounts\/.*\/payment\/authorize/,

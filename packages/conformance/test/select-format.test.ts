@@ -68,7 +68,10 @@ test("the text report shows one marked line per check and a summary", () => {
   assert.match(lines[2]!, /^– D3 +c /);
 
   const xml = formatJunit(report);
-  assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="klarna-interop conformance" tests="4" failures="1" errors="0" skipped="2" time="1\.500">/);
+  assert.match(
+    xml,
+    /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="klarna-interop conformance" tests="4" failures="1" errors="0" skipped="2" time="1\.500">/,
+  );
   assert.match(xml, /<testsuite name="conformance: test &lt;profile&gt;" tests="4"/);
   assert.match(xml, /<testcase classname="conformance\.D3" name="a: title a" time="0\.012">/);
   assert.match(xml, /<failure message="broken &lt;here&gt; &amp; \uFFFD" type="D3">/);

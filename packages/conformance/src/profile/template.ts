@@ -79,7 +79,9 @@ export function renderTemplate(template: RequestTemplate, vars: TemplateVars): R
     const names = [...template.path.matchAll(PLACEHOLDER)]
       .map((m) => m[1])
       .filter((n) => vars[n!] === undefined);
-    throw new Error(`${template.method.toUpperCase()} ${template.path}: no value for {{${names.join("}}, {{")}}}`);
+    throw new Error(
+      `${template.method.toUpperCase()} ${template.path}: no value for {{${names.join("}}, {{")}}}`,
+    );
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(template.headers ?? {})) {
