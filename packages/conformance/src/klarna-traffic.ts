@@ -168,6 +168,8 @@ export function paymentCreations(calls: readonly KlarnaCall[]): KlarnaCall[] {
  * Confirmation tokens in paths are elided: they are credentials and do not belong in reports.
  */
 export function describeCall(call: KlarnaCall): string {
-  const path = pathOf(call.entry).replace(/(\/confirmation-tokens\/)[^/]+/, "$1…");
+  const path = pathOf(call.entry)
+    .replace(/(\/confirmation-tokens\/)[^/]+/, "$1…")
+    .replace(/(\/transactions\/)[^/]+/, "$1…");
   return `${call.entry.method.toUpperCase()} ${path}`;
 }

@@ -87,12 +87,13 @@ export const webhookForgeryIgnored: Check = {
       });
     }
     const changed: string[] = [];
+    let last = initial;
     for (const v of variants) {
       await ctx.ap.post(hook.path, { "content-type": "application/json", ...v.headers }, v.body);
       await sleep(ctx.quietMs);
       const now = await status();
-      if (now !== initial)
-        changed.push(`${v.label}: status ${JSON.stringify(initial)} → ${JSON.stringify(now)}`);
+      if (now !== last) changed.push(`${v.label}: status ${JSON.stringify(last)} → ${JSON.stringify(now)}`);
+      last = now;
     }
     if (changed.length > 0) {
       throw new CheckFailure(
