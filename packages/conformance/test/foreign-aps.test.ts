@@ -72,6 +72,7 @@ test("Acme (camelCase, token nested in paymentMethod, amount object, X-API-Key, 
   // Not applicable: features Acme's profile does not declare.
   assert.deepEqual(ids(report, "skip"), [
     "browser-checkout-page",
+    "cancel-once",
     "every-payment-route",
     "network-final-authorization",
     "network-session-token-header",
@@ -140,6 +141,7 @@ test("Pay2 (charge.total object, one name each, Pay2-Key, Request-Key, Klarna Ne
   assert.equal(report.summary.ok, true, formatReport(report));
   assert.deepEqual(ids(report, "skip"), [
     "browser-checkout-page",
+    "cancel-once",
     "checkout-token-forwarded",
     "conflicting-values",
     "customer-token-unaltered",

@@ -37,6 +37,7 @@ async function tinyAp(defects: Defect[] = [], generation: 1 | 2 = 1): Promise<st
 /** Checks that do not apply to the tiny AP's profile. */
 const NOT_APPLICABLE = [
   "browser-checkout-page",
+  "cancel-once",
   "capture-once",
   "checkout-token-forwarded",
   "customer-token-unaltered",

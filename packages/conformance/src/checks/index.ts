@@ -5,6 +5,7 @@
 import type { Check } from "../check.ts";
 import { amountAndCurrency } from "./amount-and-currency.ts";
 import { browserCheckoutPage } from "./browser-checkout-page.ts";
+import { cancelOnce } from "./cancel-once.ts";
 import { captureOnce } from "./capture-once.ts";
 import { checkoutTokenForwarded } from "./checkout-token-forwarded.ts";
 import { conflictingValues } from "./conflicting-values.ts";
@@ -67,6 +68,7 @@ export const ALL_CHECKS: readonly Check[] = [
   idempotentReplay,
   captureOnce,
   refundOnce,
+  cancelOnce,
   webhookForgeryIgnored,
   customerTokenUnaltered,
   browserCheckoutPage,
