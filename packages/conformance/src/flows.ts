@@ -3,11 +3,12 @@
  * payment back through the profile's `response.read`.
  * @module
  */
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CheckContext, CheckFailure, CheckSkipped, NotApplicable } from "./check.ts";
 import { expectAccepted, summarise } from "./expect.ts";
 import { paymentBody } from "./payloads.ts";
-import type { RequestTemplate } from "./profile/template.ts";
+import type { RequestTemplate, TemplateVars } from "./profile/template.ts";
 import type { ApResponse } from "./types.ts";
 
 /** The profile's template for an operation, or a NotApplicable naming the missing member. */
@@ -74,4 +75,24 @@ export async function authorizedPayment(
     );
   }
   return { id, response: read };
+}
+
+/**
+ * Sends an operation; while the AP answers 409 (another request — e.g. Klarna's webhook about the
+ * same payment — changed it meanwhile), tries again a few times under a fresh idempotency key, as a
+ * Partner would. Returns the last answer and the variables it was sent with, so a check can then
+ * retry exactly that request.
+ */
+export async function sendSettled(
+  ctx: CheckContext,
+  template: RequestTemplate,
+  vars: TemplateVars,
+): Promise<{ response: ApResponse; vars: TemplateVars }> {
+  let used = vars;
+  for (let attempt = 1; ; attempt++) {
+    const response = await ctx.ap.send(template, used);
+    if (response.status !== 409 || attempt === 3) return { response, vars: used };
+    await sleep(100 * attempt);
+    used = { ...vars, idempotency_key: `conformance-${randomUUID()}` };
+  }
 }

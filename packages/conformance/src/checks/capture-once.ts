@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Check, CheckFailure } from "../check.ts";
 import { expectAccepted } from "../expect.ts";
-import { authorizedPayment, operation } from "../flows.ts";
+import { authorizedPayment, operation, sendSettled } from "../flows.ts";
 import { describeCall } from "../klarna-traffic.ts";
 import { placeholdersOf } from "../profile/template.ts";
 
@@ -30,8 +30,8 @@ export const captureOnce: Check = {
     };
     const { result, calls } = await ctx.observe(
       async () => {
-        const first = await ctx.ap.send(capture, vars);
-        const second = retried ? await ctx.ap.send(capture, vars) : undefined;
+        const { response: first, vars: sent } = await sendSettled(ctx, capture, vars);
+        const second = retried && first.status < 300 ? await ctx.ap.send(capture, sent) : undefined;
         return { first, second };
       },
       { until: (c) => c.some((k) => k.kind === "capture"), quiet: true },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Check, CheckFailure, CheckSkipped } from "../check.ts";
 import { expectAccepted, summarise } from "../expect.ts";
-import { authorizedPayment, operation } from "../flows.ts";
+import { authorizedPayment, operation, sendSettled } from "../flows.ts";
 import { describeCall } from "../klarna-traffic.ts";
 import { placeholdersOf } from "../profile/template.ts";
 import { CAPTURE_AMOUNT } from "./capture-once.ts";
@@ -20,7 +20,7 @@ export const refundOnce: Check = {
     const capture = operation(ctx, "capture");
     const refund = operation(ctx, "refund");
     const { id } = await authorizedPayment(ctx, "refund");
-    const captured = await ctx.ap.send(capture, {
+    const { response: captured } = await sendSettled(ctx, capture, {
       payment_id: id,
       amount: CAPTURE_AMOUNT,
       currency: ctx.currency,
@@ -39,8 +39,8 @@ export const refundOnce: Check = {
     };
     const { result, calls } = await ctx.observe(
       async () => {
-        const first = await ctx.ap.send(refund, vars);
-        const second = retried ? await ctx.ap.send(refund, vars) : undefined;
+        const { response: first, vars: sent } = await sendSettled(ctx, refund, vars);
+        const second = retried && first.status < 300 ? await ctx.ap.send(refund, sent) : undefined;
         return { first, second };
       },
       { until: (c) => c.some((k) => k.kind === "refund"), quiet: true },
