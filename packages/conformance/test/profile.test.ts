@@ -9,6 +9,9 @@ import { effectiveProfile } from "../src/run.ts";
 import { ACME_PROFILE } from "./support/foreign/acme.ts";
 import { PAY2_PROFILE } from "./support/foreign/pay2.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: mutations reach into any member of a profile on purpose
+type Mutable = Record<string, any>;
+
 const template = {
   method: "post",
   path: "/shops/{{reference}}/orders",
@@ -100,12 +103,12 @@ test("the reference profile and both foreign examples are valid; command-line ov
 });
 
 test("a bad profile is refused with an error naming the member", () => {
-  const bad = (mutate: (p: Record<string, any>) => void) => {
-    const p = structuredClone(referenceProfile()) as Record<string, any>;
+  const bad = (mutate: (p: Mutable) => void) => {
+    const p = structuredClone(referenceProfile()) as Mutable;
     mutate(p);
     return () => validateProfile(p);
   };
-  const cases: Array<[(p: Record<string, any>) => void, RegExp]> = [
+  const cases: Array<[(p: Mutable) => void, RegExp]> = [
     [(p) => delete p.auth, /^profile member auth: must be a JSON object$/],
     [(p) => (p.auth.headers["Bad Header"] = "x"), /auth\.headers\.Bad Header: is not a valid header name/],
     [

@@ -102,6 +102,7 @@ interface Order {
   transactionId?: string;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a test AP reading arbitrary client JSON; every use is checked at runtime
 type Json = Record<string, any>;
 
 /** Builds Acme (not listening). `apiKey` is the only key it accepts. */

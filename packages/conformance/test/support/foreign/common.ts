@@ -29,6 +29,9 @@ export class Invalid extends Error {
 }
 
 /** The Klarna side of a foreign AP: calls to the sandbox and token verification against its JWKS. */
+// biome-ignore lint/suspicious/noExplicitAny: Klarna (sandbox) answers, read field by field at runtime
+type KlarnaAnswer = Record<string, any>;
+
 export function klarnaSide(klarnaUrl: string, klarnaApiKey: string, defects: readonly ForeignDefect[]) {
   const has = (d: ForeignDefect) => defects.includes(d);
   const jwks = createRemoteJWKSet(new URL(`${klarnaUrl}/.well-known/jwks.json`));
@@ -36,7 +39,7 @@ export function klarnaSide(klarnaUrl: string, klarnaApiKey: string, defects: rea
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
-  ): Promise<Record<string, any>> {
+  ): Promise<KlarnaAnswer> {
     const res = await fetch(`${klarnaUrl}${path}`, {
       method: "POST",
       headers: { authorization: `Basic ${klarnaApiKey}`, "content-type": "application/json", ...headers },
@@ -105,7 +108,7 @@ export function checkValue(value: unknown, field: string, kind: "token" | "data"
   const max = kind === "token" ? 8192 : 10240;
   if (value.length > max) throw new Invalid(field, `${field} is longer than ${max} characters`);
   if (kind === "data") {
-    let env: any;
+    let env: { content_type?: unknown; content?: unknown } | null;
     try {
       env = JSON.parse(value);
     } catch {

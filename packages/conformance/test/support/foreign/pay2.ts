@@ -56,6 +56,7 @@ interface Charge {
   next?: { url: string };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a test AP reading arbitrary client JSON; every use is checked at runtime
 type Json = Record<string, any>;
 
 /** Builds Pay2 (not listening). */
