@@ -77,21 +77,30 @@ export async function authorizedPayment(
   return { id, response: read };
 }
 
+/** Report note when an operation answered 409 yet took effect. */
+export const TOOK_EFFECT =
+  " (the AP answered 409, yet the payment moved on: the same-key retry was not tried)";
+
 /**
- * Sends an operation; while the AP answers 409 (another request — e.g. Klarna's webhook about the
- * same payment — changed it meanwhile), tries again a few times under a fresh idempotency key, as a
- * Partner would. Returns the last answer and the variables it was sent with, so a check can then
- * retry exactly that request.
+ * Sends an operation on payment `paymentId`. While the AP answers 409 (another request — e.g.
+ * Klarna's webhook about the same payment — changed it meanwhile) it reads the payment back: if its
+ * status moved, the operation took effect after all (`tookEffect`) and is not sent again; otherwise
+ * it is tried again a few times under a fresh idempotency key, as a Partner would. Returns the last
+ * answer and the variables it was sent with, so a check can then retry exactly that request.
  */
 export async function sendSettled(
   ctx: CheckContext,
   template: RequestTemplate,
-  vars: TemplateVars,
-): Promise<{ response: ApResponse; vars: TemplateVars }> {
-  let used = vars;
+  vars: TemplateVars & { payment_id: string | number },
+): Promise<{ response: ApResponse; vars: TemplateVars; tookEffect: boolean }> {
+  const read = operation(ctx, "read");
+  const statusNow = async () => ctx.paymentStatus(await ctx.ap.send(read, { payment_id: vars.payment_id }));
+  const before = await statusNow();
+  let used: TemplateVars = vars;
   for (let attempt = 1; ; attempt++) {
     const response = await ctx.ap.send(template, used);
-    if (response.status !== 409 || attempt === 3) return { response, vars: used };
+    if (response.status !== 409 || attempt === 3) return { response, vars: used, tookEffect: false };
+    if ((await statusNow()) !== before) return { response, vars: used, tookEffect: true };
     await sleep(100 * attempt);
     used = { ...vars, idempotency_key: `conformance-${randomUUID()}` };
   }

@@ -13,6 +13,7 @@ import { findChromium } from "../src/browser.ts";
 import { formatReport } from "../src/format.ts";
 import { runConformance } from "../src/run.ts";
 import type { ConformanceReport } from "../src/types.ts";
+import { startBrokenLink } from "./support/broken-link.ts";
 import { gatewaysWithWebhooks } from "./support/gateway.ts";
 import { sandboxForTest } from "./support/sandbox.ts";
 
@@ -70,6 +71,58 @@ test("the reference gateway passes every conformance check", async (t) => {
     );
   }
   assert.match(report.checks.find((c) => c.id === "webhook-forgery-ignored")!.detail, /^3 forged variants/);
+});
+
+test("the reference gateway behind a broken Klarna link (drops data, doubles captures, re-encodes the customer token) fails exactly the checks aimed at that", async (t) => {
+  const started = await sandboxForTest();
+  if ("skip" in started) return t.skip(started.skip);
+  const { sandbox } = started;
+  const dir = await mkdtemp(join(tmpdir(), "conformance-gateway-"));
+  const link = await startBrokenLink(sandbox.url, [
+    "drops-data",
+    "doubles-captures",
+    "re-encodes-customer-token",
+  ]);
+  t.after(async () => {
+    await link.close();
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const database = join(dir, "gateway.db");
+  const {
+    gateways: [gw],
+  } = await gatewaysWithWebhooks(sandbox, { database, klarnaUrl: link.url });
+  t.after(() => gw!.close());
+  const { apiKey } = await createMerchant(database, { name: "Conformance" });
+  const report = await runConformance({
+    gatewayUrl: gw!.url,
+    apiKey,
+    sandboxUrl: sandbox.url,
+    quietMs: 100,
+  });
+  const failing = report.checks
+    .filter((c) => c.outcome === "fail")
+    .map((c) => c.id)
+    .sort();
+  assert.deepEqual(
+    failing,
+    [
+      "capture-once",
+      "checkout-token-forwarded",
+      "customer-token-unaltered",
+      "data-advisory-not-rejected",
+      "data-names",
+      "equal-duplicates",
+      "every-payment-route",
+      "forward-data-exact",
+      "values-at-limit",
+    ],
+    formatReport(report),
+  );
+  const detail = (id: string) => report.checks.find((c) => c.id === id)!.detail;
+  assert.match(detail("data-names"), /data in POST \/v2\/payment\/requests missing/);
+  assert.match(detail("capture-once"), /reached Klarna 2 times/);
+  assert.match(detail("customer-token-unaltered"), /Klarna-Customer-Token in POST .*first difference/);
 });
 
 test("two gateway instances sharing one PostgreSQL schema, requests alternating between them, pass every check", async (t) => {
