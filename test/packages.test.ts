@@ -296,6 +296,30 @@ describe("the packages, installed from their tarballs outside the repository", {
           assert.ok(paths.includes(needed), `${p.name} lacks ${needed}`);
         console.log(`# ${p.filename}: ${(p.size / 1024).toFixed(1)} kB packed, ${p.files.length} files`);
       }
+      // What the compiled code imports at run time is declared: an installed package has no hoisting
+      // from the workspace to fall back on.
+      for (const dir of await packageDirs()) {
+        const manifest = JSON.parse(await readFile(join(ROOT, dir, "package.json"), "utf8")) as {
+          name: string;
+          dependencies?: Record<string, string>;
+        };
+        const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {})]);
+        const lib = join(ROOT, dir, "lib");
+        for (const file of (await readdir(lib, { recursive: true })).filter((f) => f.endsWith(".js"))) {
+          const code = await readFile(join(lib, file), "utf8");
+          for (const [, spec] of code.matchAll(/(?:^|\s)(?:from|import)\s*\(?\s*"([^".][^"]*)"/gm)) {
+            if (spec!.startsWith("node:")) continue;
+            const name = spec!
+              .split("/")
+              .slice(0, spec!.startsWith("@") ? 2 : 1)
+              .join("/");
+            assert.ok(
+              declared.has(name),
+              `${manifest.name}: lib/${file} imports ${spec}, not in dependencies`,
+            );
+          }
+        }
+      }
       const web = packs.find((p) => p.name === "@klarna-interop/web")!;
       for (const page of ["dist/klarna.js", "dist/checkout/index.html", "dist/dashboard/index.html"])
         assert.ok(
