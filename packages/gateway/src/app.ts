@@ -98,6 +98,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     retryBaseMs: config.klarnaRetryBaseMs,
     breakerThreshold: config.klarnaBreakerThreshold,
     breakerCooldownMs: config.klarnaBreakerCooldownMs,
+    tls: config.klarnaTls,
+    integratorName: config.klarnaIntegratorName,
     metrics,
     logger: app.log.child({ component: "klarna" }),
   });
@@ -115,6 +117,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       metrics,
       accountId: config.klarnaAccountId,
       log: app.log,
+      operationLeaseMs: config.lockLeaseMs,
     }),
     publicUrl: () => config.publicUrl ?? listeningUrl ?? `http://${config.host}:${config.port}`,
   };
@@ -138,8 +141,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   installTextSafety(app);
   installIdempotency(app, store, {
     retentionMs: config.idempotencyRetentionMs,
-    // Long enough to cover the slowest legitimate request (every Klarna attempt timing out).
-    lockMs: config.klarnaTimeoutMs * config.klarnaMaxAttempts * 2 + 5_000,
+    // A lease the request renews while it runs: a crashed instance's keys are free within it.
+    lockMs: config.lockLeaseMs,
   });
 
   await app.register(swagger, {

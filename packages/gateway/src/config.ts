@@ -27,8 +27,25 @@ export interface GatewayOptions {
   database?: string | Store;
   /** PostgreSQL schema to use (tests use a unique one per run). */
   databaseSchema?: string;
-  /** The Acquiring Partner's Klarna account id used in account-scoped Klarna paths. */
+  /**
+   * The Acquiring Partner's Klarna account id used in account-scoped Klarna paths, for merchants
+   * without one of their own (`merchant create --klarna-account`, `PATCH /v2/merchant`).
+   */
   klarnaAccountId?: string;
+  /**
+   * Which Klarna payment flow new payments use: `network` (Klarna's current one: authorize with the
+   * Partner's `Klarna-Network-Session-Token`, step-up, final authorization) or `payment-requests`
+   * (the first generation: payment request with `interoperability{}`, confirm). Default `network`.
+   */
+  klarnaApi?: KlarnaApi;
+  /** mTLS client certificate (PEM) presented to Klarna; needs `klarnaClientKey`. */
+  klarnaClientCert?: string;
+  /** mTLS client private key (PEM). */
+  klarnaClientKey?: string;
+  /** CA certificate(s) (PEM) that sign Klarna's server certificate, when not a public CA. */
+  klarnaCa?: string;
+  /** The integrator name in `Klarna-Integration-Metadata` (SCREAMING_SNAKE_CASE). */
+  klarnaIntegratorName?: string;
   /** Public base URL of this gateway (checkout links, webhooks). Default `http://host:port`. */
   publicUrl?: string;
   logger?: LoggerOption;
@@ -46,6 +63,12 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** How long an Idempotency-Key is remembered, in ms. Default 24 h. */
   idempotencyRetentionMs?: number;
+  /**
+   * Lease of the locks a request holds while it works (its Idempotency-Key, a payment's capture,
+   * refund or cancel), in ms: renewed by the live owner, so it bounds only how long a crashed
+   * instance's locks block retries. Default 10000.
+   */
+  lockLeaseMs?: number;
   /** A ready token verifier (tests inject one with a fake clock); default built from `jwksUrl`. */
   verifier?: TokenVerifier;
   /**
@@ -81,6 +104,10 @@ export interface GatewayOptions {
     | { perIp?: number; perKey?: number; windowMs?: number; redisUrl?: string; redisPrefix?: string };
 }
 
+/** The two Klarna payment API generations the gateway speaks. */
+export type KlarnaApi = "network" | "payment-requests";
+export const KLARNA_APIS: readonly KlarnaApi[] = ["network", "payment-requests"];
+
 /** The options after defaults and validation. */
 export interface GatewayConfig {
   port: number;
@@ -91,6 +118,9 @@ export interface GatewayConfig {
   database: string | Store;
   databaseSchema: string | undefined;
   klarnaAccountId: string;
+  klarnaApi: KlarnaApi;
+  klarnaTls: { cert?: string; key?: string; ca?: string };
+  klarnaIntegratorName: string;
   publicUrl: string | undefined;
   logger: LoggerOption;
   klarnaTimeoutMs: number;
@@ -100,6 +130,7 @@ export interface GatewayConfig {
   klarnaBreakerCooldownMs: number;
   bodyLimit: number;
   idempotencyRetentionMs: number;
+  lockLeaseMs: number;
   verifier: TokenVerifier | undefined;
   klarnaWebhookSigningKeys: KlarnaSigningKey[];
   webhookTargets: WebhookTargetPolicy;
@@ -120,6 +151,8 @@ export const DEFAULT_ACCOUNT_ID = "acc_klarna_interop_ap";
 // UTF-8 characters alone are ~72 KiB.
 export const DEFAULT_BODY_LIMIT = 128 * 1024;
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Default lease of a request's locks (renewed while it works): a crashed owner's lapse after it. */
+export const LOCK_LEASE_MS = 10_000;
 
 function httpUrl(name: string, value: unknown): string {
   if (typeof value !== "string" || value === "") throw new TypeError(`${name}: a URL is required`);
@@ -185,6 +218,26 @@ function rateLimitConfig(value: GatewayOptions["rateLimit"]): GatewayConfig["rat
   };
 }
 
+function pem(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !value.includes("-----BEGIN ")) {
+    throw new TypeError(`${name}: PEM text is expected (-----BEGIN …)`);
+  }
+  return value;
+}
+
+function tlsOptions(options: GatewayOptions): GatewayConfig["klarnaTls"] {
+  const cert = pem("klarnaClientCert", options.klarnaClientCert);
+  const key = pem("klarnaClientKey", options.klarnaClientKey);
+  const ca = pem("klarnaCa", options.klarnaCa);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(
+      `${cert === undefined ? "klarnaClientCert" : "klarnaClientKey"}: mTLS needs both the certificate and its key`,
+    );
+  }
+  return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) };
+}
+
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
 export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
@@ -205,6 +258,15 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (headersTimeoutMs > requestTimeoutMs) {
     throw new TypeError("headersTimeoutMs: must not exceed requestTimeoutMs");
   }
+  const klarnaApi = options.klarnaApi ?? "network";
+  if (!KLARNA_APIS.includes(klarnaApi)) {
+    throw new TypeError(`klarnaApi: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
+  }
+  const klarnaTls = tlsOptions(options);
+  const integrator = options.klarnaIntegratorName ?? "KLARNA_INTEROP_GATEWAY";
+  if (!/^[A-Z0-9_]{1,64}$/.test(integrator)) {
+    throw new TypeError("klarnaIntegratorName: SCREAMING_SNAKE_CASE, 1-64 characters");
+  }
   return {
     port,
     host: options.host ?? DEFAULT_HOST,
@@ -214,6 +276,9 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     database,
     databaseSchema: options.databaseSchema,
     klarnaAccountId: accountId,
+    klarnaApi,
+    klarnaTls,
+    klarnaIntegratorName: integrator,
     publicUrl: options.publicUrl ? httpUrl("publicUrl", options.publicUrl) : undefined,
     logger: options.logger ?? false,
     klarnaTimeoutMs: positiveInt("klarnaTimeoutMs", options.klarnaTimeoutMs, 10_000),
@@ -227,6 +292,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
       options.idempotencyRetentionMs,
       IDEMPOTENCY_RETENTION_MS,
     ),
+    lockLeaseMs: positiveInt("lockLeaseMs", options.lockLeaseMs, LOCK_LEASE_MS, 100),
     verifier: options.verifier,
     klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
     webhookTargets: targetPolicy(options.webhookTargets),

@@ -52,13 +52,16 @@ export async function run(
     ...(values["web-sdk"] === undefined ? {} : { webSdkFile: resolve(values["web-sdk"]) }),
     logger: values.log,
   });
+  // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
+  // reacts to the banner at once must not find Node's default handler (exit without cleanup).
+  const stopped = untilStopped(options.signal);
   out(`Klarna sandbox listening on ${sandbox.url}
   API key        ${sandbox.apiKey}${values["api-key"] === undefined ? "   (generated; pass --api-key to fix it)" : ""}
   JWKS           ${sandbox.jwksUrl}
   API docs       ${sandbox.url}/docs
   Control API    ${sandbox.url}/_sandbox/   (mint tokens, journal, faults, clock)${values.state ? `\n  State file     ${resolve(values.state)}` : ""}
 Press Ctrl-C to stop.`);
-  const reason = await untilStopped(options.signal);
+  const reason = await stopped;
   await sandbox.close();
   out(`Sandbox stopped (${reason}).`);
   return 0;
