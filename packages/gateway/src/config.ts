@@ -194,6 +194,26 @@ function signingKeys(value: GatewayOptions["klarnaWebhookSigningKey"]): KlarnaSi
   return list.map((k) => ({ ...(k.id ? { id: k.id } : {}), key: k.key }));
 }
 
+function pem(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !value.includes("-----BEGIN ")) {
+    throw new TypeError(`${name}: PEM text is expected (-----BEGIN …)`);
+  }
+  return value;
+}
+
+function tlsOptions(options: GatewayOptions): GatewayConfig["klarnaTls"] {
+  const cert = pem("klarnaClientCert", options.klarnaClientCert);
+  const key = pem("klarnaClientKey", options.klarnaClientKey);
+  const ca = pem("klarnaCa", options.klarnaCa);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(
+      `${cert === undefined ? "klarnaClientCert" : "klarnaClientKey"}: mTLS needs both the certificate and its key`,
+    );
+  }
+  return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) };
+}
+
 /** Environment variable giving the webhook target policy when the option is not set. */
 export const TARGET_POLICY_ENV = "KLARNA_INTEROP_WEBHOOK_TARGETS";
 
@@ -225,26 +245,6 @@ function rateLimitConfig(value: GatewayOptions["rateLimit"]): GatewayConfig["rat
   };
 }
 
-function pem(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || !value.includes("-----BEGIN ")) {
-    throw new TypeError(`${name}: PEM text is expected (-----BEGIN …)`);
-  }
-  return value;
-}
-
-function tlsOptions(options: GatewayOptions): GatewayConfig["klarnaTls"] {
-  const cert = pem("klarnaClientCert", options.klarnaClientCert);
-  const key = pem("klarnaClientKey", options.klarnaClientKey);
-  const ca = pem("klarnaCa", options.klarnaCa);
-  if ((cert === undefined) !== (key === undefined)) {
-    throw new TypeError(
-      `${cert === undefined ? "klarnaClientCert" : "klarnaClientKey"}: mTLS needs both the certificate and its key`,
-    );
-  }
-  return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) };
-}
-
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
 export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
@@ -260,11 +260,6 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(accountId)) {
     throw new TypeError("klarnaAccountId: letters, digits and _ . : - only (1-128 characters)");
   }
-  const requestTimeoutMs = positiveInt("requestTimeoutMs", options.requestTimeoutMs, 30_000);
-  const headersTimeoutMs = positiveInt("headersTimeoutMs", options.headersTimeoutMs, 10_000);
-  if (headersTimeoutMs > requestTimeoutMs) {
-    throw new TypeError("headersTimeoutMs: must not exceed requestTimeoutMs");
-  }
   const klarnaApi = options.klarnaApi ?? "network";
   if (!KLARNA_APIS.includes(klarnaApi)) {
     throw new TypeError(`klarnaApi: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
@@ -273,6 +268,11 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   const integrator = options.klarnaIntegratorName ?? "KLARNA_INTEROP_GATEWAY";
   if (!/^[A-Z0-9_]{1,64}$/.test(integrator)) {
     throw new TypeError("klarnaIntegratorName: SCREAMING_SNAKE_CASE, 1-64 characters");
+  }
+  const requestTimeoutMs = positiveInt("requestTimeoutMs", options.requestTimeoutMs, 30_000);
+  const headersTimeoutMs = positiveInt("headersTimeoutMs", options.headersTimeoutMs, 10_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new TypeError("headersTimeoutMs: must not exceed requestTimeoutMs");
   }
   return {
     port,

@@ -87,14 +87,6 @@ export async function run(
   const accountId = values["klarna-account-id"] ?? env.KLARNA_ACCOUNT_ID;
   const publicUrl = values["public-url"] ?? env.PUBLIC_URL;
   const webhookKey = values["klarna-webhook-signing-key"] ?? env.KLARNA_WEBHOOK_SIGNING_KEY;
-  const webhookTargets = values["webhook-targets"] ?? env.KLARNA_INTEROP_WEBHOOK_TARGETS ?? "public";
-  if (webhookTargets !== "public" && webhookTargets !== "loopback") {
-    throw new Error(
-      `--webhook-targets: expected "public" or "loopback", got ${JSON.stringify(webhookTargets)}`,
-    );
-  }
-
-  const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
   const klarnaApi = values["klarna-api"] ?? env.KLARNA_API;
   if (klarnaApi !== undefined && klarnaApi !== "network" && klarnaApi !== "payment-requests") {
     throw new Error(`--klarna-api: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
@@ -110,6 +102,14 @@ export async function run(
   const clientCert = pemFile("--klarna-client-cert", values["klarna-client-cert"] ?? env.KLARNA_CLIENT_CERT);
   const clientKey = pemFile("--klarna-client-key", values["klarna-client-key"] ?? env.KLARNA_CLIENT_KEY);
   const ca = pemFile("--klarna-ca", values["klarna-ca"] ?? env.KLARNA_CA);
+  const webhookTargets = values["webhook-targets"] ?? env.KLARNA_INTEROP_WEBHOOK_TARGETS ?? "public";
+  if (webhookTargets !== "public" && webhookTargets !== "loopback") {
+    throw new Error(
+      `--webhook-targets: expected "public" or "loopback", got ${JSON.stringify(webhookTargets)}`,
+    );
+  }
+
+  const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
