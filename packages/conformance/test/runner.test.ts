@@ -95,11 +95,11 @@ test("a refused request that still reaches Klarna fails, even when the call arri
 
 test("idempotent replay: one Klarna request passes, two fail", async () => {
   const seen = new Map<string, { status: number; body: unknown }>();
-  const idempotent: FakeAp = async (body, headers, world) => {
+  const idempotent: FakeAp = async (body, headers, world, request) => {
     const key = headers.get("idempotency-key")!;
     const earlier = seen.get(key);
     if (earlier) return earlier;
-    const out = await forwarding()(body, headers, world);
+    const out = await forwarding()(body, headers, world, request);
     seen.set(key, out);
     return out;
   };
