@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { networkFinalAuthorization } from "../src/checks/network-final-authorization.ts";
+import { networkSessionTokenHeader } from "../src/checks/network-session-token-header.ts";
 import { referenceProfile } from "../src/profile/reference.ts";
 import { runConformance } from "../src/run.ts";
 import { type FakeAp, type FakeWorld, fakeWorld } from "./support/fake-world.ts";
@@ -96,4 +97,38 @@ test("a sandbox whose approval is not COMPLETED with a session token: not applic
   assert.equal(firstGeneration.outcome, "skip");
   assert.equal(firstGeneration.required, false);
   assert.match(firstGeneration.detail, /sandbox does not model current-generation payment requests/);
+});
+
+test("network-session-token-header: the token must travel unaltered in Klarna-Network-Session-Token", async () => {
+  const ap =
+    (headers: (token: string) => Record<string, string>): FakeAp =>
+    async (body, _h, w) => {
+      const token = (body as { payment_method_options?: { klarna?: { interoperability_token?: string } } })
+        .payment_method_options?.klarna?.interoperability_token;
+      if (token === undefined) return { status: 400, body: { detail: "no token" } };
+      w.klarnaReceives("POST", "/v2/accounts/acc/payment/authorize", {}, undefined, headers(token));
+      return { status: 201, body: { id: "pay_1", status: "authorized" } };
+    };
+  const check = (a: FakeAp) =>
+    runConformance({
+      gatewayUrl: "http://ap.test",
+      apiKey: "k",
+      sandboxUrl: "http://sandbox.test",
+      profile: { ...referenceProfile(), network: {} },
+      quietMs: 30,
+      upstreamTimeoutMs: 300,
+      fetch: fakeWorld(a).fetch,
+      checks: [networkSessionTokenHeader],
+    }).then((r) => r.checks[0]!);
+  const good = await check(ap((t) => ({ "klarna-network-session-token": t })));
+  assert.equal(good.outcome, "pass", good.detail);
+  const oldName = await check(ap((t) => ({ "klarna-interoperability-token": t })));
+  assert.equal(oldName.outcome, "fail");
+  assert.match(
+    oldName.detail,
+    /Klarna-Network-Session-Token of POST \/v2\/accounts\/acc\/payment\/authorize: missing/,
+  );
+  const altered = await check(ap((t) => ({ "klarna-network-session-token": t.slice(0, -1) })));
+  assert.equal(altered.outcome, "fail");
+  assert.match(altered.detail, /length \d+ → \d+/);
 });
