@@ -134,6 +134,23 @@ test("an unreachable AP or a refused API key stops the run at once; a network er
     runConformance({ ...base, fetch: wrongKey.fetch, checks: [forwardOpaqueToken] }),
     /the AP at http:\/\/ap\.test refused the API key \(HTTP 401 to POST \/v2\/payments, sent in Authorization\)/,
   );
+  // An AP that validates before it authenticates passes the probe, then 401s: the run stops there.
+  const validatesFirst = fakeWorld(async (body) =>
+    (body as { amount?: unknown }).amount === undefined
+      ? { status: 400, body: { detail: "amount" } }
+      : { status: 401, body: { detail: "unknown key" } },
+  );
+  const seen: string[] = [];
+  await assert.rejects(
+    runConformance({
+      ...base,
+      fetch: validatesFirst.fetch,
+      checks: [forwardOpaqueToken, tokenOverLimit],
+      onResult: (r) => seen.push(r.id),
+    }),
+    /refused the API key \(HTTP 401 to POST \/v2\/payments/,
+  );
+  assert.deepEqual(seen, [], "no check result is reported after the key was refused");
   // Reachable for the probe, then failing mid-run: that check fails with the cause.
   const flaky = fakeWorld(async (body) => {
     if ((body as { amount?: unknown }).amount === undefined) return { status: 400, body: {} };
