@@ -68,6 +68,8 @@ export async function run(argv: string[]): Promise<number> {
     klarnaWebhookSigningKey: signingKey,
     database,
     publicUrl,
+    // The demo's merchant endpoints run on this machine: the development policy.
+    webhookTargets: "loopback",
   });
   const { apiKey } = await createMerchant(database, { name: "Demo shop" });
   const storefront = await startStorefront({

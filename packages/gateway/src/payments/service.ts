@@ -354,6 +354,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         amount: row.amount,
         reference: row.reference ?? row.id,
         customerToken: token,
+        // A charge made through this API has a shopper behind it who can be handed over to Klarna.
+        stepUp: {
+          paymentRequestReference: row.reference ?? row.id,
+          ...(row.return_url ? { returnUrl: row.return_url } : {}),
+        },
         ...(row.klarna_token !== null ? { interoperabilityToken: row.klarna_token } : {}),
         ...(row.klarna_data !== null ? { data: row.klarna_data } : {}),
       });
