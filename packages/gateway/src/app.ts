@@ -112,6 +112,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       verifier,
       metrics,
       accountId: config.klarnaAccountId,
+      klarnaApi: config.klarnaApi,
       log: app.log,
     }),
     publicUrl: () => config.publicUrl ?? listeningUrl ?? `http://${config.host}:${config.port}`,
