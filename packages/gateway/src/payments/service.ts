@@ -48,6 +48,7 @@ import type { Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
 import { finalizeAuthorization } from "./final-authorization.ts";
 import type { PaymentInput } from "./input.ts";
+import type { KlarnaStatus } from "./klarna-status.ts";
 import { authorizeNetwork } from "./network-authorize.ts";
 import {
   findPayment,
@@ -76,6 +77,8 @@ export interface PaymentServiceDeps {
   accountId: string;
   /** The Klarna flow of new payments (default `network`). */
   klarnaApi?: KlarnaApi;
+  /** Asks Klarna for a status the gateway cannot verify itself (first generation). */
+  klarnaStatus?: KlarnaStatus;
   log?: FastifyBaseLogger;
 }
 
@@ -162,7 +165,7 @@ function rejectedProblem(error: KlarnaError): Problem {
 }
 
 /** The interoperability summary in `network` mode: the token is forwarded, Klarna decides. */
-function networkSummary(
+export function networkSummary(
   token: ExtractedValue | undefined,
   data: ExtractedValue | undefined,
 ): InteroperabilitySummary {
@@ -464,7 +467,17 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       }
       const klarnaApi = deps.klarnaApi ?? "network";
       // In the current flow Klarna decides (no JWKS needed): the token is only forwarded.
-      const inspection = klarnaApi === "network" ? undefined : await inspect(input.token);
+      let inspection = klarnaApi === "network" ? undefined : await inspect(input.token);
+      // Cannot verify it (opaque, or no JWKS): ask Klarna before falling back to "show".
+      if (inspection && !inspection.verified && input.token && deps.klarnaStatus) {
+        inspection =
+          (await deps.klarnaStatus.lookupStatus({
+            accountId: merchant.klarna_account_id ?? deps.accountId,
+            token: input.token.value,
+            currency: input.currency,
+            amount: input.amount,
+          })) ?? inspection;
+      }
       const summary =
         klarnaApi === "network"
           ? networkSummary(input.token, input.data)
