@@ -51,17 +51,17 @@ export function networkAuthorizeRequest(
       ? { interoperabilityToken: row.klarna_token }
       : {}),
     ...(row.klarna_data !== null ? { data: row.klarna_data } : {}),
+    // A customer at the checkout can be handed over to Klarna; the final call needs no step-up.
+    ...(!tokens.final && row.customer_present !== 0
+      ? {
+          stepUp: {
+            paymentRequestReference: row.id,
+            ...(row.return_url ? { returnUrl: row.return_url } : {}),
+          },
+        }
+      : {}),
   });
   const body: Record<string, unknown> = { ...request.body };
-  if (!tokens.final && row.customer_present !== 0) {
-    body.step_up_config = {
-      payment_request_reference: row.id,
-      customer_interaction_config: {
-        method: "HANDOVER",
-        ...(row.return_url ? { return_url: row.return_url } : {}),
-      },
-    };
-  }
   const tokenization = tokenizationOf(row);
   if (tokenization) {
     body.request_customer_token = { scopes: tokenization.scopes, customer_token_reference: row.id };
