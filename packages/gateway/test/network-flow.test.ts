@@ -148,9 +148,9 @@ forEachEngine("network flow", (engine) => {
       assert.equal(done.status, "authorized", JSON.stringify(done.failure));
       const methodId = done.klarna.saved_payment_method_id;
       assert.match(methodId, /^cpm_/);
-      const methods = await h.api("GET", `/v2/customers/${customer.body.id}/payment_methods`);
+      const saved = await h.api("GET", `/v2/customers/${customer.body.id}`);
       assert.deepEqual(
-        methods.body.data.map((m: { id: string }) => m.id),
+        saved.body.payment_methods.map((m: { id: string }) => m.id),
         [methodId],
       );
 
