@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -35,6 +37,48 @@ describe("klarna-interop sandbox", () => {
     const saved = JSON.parse(await readFile(join(dir, "s.json"), "utf8"));
     assert.equal(saved.state.version, 1);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("--tls serves HTTPS and writes the CA and a client certificate the sandbox judges VALID", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cli-sandbox-tls-"));
+    const controller = new AbortController();
+    let url = "";
+    const done = run(
+      ["--port", "0", "--tls", "--tls-dir", dir, "--tls-client-cn", "AP1", "--tls-require-client-cert"],
+      {
+        signal: controller.signal,
+        out: (line) => {
+          url = /listening on (\S+)/.exec(line)?.[1] ?? url;
+        },
+      },
+    );
+    try {
+      for (let i = 0; i < 100 && !url; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const [ca, cert, key] = await Promise.all(
+        ["ca.pem", "client-cert.pem", "client-key.pem"].map((f) => readFile(join(dir, f), "utf8")),
+      );
+      assert.equal(new X509Certificate(cert!).subject, "CN=AP1");
+      const status = (withCert: boolean) =>
+        new Promise<string | undefined>((resolve, reject) => {
+          const req = httpsRequest(
+            `${url}/v2/payment/requests/x`,
+            { ca, agent: false, ...(withCert ? { cert, key } : {}) },
+            (res) => {
+              res.resume();
+              resolve(res.headers["klarna-mtls-verification-status"] as string | undefined);
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+      assert.equal(await status(true), "VALID");
+      assert.equal(await status(false), "NOT_PRESENT");
+    } finally {
+      controller.abort();
+      await done;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("prints help and refuses a bad port", async () => {
