@@ -84,7 +84,7 @@ forEachEngine("storage", (engine) => {
       "0001_initial",
       "0002_payment_method_klarna_revocation",
       "0003_klarna_network_flow",
-      "0004_payment_saved_method",
+      "0005_payment_saved_method",
     ]);
     await store.ping();
   });

@@ -294,8 +294,8 @@ const m0003: Migration = {
   },
 };
 
-/** 0004: the payment method a customer token issued with a payment was saved as (tokenization). */
-const m0004: Migration = {
+/** 0005: the payment method a customer token issued with a payment was saved as (tokenization). */
+const m0005: Migration = {
   async up(db: AnyDb) {
     await db.schema.alterTable("payments").addColumn("saved_payment_method_id", "text").execute();
   },
@@ -306,7 +306,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_payment_method_klarna_revocation": m0002,
   "0003_klarna_network_flow": m0003,
-  "0004_payment_saved_method": m0004,
+  "0005_payment_saved_method": m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
