@@ -27,7 +27,7 @@ import {
   persist,
   upstreamProblem,
 } from "./common.ts";
-import { authorizeOutcome, networkAuthorizeRequest } from "./network-authorize.ts";
+import { networkAuthorizeRequest, outcomePatch } from "./network-authorize.ts";
 import {
   findPaymentById,
   type PaymentPatch,
@@ -119,18 +119,14 @@ export async function finalizeAuthorization(
   let patch: PaymentPatch;
   try {
     const call = networkAuthorizeRequest(deps, held, { sessionToken: token, final: true });
-    const result = await klarna.authorize(
-      call,
-      `${row.id}:final_authorize`,
-      source.correlationId,
-      "final_authorize",
-    );
-    const response = result.data.payment_transaction_response;
-    calls.push(callEntry(result.record, { result: response?.result ?? null }));
+    const result = await klarna
+      .generation("network")
+      .finish(call, `${row.id}:final_authorize`, source.correlationId);
+    calls.push(callEntry(result.record, result.detail));
     patch =
-      response?.result === "STEP_UP_REQUIRED"
+      result.outcome.kind === "customer_action"
         ? { klarna_finalize_lease: null } // Not expected after COMPLETED: wait for the next state.
-        : await authorizeOutcome(deps, held, result.data);
+        : await outcomePatch(deps, held, result.outcome);
   } catch (error) {
     if (!(error instanceof KlarnaError)) throw error;
     calls.push(callEntry(error.record));

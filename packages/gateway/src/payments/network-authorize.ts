@@ -17,7 +17,8 @@
  */
 import { buildAuthorizeRequest } from "@klarna-interop/core";
 import { newId } from "../domain/ids.ts";
-import type { KlarnaAuthorizeResponse, KlarnaCustomerToken } from "../klarna/types.ts";
+import type { KlarnaOutcome } from "../klarna/generations.ts";
+import type { KlarnaCustomerToken } from "../klarna/types.ts";
 import { nowIso } from "../store/index.ts";
 import { accountOf, type CallContext, callEntry, type FlowDeps, klarnaFor } from "./common.ts";
 import type { PaymentPatch, TimelineEntry } from "./repository.ts";
@@ -113,20 +114,18 @@ export async function saveCustomerToken(
   return id;
 }
 
-/** Klarna's authorize answer → the payment's patch (and the saved customer token, if any). */
-export async function authorizeOutcome(
+/** Klarna's normalised answer → the payment's patch (and the saved customer token, if any). */
+export async function outcomePatch(
   deps: FlowDeps,
   row: PaymentRow,
-  data: KlarnaAuthorizeResponse,
+  outcome: KlarnaOutcome,
 ): Promise<PaymentPatch> {
-  const response = data.payment_transaction_response;
-  switch (response?.result) {
-    case "APPROVED": {
-      const issued = data.customer_token_response?.customer_token;
-      const saved = issued ? await saveCustomerToken(deps, row, issued) : null;
+  switch (outcome.kind) {
+    case "approved": {
+      const saved = outcome.customerToken ? await saveCustomerToken(deps, row, outcome.customerToken) : null;
       return {
         status: "authorized",
-        klarna_payment_transaction_id: response.payment_transaction?.payment_transaction_id ?? null,
+        klarna_payment_transaction_id: outcome.transactionId,
         next_action: null,
         failure_code: null,
         failure_message: null,
@@ -134,8 +133,8 @@ export async function authorizeOutcome(
         ...(saved ? { saved_payment_method_id: saved } : {}),
       };
     }
-    case "STEP_UP_REQUIRED": {
-      const pr = data.payment_request;
+    case "customer_action": {
+      const pr = outcome.request;
       const url = pr?.state_context?.customer_interaction?.payment_request_url ?? null;
       return {
         status: "requires_action",
@@ -146,16 +145,14 @@ export async function authorizeOutcome(
         failure_message: null,
       };
     }
-    default: {
-      const reason = response?.result_reason;
+    default:
       return {
         status: "failed",
         next_action: null,
         failure_code: "klarna_declined",
-        failure_message: `Klarna declined the payment${reason ? `: ${reason}` : ""}`,
+        failure_message: `Klarna declined the payment${outcome.reason ? `: ${outcome.reason}` : ""}`,
         klarna_finalize_lease: null,
       };
-    }
   }
 }
 
@@ -174,13 +171,9 @@ export async function authorizeNetwork(
     ...(customerToken === undefined && row.klarna_token !== null ? { sessionToken: row.klarna_token } : {}),
     ...(customerToken !== undefined ? { customerToken } : {}),
   });
-  const result = await klarnaFor(deps, row).authorize(request, `${row.id}:authorize`, ctx.correlationId);
-  const response = result.data.payment_transaction_response;
-  calls.push(
-    callEntry(result.record, {
-      result: response?.result ?? null,
-      ...(response?.result_reason ? { result_reason: response.result_reason } : {}),
-    }),
-  );
-  return authorizeOutcome(deps, row, result.data);
+  const result = await klarnaFor(deps, row)
+    .generation("network")
+    .begin(request, `${row.id}:authorize`, ctx.correlationId);
+  calls.push(callEntry(result.record, result.detail));
+  return outcomePatch(deps, row, result.outcome);
 }
