@@ -37,6 +37,7 @@ import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
 import messagingRoutes from "./routes/messaging.ts";
 import paymentRequestRoutes from "./routes/payment-requests.ts";
+import presentationRoutes from "./routes/presentation.ts";
 import purchasePageRoutes from "./routes/purchase-page.ts";
 import shoppingSessionRoutes from "./routes/shopping-sessions.ts";
 import transactionRoutes from "./routes/transactions.ts";
@@ -199,6 +200,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(customerTokenRoutes);
   await app.register(authorizeRoutes);
   await app.register(messagingRoutes);
+  await app.register(presentationRoutes);
   await app.register(shoppingSessionRoutes);
 
   return app as unknown as SandboxApp;

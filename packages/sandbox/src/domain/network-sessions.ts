@@ -127,3 +127,36 @@ export async function sessionBehindToken(
     found.paymentConfirmationToken = resolved.paymentConfirmationToken;
   return found;
 }
+
+/** An sdk token: what a session token was exchanged for, to initialise Klarna's SDKs in a browser. */
+export interface SdkToken {
+  sdk_token: string;
+  /** The session token it was exchanged for, exactly as received. */
+  session_token: string;
+  expires_at: string;
+}
+
+/** How long an sdk token stays usable (sandbox time; the sandbox's choice). */
+export const SDK_TOKEN_TTL_MS = 60 * 60_000;
+
+function sdkTokenStore(ctx: SandboxContext): Map<string, SdkToken> {
+  return ctx.state.collection<SdkToken>("sdkTokens");
+}
+
+/** Exchanges a session token (already checked to stand for something) for a fresh sdk token. */
+export function issueSdkToken(ctx: SandboxContext, sessionToken: string): SdkToken {
+  const record: SdkToken = {
+    sdk_token: ctx.ids.secret("sdk_token"),
+    session_token: sessionToken,
+    expires_at: new Date(ctx.clock.now() + SDK_TOKEN_TTL_MS).toISOString(),
+  };
+  sdkTokenStore(ctx).set(record.sdk_token, record);
+  ctx.changed();
+  return record;
+}
+
+/** The live sdk token record, or undefined when unknown or expired. */
+export function findSdkToken(ctx: SandboxContext, sdkToken: string): SdkToken | undefined {
+  const record = sdkTokenStore(ctx).get(sdkToken);
+  return record && Date.parse(record.expires_at) > ctx.clock.now() ? record : undefined;
+}
