@@ -3,6 +3,7 @@
  * any URL), on SQLite or PostgreSQL, until Ctrl-C / SIGTERM.
  * @module
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_DATABASE, startGateway } from "@klarna-interop/gateway";
 import { parsePort } from "../lib/port.ts";
@@ -22,10 +23,23 @@ Options:
   --jwks-url URL          JWKS verifying interoperability tokens
                           (default <klarna-url>/.well-known/jwks.json)               [JWKS_URL]
   --database PATH|URL     SQLite file or postgres:// URL (default ${DEFAULT_DATABASE}) [DATABASE_URL]
-  --klarna-account-id ID  the AP's Klarna account id used in account paths          [KLARNA_ACCOUNT_ID]
+  --klarna-account-id ID  the AP's default Klarna partner account id used in account paths
+                          (a merchant's own, set with merchant create --klarna-account, wins) [KLARNA_ACCOUNT_ID]
+  --klarna-api network|payment-requests
+                          Klarna payment flow of new payments (default network)     [KLARNA_API]
+  --klarna-client-cert FILE
+                          mTLS client certificate (PEM) presented to Klarna        [KLARNA_CLIENT_CERT]
+  --klarna-client-key FILE
+                          its private key (PEM)                                    [KLARNA_CLIENT_KEY]
+  --klarna-ca FILE        CA (PEM) signing Klarna's server certificate, e.g. the sandbox's --tls CA [KLARNA_CA]
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
   --klarna-webhook-signing-key KEY
                           key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
+  --webhook-targets P     where merchant webhook endpoints may point: "public" (default:
+                          https to public addresses only, checked again when connecting)
+                          or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
+  --rate-limit-redis URL  share the rate-limit counters (per IP, per API key) between instances
+                          through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
   --log                   log requests as JSON to stdout (secrets are redacted)
   -h, --help              show this help
 
@@ -47,8 +61,14 @@ export async function run(
       "jwks-url": { type: "string" },
       database: { type: "string" },
       "klarna-account-id": { type: "string" },
+      "klarna-api": { type: "string" },
+      "klarna-client-cert": { type: "string" },
+      "klarna-client-key": { type: "string" },
+      "klarna-ca": { type: "string" },
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
+      "webhook-targets": { type: "string" },
+      "rate-limit-redis": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -67,6 +87,29 @@ export async function run(
   const accountId = values["klarna-account-id"] ?? env.KLARNA_ACCOUNT_ID;
   const publicUrl = values["public-url"] ?? env.PUBLIC_URL;
   const webhookKey = values["klarna-webhook-signing-key"] ?? env.KLARNA_WEBHOOK_SIGNING_KEY;
+  const klarnaApi = values["klarna-api"] ?? env.KLARNA_API;
+  if (klarnaApi !== undefined && klarnaApi !== "network" && klarnaApi !== "payment-requests") {
+    throw new Error(`--klarna-api: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
+  }
+  const pemFile = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    try {
+      return readFileSync(value, "utf8");
+    } catch (error) {
+      throw new Error(`${flag}: cannot read ${value} (${error instanceof Error ? error.message : error})`);
+    }
+  };
+  const clientCert = pemFile("--klarna-client-cert", values["klarna-client-cert"] ?? env.KLARNA_CLIENT_CERT);
+  const clientKey = pemFile("--klarna-client-key", values["klarna-client-key"] ?? env.KLARNA_CLIENT_KEY);
+  const ca = pemFile("--klarna-ca", values["klarna-ca"] ?? env.KLARNA_CA);
+  const webhookTargets = values["webhook-targets"] ?? env.KLARNA_INTEROP_WEBHOOK_TARGETS ?? "public";
+  if (webhookTargets !== "public" && webhookTargets !== "loopback") {
+    throw new Error(
+      `--webhook-targets: expected "public" or "loopback", got ${JSON.stringify(webhookTargets)}`,
+    );
+  }
+
+  const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -76,19 +119,29 @@ export async function run(
     ...(jwksUrl ? { jwksUrl } : {}),
     database,
     ...(accountId ? { klarnaAccountId: accountId } : {}),
+    ...(klarnaApi ? { klarnaApi } : {}),
+    ...(clientCert ? { klarnaClientCert: clientCert } : {}),
+    ...(clientKey ? { klarnaClientKey: clientKey } : {}),
+    ...(ca ? { klarnaCa: ca } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
+    webhookTargets,
+    ...(redisUrl ? { rateLimit: { redisUrl } } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
+  // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
+  // reacts to the banner at once must not find Node's default handler (exit without cleanup).
+  const stopped = untilStopped(options.signal);
   out(`Gateway listening on ${gateway.url}
-  Klarna         ${klarnaUrl}
+  Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}
   Database       ${shownDatabase} (${gateway.app.gateway.store.engine})
+  Webhooks       merchant endpoints: ${webhookTargets} targets only
   API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)
   Health         ${gateway.url}/healthz, ${gateway.url}/readyz, metrics: ${gateway.url}/metrics
 Press Ctrl-C to stop.`);
-  const reason = await untilStopped(options.signal);
+  const reason = await stopped;
   await gateway.close();
   out(`Gateway stopped (${reason}).`);
   return 0;

@@ -75,13 +75,16 @@ export async function run(
     await writeFile(join(dir, "client-key.pem"), client.keyPem, { mode: 0o600 });
     tlsLines = `\n  TLS            CA ${join(dir, "ca.pem")}; client certificate ${join(dir, "client-cert.pem")} + key${values["tls-require-client-cert"] ? " (required)" : ""}`;
   }
+  // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
+  // reacts to the banner at once must not find Node's default handler (exit without cleanup).
+  const stopped = untilStopped(options.signal);
   out(`Klarna sandbox listening on ${sandbox.url}
   API key        ${sandbox.apiKey}${values["api-key"] === undefined ? "   (generated; pass --api-key to fix it)" : ""}
   JWKS           ${sandbox.jwksUrl}
   API docs       ${sandbox.url}/docs
   Control API    ${sandbox.url}/_sandbox/   (mint tokens, journal, faults, clock)${values.state ? `\n  State file     ${resolve(values.state)}` : ""}${tlsLines}
 Press Ctrl-C to stop.`);
-  const reason = await untilStopped(options.signal);
+  const reason = await stopped;
   await sandbox.close();
   out(`Sandbox stopped (${reason}).`);
   return 0;
