@@ -88,7 +88,13 @@ forEachEngine("payment service against a scripted Klarna", (engine) => {
       },
     });
     const verifier = createTokenVerifier({ jwksUrl: sandbox.jwksUrl });
-    const payments = createPaymentService({ store, klarna, verifier, accountId: "acc" });
+    const payments = createPaymentService({
+      store,
+      klarna,
+      verifier,
+      accountId: "acc",
+      klarnaApi: "payment-requests",
+    });
     const { merchant } = await createMerchant(store, { name: "S" });
     const input = parsePaymentInput({
       currency: "USD",
@@ -130,6 +136,7 @@ forEachEngine("payment service against a scripted Klarna", (engine) => {
     const payments = createPaymentService({
       store,
       klarna,
+      klarnaApi: "payment-requests",
       verifier: createTokenVerifier({ jwks: { keys: [] } }),
       accountId: "acc",
     });

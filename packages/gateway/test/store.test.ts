@@ -59,6 +59,7 @@ function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): Paymen
     klarna_finalize_lease: null,
     customer_present: null,
     customer_token_scopes: null,
+    saved_payment_method_id: null,
     version: 0,
     created_at: now,
     updated_at: now,
@@ -85,6 +86,7 @@ forEachEngine("storage", (engine) => {
       "0002_payment_method_klarna_revocation",
       "0003_klarna_network_flow",
       "0004_payment_locks",
+      "0005_payment_saved_method",
     ]);
     await store.ping();
   });

@@ -27,7 +27,6 @@
 
 import { createHash } from "node:crypto";
 import {
-  buildAuthorizeRequest,
   buildConfirmationRequest,
   buildPaymentRequestBody,
   type ExtractedValue,
@@ -38,6 +37,7 @@ import {
   type TokenVerifier,
 } from "@klarna-interop/core";
 import type { FastifyBaseLogger } from "fastify";
+import type { KlarnaApi } from "../config.ts";
 import { newId } from "../domain/ids.ts";
 import {
   assertOperation,
@@ -54,7 +54,10 @@ import type { GatewayMetrics } from "../plugins/metrics.ts";
 import type { Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
 import { planTransaction, type TransactionFacts } from "../webhooks/klarna-transactions.ts";
+import { finalizeAuthorization } from "./final-authorization.ts";
 import type { PaymentInput } from "./input.ts";
+import type { KlarnaStatus } from "./klarna-status.ts";
+import { authorizeNetwork } from "./network-authorize.ts";
 import { PAYMENT_LOCK_LEASE_MS, type PaymentOperation, withPaymentLock } from "./operation-lock.ts";
 import {
   findPayment,
@@ -81,6 +84,10 @@ export interface PaymentServiceDeps {
   verifier: TokenVerifier;
   metrics?: GatewayMetrics;
   accountId: string;
+  /** The Klarna flow of new payments (default `network`). */
+  klarnaApi?: KlarnaApi;
+  /** Asks Klarna for a status the gateway cannot verify itself (first generation). */
+  klarnaStatus?: KlarnaStatus;
   log?: FastifyBaseLogger;
   /** Lease of a payment's operation lock (default PAYMENT_LOCK_LEASE_MS). */
   operationLeaseMs?: number;
@@ -201,6 +208,23 @@ function rejectedProblem(error: KlarnaError): Problem {
   );
 }
 
+/** The interoperability summary in `network` mode: the token is forwarded, Klarna decides. */
+export function networkSummary(
+  token: ExtractedValue | undefined,
+  data: ExtractedValue | undefined,
+): InteroperabilitySummary {
+  const jwtLike = token !== undefined && /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token.value);
+  const summary: InteroperabilitySummary = {
+    form: token === undefined ? "none" : jwtLike ? "jwt" : "opaque",
+    verified: false,
+    status: null,
+    action: "klarna_decides",
+  };
+  if (token) summary.token_field = token.pointer;
+  if (data) summary.data_field = data.pointer;
+  return summary;
+}
+
 /** The Klarna state → our status, for states that settle a not-yet-authorized payment. */
 function settledStatus(state: string): PaymentStatus | undefined {
   switch (state) {
@@ -304,6 +328,25 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     };
   }
 
+  /** 400 naming `/customer_id` unless the merchant has that customer. */
+  async function ownCustomer(merchantId: string, customerId: string): Promise<void> {
+    const found = await db
+      .selectFrom("customers")
+      .select("id")
+      .where("id", "=", customerId)
+      .where("merchant_id", "=", merchantId)
+      .executeTakeFirst();
+    if (!found) {
+      throw invalidRequest([
+        {
+          pointer: "/customer_id",
+          code: "unknown_customer",
+          detail: `/customer_id: no customer ${JSON.stringify(customerId)}`,
+        },
+      ]);
+    }
+  }
+
   /**
    * The active Klarna customer token behind a merchant's saved payment method (D13); 400 naming the
    * field when there is no such method, 409 when it was revoked.
@@ -346,65 +389,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     ctx: CallContext,
   ): Promise<PaymentPatch> {
     const token = await customerToken(row.merchant_id, row.customer_payment_method_id as string);
-    let request: ReturnType<typeof buildAuthorizeRequest>;
-    try {
-      request = buildAuthorizeRequest({
-        accountId: row.klarna_account_id ?? deps.accountId,
-        currency: row.currency,
-        amount: row.amount,
-        reference: row.reference ?? row.id,
-        customerToken: token,
-        // A charge made through this API has a shopper behind it who can be handed over to Klarna.
-        stepUp: {
-          paymentRequestReference: row.reference ?? row.id,
-          ...(row.return_url ? { returnUrl: row.return_url } : {}),
-        },
-        ...(row.klarna_token !== null ? { interoperabilityToken: row.klarna_token } : {}),
-        ...(row.klarna_data !== null ? { data: row.klarna_data } : {}),
-      });
-    } catch (error) {
-      // A token that cannot travel unaltered in a header is refused rather than altered (D3).
-      const summary = JSON.parse(row.interoperability) as InteroperabilitySummary;
-      throw invalidRequest([
-        {
-          pointer: summary.token_field ?? "",
-          code: "not_header_safe",
-          detail: `${summary.token_field ?? "token"}: ${error instanceof Error ? error.message : String(error)}`,
-        },
-      ]);
-    }
-    const result = await klarna.authorize(request, `${row.id}:authorize`, ctx.correlationId);
-    const response = result.data.payment_transaction_response;
-    calls.push(callEntry(result.record, { result: response?.result ?? null }));
-    switch (response?.result) {
-      case "APPROVED":
-        return {
-          status: "authorized",
-          klarna_payment_transaction_id: response.payment_transaction?.payment_transaction_id ?? null,
-          next_action: null,
-          failure_code: null,
-          failure_message: null,
-        };
-      case "STEP_UP_REQUIRED": {
-        const pr = result.data.payment_request;
-        const url = pr?.state_context?.customer_interaction?.payment_request_url ?? null;
-        return {
-          status: "requires_action",
-          klarna_payment_request_id: pr?.payment_request_id ?? null,
-          klarna_payment_request_url: url,
-          next_action: url ? JSON.stringify({ type: "redirect_to_klarna", url } satisfies NextAction) : null,
-          failure_code: null,
-          failure_message: null,
-        };
-      }
-      default:
-        return {
-          status: "failed",
-          next_action: null,
-          failure_code: "klarna_declined",
-          failure_message: `Klarna declined the charge${response?.result_reason ? `: ${response.result_reason}` : ""}`,
-        };
-    }
+    return authorizeNetwork(deps, row, calls, ctx, token);
   }
 
   /**
@@ -420,6 +405,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     let patch: PaymentPatch;
     try {
       let request: KlarnaPaymentRequest;
+      if (row.klarna_api === "network" && !row.customer_payment_method_id && !row.klarna_payment_request_id) {
+        patch = await authorizeNetwork(deps, row, calls, ctx);
+        return await persist(row, patch, calls, ctx.settle);
+      }
       if (row.customer_payment_method_id && !row.klarna_payment_request_id) {
         patch = await authorizeWithCustomerToken(row, calls, ctx);
         return await persist(row, patch, calls, ctx.settle);
@@ -521,8 +510,23 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         const existing = await findPayment(db, merchant.id, resumeId);
         if (existing) return service.resume(existing, options);
       }
-      const inspection = await inspect(input.token);
-      const summary = summarize(inspection, input.token, input.data);
+      const klarnaApi = deps.klarnaApi ?? "network";
+      // In the current flow Klarna decides (no JWKS needed): the token is only forwarded.
+      let inspection = klarnaApi === "network" ? undefined : await inspect(input.token);
+      // Cannot verify it (opaque, or no JWKS): ask Klarna before falling back to "show".
+      if (inspection && !inspection.verified && input.token && deps.klarnaStatus) {
+        inspection =
+          (await deps.klarnaStatus.lookupStatus({
+            accountId: merchant.klarna_account_id ?? deps.accountId,
+            token: input.token.value,
+            currency: input.currency,
+            amount: input.amount,
+          })) ?? inspection;
+      }
+      const summary =
+        klarnaApi === "network"
+          ? networkSummary(input.token, input.data)
+          : summarize(inspection, input.token, input.data);
       if (summary.action === "hide") {
         throw new Problem(
           422,
@@ -530,6 +534,18 @@ export function createPaymentService(deps: PaymentServiceDeps) {
           "Klarna is not available for this purchase (the interoperability token says PAYMENT_UNSUPPORTED); offer another payment method.",
           { extensions: { klarna: { interoperability: summary } } },
         );
+      }
+      if (input.requestCustomerToken && input.customerId) await ownCustomer(merchant.id, input.customerId);
+      // The authorize call carries the token in a header: one that cannot travel there unaltered
+      // is refused up front rather than altered (D3).
+      if (klarnaApi === "network" && input.token && !/^[\x21-\x7e]+$/.test(input.token.value)) {
+        throw invalidRequest([
+          {
+            pointer: input.token.pointer,
+            code: "not_header_safe",
+            detail: `${input.token.pointer}: the token is sent in the Klarna-Network-Session-Token header and must be visible ASCII`,
+          },
+        ]);
       }
       // Fail fast on a bad saved method, before anything is stored.
       if (input.customerPaymentMethodId) {
@@ -570,10 +586,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         failure_code: null,
         failure_message: null,
         klarna_account_id: merchant.klarna_account_id ?? null,
-        klarna_api: "payment-requests",
+        klarna_api: klarnaApi,
         klarna_finalize_lease: null,
-        customer_present: null,
-        customer_token_scopes: null,
+        customer_present: input.customerPresent === null ? null : input.customerPresent ? 1 : 0,
+        customer_token_scopes:
+          input.requestCustomerToken && input.customerId
+            ? JSON.stringify({ customer_id: input.customerId, scopes: input.requestCustomerToken.scopes })
+            : null,
+        saved_payment_method_id: null,
         version: 0,
         created_at: now,
         updated_at: now,
@@ -588,7 +608,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     async resume(row: PaymentRow, ctx: CallContext = {}): Promise<PaymentRow> {
       if (row.status !== "pending") return row;
       const inspection =
-        row.klarna_token !== null ? await inspectToken(row.klarna_token, verifier) : undefined;
+        row.klarna_token !== null && row.klarna_api !== "network"
+          ? await inspectToken(row.klarna_token, verifier)
+          : undefined;
       return drive(row, inspection, ctx);
     },
 
@@ -700,6 +722,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       if (current !== "pending" && current !== "requires_action") {
         await recordTimeline(db, row, calls);
         return { applied: false, payment: row, reason: `already_${current}` };
+      }
+      if (request.state === "COMPLETED") {
+        // Current generation: the customer approved; the final authorization settles the payment.
+        return finalizeAuthorization(deps, row, request, { ...source, calls });
       }
       let patch: PaymentPatch;
       if (request.state === "PENDING_CONFIRMATION") {
