@@ -257,7 +257,10 @@ forEachEngine("idempotency", (engine) => {
     });
 
     it("a live owner keeps its key past the lease: a retry gets 409 until it is done, then the replay", async () => {
-      const g = await startHarness(h.sandbox, { engine, gateway: { lockLeaseMs: 300 } });
+      const g = await startHarness(h.sandbox, {
+        engine,
+        gateway: { klarnaApi: "payment-requests", lockLeaseMs: 300 },
+      });
       try {
         await g.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 1500, times: 1 });
         const first = g.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "lease-2" });

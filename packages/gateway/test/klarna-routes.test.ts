@@ -51,6 +51,65 @@ forEachEngine("Klarna messaging and presentation routes", (engine) => {
     });
     assert.equal(anonymous.status, 401);
   });
+  it("presentation: Klarna's instruction for the purchase, the token forwarded unaltered in its header", async () => {
+    const single = await h.mint({ scenario: "kec_single_step", currency: "USD", amount: 17800 });
+    const res = await h.api("POST", "/v2/klarna/presentation", {
+      body: {
+        currency: "USD",
+        amount: 17800,
+        locale: "en-US",
+        klarna_network_session_token: single.interoperability_token,
+      },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.instruction, "SHOW_ONLY_KLARNA");
+    assert.equal(res.body.source, "klarna");
+    const [call] = await h.journal({ method: "GET" });
+    assert.match(call!.path, /\/payment\/presentation$/);
+    assert.equal(call!.headers["klarna-network-session-token"], single.interoperability_token);
+    assert.equal(call!.query.locale, "en-US");
+
+    const siwk = await h.mint({ scenario: "siwk", currency: "USD", amount: 17800 });
+    const preselect = await h.api("POST", "/v2/klarna/presentation", {
+      body: {
+        currency: "USD",
+        amount: 17800,
+        locale: "en-US",
+        klarna_network_session_token: siwk.interoperability_token,
+      },
+    });
+    assert.equal(preselect.body.instruction, "PRESELECT_KLARNA");
+  });
+
+  it("presentation: Klarna unreachable → SHOW_KLARNA as a fallback, never an error", async () => {
+    await h.fault({ method: "GET", path: "/\\/payment\\/presentation/", status: 503, times: 10 });
+    const res = await h.api("POST", "/v2/klarna/presentation", {
+      body: { currency: "SEK", amount: 990, locale: "sv-SE" },
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body, { instruction: "SHOW_KLARNA", source: "fallback", presentation: null });
+    await h.clearFaults();
+  });
+
+  it("hosted checkout: the page gets an sdk token exchanged for the session's token and Klarna's instruction", async () => {
+    const siwk = await h.mint({ scenario: "siwk", currency: "USD", amount: 17800 });
+    const session = await h.api("POST", "/v2/checkout/sessions", {
+      body: { currency: "USD", amount: 17800, klarna_network_session_token: siwk.interoperability_token },
+    });
+    assert.equal(session.status, 201, session.text);
+    await h.clearJournal();
+    const page = await fetch(`${h.gateway.url}/checkout/${session.body.id}/klarna?locale=en-US`);
+    const body = (await page.json()) as Record<string, unknown>;
+    assert.equal(page.status, 200, JSON.stringify(body));
+    assert.equal(body.api, "network");
+    assert.equal(typeof body.sdk_token, "string");
+    assert.equal(body.instruction, "PRESELECT_KLARNA");
+    const calls = await h.journal();
+    const exchange = calls.find((e) => e.path.endsWith("/interoperability/sdk-tokens"));
+    assert.equal(exchange?.headers["klarna-network-session-token"], siwk.interoperability_token);
+    const unknown = await fetch(`${h.gateway.url}/checkout/cs_${"x".repeat(32)}/klarna`);
+    assert.equal(unknown.status, 404);
+  });
 });
 
 forEachEngine("unverifiable tokens in payment-requests mode", (engine) => {

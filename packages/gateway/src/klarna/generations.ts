@@ -26,8 +26,10 @@ export type KlarnaOutcome =
 export interface GenerationResult {
   outcome: KlarnaOutcome;
   record: KlarnaCallRecord;
-  /** Klarna's `result` (network) or the request's state (payment-requests), for the timeline. */
+  /** Klarna's `result` (network) or the request's id (payment-requests), for the timeline. */
   detail: Record<string, unknown>;
+  /** The payment request Klarna answered with, when it did (step-up; a created request). */
+  request?: KlarnaPaymentRequest;
 }
 
 /** A built Klarna call: core's request builders produce these. */
@@ -120,6 +122,7 @@ export function paymentRequestsGeneration(klarna: Client, version: "v1" | "v2"):
         outcome,
         record: result.record,
         detail: { payment_request_id: request.payment_request_id },
+        request,
       };
     },
     async finish(call, key, correlationId) {

@@ -3,13 +3,15 @@
  * Klarna calls, the problems a failed Klarna call is answered with, and `persist` (the optimistic
  * write that lets a concurrent Klarna webhook's result stand).
  */
+import type { TokenVerifier } from "@klarna-interop/core";
 import type { FastifyBaseLogger } from "fastify";
 import type { KlarnaApi } from "../config.ts";
 import { Problem } from "../errors.ts";
-import type { KlarnaCallRecord, KlarnaClient, KlarnaError } from "../klarna/client.ts";
+import { type KlarnaCallRecord, type KlarnaClient, KlarnaError } from "../klarna/client.ts";
 import type { IdempotentSettlement } from "../plugins/idempotency.ts";
 import type { GatewayMetrics } from "../plugins/metrics.ts";
 import type { Store } from "../store/index.ts";
+import type { KlarnaStatus } from "./klarna-status.ts";
 import {
   findPaymentById,
   type PaymentPatch,
@@ -22,10 +24,16 @@ import { type PaymentRow, serializePayment } from "./serialize.ts";
 export interface FlowDeps {
   store: Store;
   klarna: KlarnaClient;
+  /** Verifies first-generation tokens (the `payment-requests` flow's headless decision). */
+  verifier: TokenVerifier;
+  /** Asks Klarna for a status the gateway cannot verify itself (first generation). */
+  klarnaStatus?: KlarnaStatus;
+  /** Lease of a payment's operation lock (default PAYMENT_LOCK_LEASE_MS). */
+  operationLeaseMs?: number;
   metrics?: GatewayMetrics;
   /** The deployment's default partner account id. */
   accountId: string;
-  /** The Klarna payment flow of new payments. Default `payment-requests` (callers set it). */
+  /** The Klarna payment flow of new payments. Default `network`. */
   klarnaApi?: KlarnaApi;
   log?: FastifyBaseLogger;
   /** Clock for lease and expiry decisions (tests). */
@@ -35,6 +43,11 @@ export interface FlowDeps {
 export interface CallContext {
   /** Sent to Klarna as Partner-Correlation-Id (the gateway's request id). */
   correlationId?: string;
+  /**
+   * The merchant's Idempotency-Key of this request, if any: the identity a capture's or refund's
+   * Klarna-Idempotency-Key is derived from.
+   */
+  requestKey?: string;
   /**
    * Completes the request's Idempotency-Key in the transaction that writes the payment's outcome
    * (one commit fewer per payment); without it the key is completed when the reply is sent.
@@ -123,4 +136,20 @@ export async function persist(
 /** Whether a token can travel unaltered in an HTTP header (visible ASCII only). */
 export function isHeaderSafe(value: string): boolean {
   return /^[\x21-\x7e]+$/.test(value);
+}
+
+/** Records a failed Klarna call on the timeline and maps it to the problem to answer with. */
+export async function klarnaFailure(
+  deps: FlowDeps,
+  error: unknown,
+  row: PaymentRow,
+  calls: TimelineEntry[] = [],
+): Promise<unknown> {
+  if (!(error instanceof KlarnaError)) return error;
+  await recordTimeline(deps.store.db, row, [...calls, callEntry(error.record)]);
+  deps.log?.warn(
+    { payment_id: row.id, operation: error.record.operation, outcome: error.record.outcome },
+    "klarna call failed",
+  );
+  return error.kind === "rejected" ? rejectedProblem(error) : upstreamProblem(error, undefined);
 }
