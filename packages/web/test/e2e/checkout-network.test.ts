@@ -135,6 +135,23 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
     assert.equal(await authorizeCallsWith(token), 1);
   });
 
+  test("server-to-server: one-step Express Checkout → one authorize, APPROVED at once, no click at Klarna", async () => {
+    const page = await newPage();
+    const purchasePagesBefore = (await journal(stack.sandbox.url, "GET", "/purchase/")).length;
+    const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
+    await page.getByLabel(/Server-to-server/i).check();
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL((url) => url.href.startsWith(`${stack.storefront.url}/result`));
+    await waitForFinal(page);
+    assert.equal((await shownPayment(page)).status, "authorized");
+    assert.equal(await authorizeCallsWith(token), 1, "the token went to Klarna once, unaltered");
+    assert.equal(
+      (await journal(stack.sandbox.url, "GET", "/purchase/")).length,
+      purchasePagesBefore,
+      "the shopper never saw Klarna's purchase page",
+    );
+  });
+
   test("no Boost session → SHOW_KLARNA (Klarna offered, not selected)", async () => {
     const page = await newPage();
     const created = await createSession(undefined);
