@@ -302,8 +302,14 @@ describe("the packages, installed from their tarballs outside the repository", {
         const manifest = JSON.parse(await readFile(join(ROOT, dir, "package.json"), "utf8")) as {
           name: string;
           dependencies?: Record<string, string>;
+          peerDependencies?: Record<string, string>;
+          optionalDependencies?: Record<string, string>;
         };
-        const declared = new Set([manifest.name, ...Object.keys(manifest.dependencies ?? {})]);
+        const { dependencies, peerDependencies, optionalDependencies } = manifest;
+        const declared = new Set([
+          manifest.name,
+          ...Object.keys({ ...dependencies, ...peerDependencies, ...optionalDependencies }),
+        ]);
         const lib = join(ROOT, dir, "lib");
         for (const file of (await readdir(lib, { recursive: true })).filter((f) => f.endsWith(".js"))) {
           const code = await readFile(join(lib, file), "utf8");
@@ -315,7 +321,7 @@ describe("the packages, installed from their tarballs outside the repository", {
               .join("/");
             assert.ok(
               declared.has(name),
-              `${manifest.name}: lib/${file} imports ${spec}, not in dependencies`,
+              `${manifest.name}: lib/${file} imports ${spec}, not in (peer/optional) dependencies`,
             );
           }
         }
