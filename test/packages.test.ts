@@ -37,7 +37,10 @@ const NODE22 = join(NODE22_DIR, "node_modules", "node", "bin", "node");
 const ALLOWED = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|(lib|src|dist|bin)\/.+)$/;
 
 const exec = promisify(execFile);
-/** A bound for a loaded machine; the whole file takes about a minute and a half on an idle 2-core one. */
+/**
+ * A bound, not a goal. The file needs about 50 s of CPU (build skipped, warm caches); on the shared
+ * 2-core machine under a load average of 20–35 it took 3–5 min of wall clock.
+ */
 const LONG = { timeout: 480_000 };
 
 /**
