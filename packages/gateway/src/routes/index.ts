@@ -9,6 +9,7 @@ import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { healthRoutes } from "./health.ts";
+import { klarnaRoutes } from "./klarna.ts";
 import { merchantRoutes } from "./merchant.ts";
 import { paymentRoutes } from "./payments.ts";
 import { toolRoutes } from "./tools.ts";
@@ -25,6 +26,7 @@ export const ROUTES: RouteModule[] = [
   webhookEndpointRoutes,
   customerRoutes,
   checkoutRoutes,
+  klarnaRoutes,
   dashboardRoutes,
   toolRoutes,
   webhookWorkerPlugin,
