@@ -11,8 +11,6 @@
  *   onResponse  metrics
  * Errors anywhere become problem+json (plugins/errors.ts).
  */
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { createTokenVerifier, type TokenVerifier } from "@klarna-interop/core";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -22,8 +20,10 @@ import { loggerOptions } from "./logging.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
 import { installProblemHandlers } from "./plugins/errors.ts";
+import { clientErrorHandler, frameworkErrors, installHttpSemantics } from "./plugins/http-semantics.ts";
 import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
+import { installOpenApi } from "./plugins/openapi.ts";
 import { ROUTES } from "./routes/index.ts";
 import { openStore, type Store } from "./store/index.ts";
 
@@ -79,6 +79,9 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
     },
     return503OnClosing: true,
+    // Router and HTTP-parser errors (bad URL, 414, 431) as problem+json too.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const verifier = config.verifier ?? createTokenVerifier({ jwksUrl: config.jwksUrl });
@@ -123,6 +126,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   });
 
   installProblemHandlers(app);
+  installHttpSemantics(app);
   installHttpMetrics(app, metrics);
   installAuth(app, store);
   installIdempotency(app, store, {
@@ -131,25 +135,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     lockMs: config.klarnaTimeoutMs * config.klarnaMaxAttempts * 2 + 5_000,
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "klarna-interop gateway",
-        version: "0.1.0",
-        description:
-          "Acquiring Partner payment API honouring Klarna interoperability: the token and data are accepted on every payment-triggering route and forwarded to Klarna unaltered.",
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: "http", scheme: "bearer", description: "Merchant API key (sk_test_…)" },
-        },
-      },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  await installOpenApi(app, { publicUrl: config.publicUrl });
 
   for (const routes of ROUTES) await app.register(routes);
 

@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createClock } from "./clock.ts";
@@ -19,6 +17,7 @@ import { installErrorHandlers } from "./http/errors.ts";
 import { FaultInjector, installFaults } from "./http/faults.ts";
 import { IdempotencyStore, installIdempotency } from "./http/idempotency.ts";
 import { installJournal, Journal } from "./http/journal.ts";
+import { installOpenApi } from "./http/openapi.ts";
 import { BODY_LIMIT_BYTES, installRawBodyParsers } from "./http/raw-body.ts";
 import { ids } from "./ids.ts";
 import { KeyRing, type SigningKey } from "./keys/keyring.ts";
@@ -142,21 +141,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   installErrorHandlers(app);
   installExpiry(app);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "klarna-interop sandbox",
-        version: "0.1.0",
-        description:
-          "A local Klarna Network simulator: Klarna-side APIs (Basic auth with the sandbox API key) and the " +
-          "control API under /_sandbox/ (no auth) for tests.",
-      },
-      components: { securitySchemes: { basic: { type: "apiKey", in: "header", name: "Authorization" } } },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
-  app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
+  await installOpenApi(app, { publicUrl: options.publicUrl, requireAuth: context.requireAuth });
 
   // Route plugins. Klarna side first, then pages, then the control API. One line each.
   await app.register(jwksRoutes);

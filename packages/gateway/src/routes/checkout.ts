@@ -55,6 +55,32 @@ const CheckoutSession = Type.Object({
   created_at: Type.String(),
 });
 
+/** What the hosted checkout page reads (GET /checkout/{id}/session). */
+const CheckoutPageData = Type.Object({
+  id: Type.String(),
+  status: Type.String({ description: "open | processing | complete | expired" }),
+  amount: Type.Integer(),
+  currency: Type.String(),
+  country: Type.Optional(Type.String()),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  return_url: Type.Union([Type.String(), Type.Null()]),
+  merchant_name: Type.String(),
+  interoperability_token: Type.Union([Type.String(), Type.Null()], {
+    description: "Exactly as the Partner sent it; the page hands it to Klarna.Interoperability.resolve().",
+  }),
+  klarna: Type.Object({
+    base_url: Type.String(),
+    web_sdk_url: Type.String(),
+    interoperability: Type.Object({
+      status: Type.Union([Type.String(), Type.Null()]),
+      action: Type.String(),
+      verified: Type.Boolean(),
+    }),
+  }),
+  payment: Type.Union([Payment, Type.Null()]),
+  expires_at: Type.String(),
+});
+
 const PayBody = Type.Object({ method: Type.Literal("klarna") }, { additionalProperties: false });
 const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -204,6 +230,7 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         tags: ["checkout"],
         summary: "Data of the hosted checkout page (public; the id is the secret)",
         params: SessionParams,
+        response: { 200: CheckoutPageData, 404: ProblemSchema },
       },
     },
     async (request, reply) => {
