@@ -14,15 +14,19 @@ async function app() {
     properties: { id: { type: "string" }, n: { type: "integer" } },
   };
   const problem = { content: { "application/problem+json": { schema: { type: "object" } } } };
-  server.get("/things/:id", { schema: { response: { 200: Thing, 404: problem } } }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    if (id === "ok") return { id: "ok", n: 1 };
-    if (id === "undeclared-status") return (reply.code as (n: number) => typeof reply)(409).send({ id });
-    if (id === "wrong-media") return reply.code(404).type("application/json").send({ oops: true });
-    if (id === "problem") return reply.code(404).type("application/problem+json").send({ title: "no" });
-    if (id === "text") return reply.type("text/plain").send("hello");
-    return reply.code(404).type("application/problem+json").send({});
-  });
+  server.get(
+    "/things/:id",
+    { schema: { response: { 200: Thing, 404: problem } } },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      if (id === "ok") return { id: "ok", n: 1 };
+      if (id === "undeclared-status") return (reply.code as (n: number) => typeof reply)(409).send({ id });
+      if (id === "wrong-media") return reply.code(404).type("application/json").send({ oops: true });
+      if (id === "problem") return reply.code(404).type("application/problem+json").send({ title: "no" });
+      if (id === "text") return reply.type("text/plain").send("hello");
+      return reply.code(404).type("application/problem+json").send({});
+    },
+  );
   // The serializer cannot coerce this to the schema: a string where an integer is declared.
   server.get("/raw", { schema: { response: { 200: Thing } } }, async (_request, reply) =>
     reply.type("application/json").serializer(String).send('{"id":"x","n":"seven"}'),
@@ -45,7 +49,11 @@ describe("every response is checked against the served OpenAPI document", () => 
     assert.deepEqual(ok.json(), { id: "ok", n: 1 });
     const problem = await server.inject("/things/problem");
     assert.equal(problem.statusCode, 404);
-    assert.equal((await server.inject("/hidden")).statusCode, 200, "hidden routes are not part of the contract");
+    assert.equal(
+      (await server.inject("/hidden")).statusCode,
+      200,
+      "hidden routes are not part of the contract",
+    );
     assert.equal((await server.inject("/nowhere")).statusCode, 404, "unknown paths are not checked");
     assert.equal(violations.length, before);
     await server.close();
@@ -53,7 +61,10 @@ describe("every response is checked against the served OpenAPI document", () => 
 
   for (const [path, expected] of [
     ["/things/undeclared-status", /GET \/things\/\{id\} → 409: status not declared \(declared: 200, 404\)/],
-    ["/things/wrong-media", /404: media type application\/json not declared \(declared: application\/problem\+json\)/],
+    [
+      "/things/wrong-media",
+      /404: media type application\/json not declared \(declared: application\/problem\+json\)/,
+    ],
     ["/things/text", /200: media type text\/plain not declared/],
     ["/raw", /GET \/raw → 200: body \/n must be integer/],
   ] as const) {
