@@ -53,6 +53,11 @@ function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): Paymen
     warnings: "[]",
     failure_code: null,
     failure_message: null,
+    klarna_account_id: null,
+    klarna_api: null,
+    klarna_finalize_lease: null,
+    customer_present: null,
+    customer_token_scopes: null,
     version: 0,
     created_at: now,
     updated_at: now,
@@ -74,7 +79,11 @@ forEachEngine("storage", (engine) => {
       await sql`select * from ${sql.table(table)} limit 1`.execute(store.db);
     }
     await migrateStore(store);
-    assert.deepEqual(Object.keys(MIGRATIONS), ["0001_initial", "0002_payment_method_klarna_revocation"]);
+    assert.deepEqual(Object.keys(MIGRATIONS), [
+      "0001_initial",
+      "0002_payment_method_klarna_revocation",
+      "0003_klarna_network_flow",
+    ]);
     await store.ping();
   });
 
