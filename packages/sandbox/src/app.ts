@@ -30,6 +30,7 @@ import journalRoutes from "./routes/control/journal.ts";
 import keyRoutes from "./routes/control/keys.ts";
 import customerActionRoutes from "./routes/control/payment-requests.ts";
 import customerTokenRoutes from "./routes/customer-tokens.ts";
+import indexRoutes from "./routes/index-page.ts";
 import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
 import messagingRoutes from "./routes/messaging.ts";
@@ -144,6 +145,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await installOpenApi(app, { publicUrl: options.publicUrl, requireAuth: context.requireAuth });
 
   // Route plugins. Klarna side first, then pages, then the control API. One line each.
+  await app.register(indexRoutes);
   await app.register(jwksRoutes);
   await app.register(interoperabilityRoutes);
   await app.register(paymentRequestRoutes);

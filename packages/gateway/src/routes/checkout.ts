@@ -29,6 +29,7 @@ import { summarize } from "../payments/service.ts";
 import { merchantOf } from "../plugins/auth.ts";
 import { nowIso } from "../store/index.ts";
 import type { CheckoutSessionsTable } from "../store/schema.ts";
+import { escapeHtml, htmlPage, wantsHtml } from "./html.ts";
 import { sendPage, serveAssets } from "./web-pages.ts";
 
 /** How long a session can be paid. */
@@ -217,8 +218,40 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  // A shopper's browser on an unknown or expired link gets a page, not problem+json; API clients
+  // (Accept: application/json) keep the problem.
   app.get("/checkout/:id", { schema: { hide: true, params: SessionParams } }, async (request, reply) => {
-    await load((request.params as { id: string }).id);
+    const id = (request.params as { id: string }).id;
+    const row = await load(id).catch((error: unknown) => {
+      if (wantsHtml(request)) return undefined;
+      throw error;
+    });
+    if (!row) {
+      return reply
+        .code(404)
+        .type("text/html; charset=utf-8")
+        .send(
+          htmlPage(
+            "Checkout link not found",
+            "<h1>This checkout link is not valid</h1><p>It may be mistyped, or the shop has not created it. " +
+              "Please return to the shop and start the checkout again.</p>",
+          ),
+        );
+    }
+    if (effectiveStatus(row) === "expired" && wantsHtml(request)) {
+      return reply
+        .code(410)
+        .type("text/html; charset=utf-8")
+        .send(
+          htmlPage(
+            "Checkout expired",
+            "<h1>This checkout has expired</h1><p>Nothing was charged. Please return to the shop and start again.</p>" +
+              (row.return_url && /^https?:\/\//i.test(row.return_url)
+                ? `<p><a href="${escapeHtml(row.return_url)}">Back to the shop</a></p>`
+                : ""),
+          ),
+        );
+    }
     return sendPage(reply, "checkout");
   });
   serveAssets(app, "checkout");
