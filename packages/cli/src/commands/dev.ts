@@ -116,6 +116,8 @@ export async function run(argv: string[]): Promise<number> {
       klarnaWebhookSigningKey: signingKey,
       database,
       publicUrl,
+      // The demo's merchant endpoints run on this machine: the development policy.
+      webhookTargets: "loopback",
     }),
   );
   if (!gateway) {
@@ -146,6 +148,9 @@ export async function run(argv: string[]): Promise<number> {
       : `Created the demo merchant "${DEMO_MERCHANT_NAME}"; it and the sandbox state are kept in ${resolve(database, "..")} for the next start.`,
   );
 
+  // Listen for the stop signals before the banner says Ctrl-C works (see commands/sandbox.ts).
+  const parentGone = new AbortController();
+  const stopped = untilStopped(parentGone.signal);
   console.log(`
 klarna-interop demo is running
 
@@ -170,9 +175,8 @@ Try it: mint a single-step Express Checkout token in the sandbox, then pay with 
 Press Ctrl-C to stop.
 `);
 
-  const parentGone = new AbortController();
   const unwatch = watchParent(() => parentGone.abort());
-  const reason = await untilStopped(parentGone.signal);
+  const reason = await stopped;
   unwatch();
   console.log(reason === "abort" ? "\nThe parent process went away: stopping…" : "\nStopping…");
   await closeAll();

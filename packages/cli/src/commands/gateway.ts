@@ -35,6 +35,11 @@ Options:
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
   --klarna-webhook-signing-key KEY
                           key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
+  --webhook-targets P     where merchant webhook endpoints may point: "public" (default:
+                          https to public addresses only, checked again when connecting)
+                          or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
+  --rate-limit-redis URL  share the rate-limit counters (per IP, per API key) between instances
+                          through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
   --log                   log requests as JSON to stdout (secrets are redacted)
   -h, --help              show this help
 
@@ -68,6 +73,8 @@ export async function run(
       "klarna-ca": { type: "string" },
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
+      "webhook-targets": { type: "string" },
+      "rate-limit-redis": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -106,6 +113,14 @@ export async function run(
   const clientCert = pemFile("--klarna-client-cert", values["klarna-client-cert"] ?? env.KLARNA_CLIENT_CERT);
   const clientKey = pemFile("--klarna-client-key", values["klarna-client-key"] ?? env.KLARNA_CLIENT_KEY);
   const ca = pemFile("--klarna-ca", values["klarna-ca"] ?? env.KLARNA_CA);
+  const webhookTargets = values["webhook-targets"] ?? env.KLARNA_INTEROP_WEBHOOK_TARGETS ?? "public";
+  if (webhookTargets !== "public" && webhookTargets !== "loopback") {
+    throw new Error(
+      `--webhook-targets: expected "public" or "loopback", got ${JSON.stringify(webhookTargets)}`,
+    );
+  }
+
+  const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -121,17 +136,23 @@ export async function run(
     ...(ca ? { klarnaCa: ca } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
+    webhookTargets,
+    ...(redisUrl ? { rateLimit: { redisUrl } } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
+  // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
+  // reacts to the banner at once must not find Node's default handler (exit without cleanup).
+  const stopped = untilStopped(options.signal);
   out(`Gateway listening on ${gateway.url}
   Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}
   Database       ${shownDatabase} (${gateway.app.gateway.store.engine})
+  Webhooks       merchant endpoints: ${webhookTargets} targets only
   API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)
   Health         ${gateway.url}/healthz, ${gateway.url}/readyz, metrics: ${gateway.url}/metrics
 Press Ctrl-C to stop.`);
-  const reason = await untilStopped(options.signal);
+  const reason = await stopped;
   await gateway.close();
   out(`Gateway stopped (${reason}).`);
   return 0;

@@ -98,8 +98,9 @@ export type PaymentPatch = Omit<
 >;
 
 /**
- * Applies `patch` to `current` if nobody changed the payment since it was read and the state machine
- * allows the status change (else 409 `illegal_transition`); appends the timeline
+ * Applies `change` to `current` if nobody changed the payment since it was read and the state machine
+ * allows the status change (else 409 `illegal_transition`); a status change clears `failure` unless
+ * `change` sets it; appends the timeline
  * (a `state_changed` entry is added automatically when the status changes) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
  * With `settle`, the request's Idempotency-Key is completed with the response for the new row in
@@ -108,11 +109,17 @@ export type PaymentPatch = Omit<
 export async function updatePayment(
   db: Kysely<Database>,
   current: PaymentRow,
-  patch: PaymentPatch,
+  change: PaymentPatch,
   timeline: TimelineEntry[] = [],
   settle?: IdempotentSettlement<PaymentRow>,
 ): Promise<PaymentRow> {
   const at = nowIso();
+  // A payment that moves on is no longer stuck where it failed: unless the change states a failure
+  // of its own (a `failed` or lapsed payment), a status change clears the old one.
+  const patch: PaymentPatch =
+    change.status !== undefined && change.status !== current.status && change.failure_code === undefined
+      ? { ...change, failure_code: null, failure_message: null }
+      : change;
   const next: PaymentRow = {
     ...current,
     ...(patch as Partial<PaymentRow>),

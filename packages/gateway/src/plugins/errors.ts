@@ -4,7 +4,7 @@
  * unexpected failures (logged, answered with a generic 500 that leaks nothing).
  */
 import { jsonPointer } from "@klarna-interop/core";
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type FieldProblem, Problem } from "../errors.ts";
 import { drainRequest, methodNotAllowed } from "./http-semantics.ts";
 
@@ -93,6 +93,27 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
     return new Problem(status, "bad_request", error.message);
   }
   return undefined;
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a path with broken
+ * percent-encoding such as `/v2/payments/%ED%A0%80`, FST_ERR_BAD_URL; a path segment over
+ * `maxParamLength`, 414) answered as problem+json too.
+ */
+export function problemFrameworkErrors(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const status =
+    error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const [code, detail] =
+    error.code === "FST_ERR_BAD_URL"
+      ? ["invalid_path", "The request path is not valid percent-encoded UTF-8."]
+      : error.code === "FST_ERR_MAX_PARAM_LENGTH"
+        ? ["uri_too_long", "A path segment of the URL is longer than this API accepts."]
+        : ["bad_request", "The request could not be routed."];
+  void send(reply, new Problem(status, code, detail));
 }
 
 /** Installs the error and not-found handlers on `app` (call before registering routes). */

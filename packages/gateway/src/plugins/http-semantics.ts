@@ -7,12 +7,11 @@
  *     routes that need one;
  *   - a `__proto__` (or `constructor.prototype`) key is refused with a 400 that says so;
  *   - a known path with the wrong method is a 405 with `Allow` (instead of a 404);
- *   - a too-large body is drained before the 413 goes out, so a client still writing reads the answer;
- *   - header/URL overflows (431) and over-long path segments (414) are problem+json too.
+ *   - a too-large body is drained before the 413 goes out, so a client still writing reads the answer.
+ * (Header overflows (431) and router errors (400, 414) are answered by limits.ts and errors.ts.)
  */
 import type { IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Problem } from "../errors.ts";
 
 const FORBIDDEN_KEY = "forbidden_key";
@@ -165,40 +164,4 @@ export function drainRequest(raw: IncomingMessage): Promise<void> {
     raw.once("error", finish);
     raw.resume();
   });
-}
-
-/**
- * fastify's `clientErrorHandler`: errors Node's HTTP parser raises before there is a request
- * (header block or request line over the limit: 431; anything else malformed: 400), as problem+json.
- */
-export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === "ECONNRESET" || socket.destroyed) return;
-  const [status, code, detail] =
-    error.code === "HPE_HEADER_OVERFLOW"
-      ? [
-          431,
-          "headers_too_large",
-          "The request line and headers are larger than this server accepts (16 KiB).",
-        ]
-      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? [408, "request_timeout", "The request was not received in time."]
-        : [400, "bad_request", "The request is not valid HTTP."];
-  const problem = new Problem(status as number, code as string, detail as string);
-  const body = JSON.stringify(problem.toJSON());
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"}\r\n` +
-        `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(error);
-}
-
-/** fastify's `frameworkErrors`: router errors that happen before a route is found. */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const problem =
-    error.code === "FST_ERR_MAX_PARAM_LENGTH"
-      ? new Problem(414, "uri_too_long", "A path segment of the URL is longer than this API accepts.")
-      : new Problem(400, "bad_url", "The URL is not valid (malformed percent-encoding?).");
-  reply.code(problem.status).type("application/problem+json").send(problem.toJSON());
 }

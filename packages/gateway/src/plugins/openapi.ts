@@ -14,6 +14,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance, RouteOptions } from "fastify";
 import { ProblemSchema } from "../payments/schemas.ts";
 import { routeRequiresAuth } from "./auth.ts";
+import { UNLIMITED } from "./limits.ts";
 
 export const PROBLEM_MEDIA_TYPE = "application/problem+json";
 
@@ -75,6 +76,7 @@ export function normalizeRouteSchema(route: RouteOptions): void {
     add(415);
   }
   if (schema.params !== undefined || schema.querystring !== undefined) add(400);
+  if (!UNLIMITED.has(route.url)) add(429); // plugins/limits.ts
   if (routeRequiresAuth(route.url, route.config)) add(401);
   else schema.security ??= [];
   schema.operationId ??= operationId(route);

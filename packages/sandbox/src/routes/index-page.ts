@@ -43,12 +43,10 @@ const indexRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const accept = request.headers.accept ?? "";
       if (!accept.includes("text/html")) {
-        return reply
-          .type("application/json")
-          .send({
-            name: "klarna-interop sandbox",
-            links: Object.fromEntries(LINKS.map(([k, href]) => [k, href])),
-          });
+        return reply.type("application/json").send({
+          name: "klarna-interop sandbox",
+          links: Object.fromEntries(LINKS.map(([k, href]) => [k, href])),
+        });
       }
       const items = LINKS.map(
         ([, href, label]) => `<li><a href="${href}">${label}</a> <code>${href}</code></li>`,
