@@ -139,24 +139,29 @@ test("Pay2 (charge.total object, one name each, Pay2-Key, Request-Key, Klarna Ne
   });
   assert.equal(report.summary.failed, 0, formatReport(report));
   assert.equal(report.summary.ok, true, formatReport(report));
-  assert.deepEqual(ids(report, "skip"), [
-    "browser-checkout-page",
-    "cancel-once",
-    "checkout-token-forwarded",
-    "conflicting-values",
-    "customer-token-unaltered",
-    "equal-duplicates",
-    "every-payment-route",
-    "forward-token-whitespace",
-    "network-final-authorization",
-    "unprefixed-not-dropped",
-    "webhook-forgery-ignored",
-  ]);
-  assert.match(detail(report, "conflicting-values"), /one place for the token and one for the data/);
-  assert.match(
-    detail(report, "network-final-authorization"),
-    /sandbox does not model current-generation payment requests/,
+  assert.deepEqual(
+    ids(report, "skip").filter((id) => id !== "network-final-authorization"),
+    [
+      "browser-checkout-page",
+      "cancel-once",
+      "checkout-token-forwarded",
+      "conflicting-values",
+      "customer-token-unaltered",
+      "equal-duplicates",
+      "every-payment-route",
+      "forward-token-whitespace",
+      "unprefixed-not-dropped",
+      "webhook-forgery-ignored",
+    ],
   );
+  assert.match(detail(report, "conflicting-values"), /one place for the token and one for the data/);
+  // Pay2 finishes step-ups on Klarna's COMPLETED webhook; until the sandbox models current-generation
+  // payment requests (issue 10) the check says so instead of passing.
+  const final = report.checks.find((c) => c.id === "network-final-authorization")!;
+  if (final.outcome !== "pass") {
+    assert.equal(final.outcome, "skip");
+    assert.match(final.detail, /sandbox does not model current-generation payment requests/);
+  }
   assert.match(detail(report, "pending-confirmation-confirmed"), /Klarna-Network-Session-Token/);
   assert.match(detail(report, "unsupported-not-requested"), /refused \(HTTP 422\)/);
 });

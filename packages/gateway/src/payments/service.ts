@@ -38,6 +38,7 @@ import {
   type TokenVerifier,
 } from "@klarna-interop/core";
 import type { FastifyBaseLogger } from "fastify";
+import { claimCustomerToken, tokenNotFound } from "../customers/token-binding.ts";
 import { newId } from "../domain/ids.ts";
 import {
   assertOperation,
@@ -306,9 +307,14 @@ export function createPaymentService(deps: PaymentServiceDeps) {
 
   /**
    * The active Klarna customer token behind a merchant's saved payment method (D13); 400 naming the
-   * field when there is no such method, 409 when it was revoked.
+   * field when there is no such method, 409 when it was revoked, 404 when the token belongs to
+   * another merchant or Klarna partner account (customers/token-binding.ts).
    */
-  async function customerToken(merchantId: string, paymentMethodId: string): Promise<string> {
+  async function customerToken(
+    merchantId: string,
+    paymentMethodId: string,
+    klarnaAccountId: string | null,
+  ): Promise<string> {
     const method = await db
       .selectFrom("payment_methods")
       .select(["status", "type", "klarna_customer_token"])
@@ -331,6 +337,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         "This payment method was revoked; ask the customer to sign in with Klarna again.",
       );
     }
+    const owner = { merchantId, klarnaAccountId };
+    if (!(await claimCustomerToken(db, method.klarna_customer_token, owner, deps.accountId))) {
+      throw tokenNotFound();
+    }
     return method.klarna_customer_token;
   }
 
@@ -345,7 +355,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     calls: TimelineEntry[],
     ctx: CallContext,
   ): Promise<PaymentPatch> {
-    const token = await customerToken(row.merchant_id, row.customer_payment_method_id as string);
+    const token = await customerToken(
+      row.merchant_id,
+      row.customer_payment_method_id as string,
+      row.klarna_account_id,
+    );
     let request: ReturnType<typeof buildAuthorizeRequest>;
     try {
       request = buildAuthorizeRequest({
@@ -533,7 +547,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
       }
       // Fail fast on a bad saved method, before anything is stored.
       if (input.customerPaymentMethodId) {
-        await customerToken(merchant.id, input.customerPaymentMethodId);
+        await customerToken(merchant.id, input.customerPaymentMethodId, merchant.klarna_account_id ?? null);
         // The authorize call carries the token in a header: one that cannot travel there unaltered
         // is refused up front rather than altered (D3).
         if (input.token && !isHeaderSafe(input.token.value)) {

@@ -78,12 +78,15 @@ export function klarnaSide(klarnaUrl: string, klarnaApiKey: string, defects: rea
           amount,
         },
       ),
-    /** Subscribes `url` to Klarna's transaction webhooks; returns the signing secret. */
-    async subscribe(url: string): Promise<{ id: string; key: string }> {
+    /** Subscribes `url` to Klarna's webhooks (default: transactions); returns the signing secret. */
+    async subscribe(
+      url: string,
+      eventTypes = ["payment.transaction.*"],
+    ): Promise<{ id: string; key: string }> {
       const key = await call("/v1/notification/signing-keys", {});
       await call("/v1/notification/webhooks", {
         url,
-        event_types: ["payment.transaction.*"],
+        event_types: eventTypes,
         signing_key_id: key.signing_key_id,
       });
       return { id: key.signing_key_id, key: key.signing_key };
