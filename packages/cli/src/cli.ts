@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { parseErrorMessage } from "./lib/args.ts";
 
 /** What every `commands/<name>.ts` module exports. */
 export interface CommandModule {
@@ -71,7 +72,7 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
   } catch (error) {
     // parseArgs reports unknown or malformed options by throwing; that is a usage error.
     const usage = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
-    err(`klarna-interop ${name}: ${message(error)}`);
+    err(`klarna-interop ${name}: ${usage ? parseErrorMessage(error) : message(error)}`);
     if (usage) err(`Run \`klarna-interop ${name} --help\` for usage.`);
     return usage ? 2 : 1;
   }

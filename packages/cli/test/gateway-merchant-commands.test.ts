@@ -63,7 +63,9 @@ it("merchant create prints a key once; gateway serves it (options from env); Ctr
 });
 
 it("gateway refuses to start without a Klarna API key, naming the option", async () => {
-  await assert.rejects(runGateway(["--port", "0"], { env: {}, out: () => {} }), /--klarna-api-key/);
+  const errors: string[] = [];
+  assert.equal(await runGateway(["--port", "0"], { env: {}, out: () => {}, err: (l) => errors.push(l) }), 2);
+  assert.match(errors.join("\n"), /--klarna-api-key/);
   await assert.rejects(
     runGateway(["--port", "99999"], { env: { KLARNA_API_KEY: "k" }, out: () => {} }),
     /--port/,

@@ -256,6 +256,23 @@ forEachEngine("payment operations", (engine) => {
       assert.equal(last.data.object.status, "captured");
       assert.equal(last.type, "payment.captured");
     });
+
+    it("the timeline lists each Klarna call before the state change it caused (GET /events)", async () => {
+      const payment = await authorizedPayment(5000);
+      await h.api("POST", `/v2/payments/${payment.id}/capture`);
+      const res = await h.api("GET", `/v2/payments/${payment.id}/events`);
+      assert.equal(res.status, 200, res.text);
+      const order = (res.body.data as { type: string; detail: Record<string, unknown> }[])
+        .filter((e) => e.type === "state_changed" || e.type === "klarna_call")
+        .map((e) => (e.type === "klarna_call" ? `call:${e.detail.operation}` : `to:${e.detail.to}`));
+      const before = (cause: string, effect: string) =>
+        assert.ok(
+          order.indexOf(cause) !== -1 && order.indexOf(cause) < order.indexOf(effect),
+          `${cause} before ${effect}: ${order}`,
+        );
+      before("call:confirm", "to:authorized");
+      before("call:capture", "to:captured");
+    });
   });
 
   describe("reading and listing", () => {

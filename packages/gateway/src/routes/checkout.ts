@@ -29,6 +29,7 @@ import { networkSummary, summarize } from "../payments/service.ts";
 import { merchantOf } from "../plugins/auth.ts";
 import { nowIso } from "../store/index.ts";
 import type { CheckoutSessionsTable } from "../store/schema.ts";
+import { escapeHtml, htmlPage, wantsHtml } from "./html.ts";
 import { sendPage, serveAssets } from "./web-pages.ts";
 
 /** How long a session can be paid. */
@@ -53,6 +54,32 @@ const CheckoutSession = Type.Object({
   warnings: Type.Array(Type.Object({ pointer: Type.String(), code: Type.String(), message: Type.String() })),
   expires_at: Type.String(),
   created_at: Type.String(),
+});
+
+/** What the hosted checkout page reads (GET /checkout/{id}/session). */
+const CheckoutPageData = Type.Object({
+  id: Type.String(),
+  status: Type.String({ description: "open | processing | complete | expired" }),
+  amount: Type.Integer(),
+  currency: Type.String(),
+  country: Type.Optional(Type.String()),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  return_url: Type.Union([Type.String(), Type.Null()]),
+  merchant_name: Type.String(),
+  interoperability_token: Type.Union([Type.String(), Type.Null()], {
+    description: "Exactly as the Partner sent it; the page hands it to Klarna.Interoperability.resolve().",
+  }),
+  klarna: Type.Object({
+    base_url: Type.String(),
+    web_sdk_url: Type.String(),
+    interoperability: Type.Object({
+      status: Type.Union([Type.String(), Type.Null()]),
+      action: Type.String(),
+      verified: Type.Boolean(),
+    }),
+  }),
+  payment: Type.Union([Payment, Type.Null()]),
+  expires_at: Type.String(),
 });
 
 const PayBody = Type.Object({ method: Type.Literal("klarna") }, { additionalProperties: false });
@@ -205,8 +232,40 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  // A shopper's browser on an unknown or expired link gets a page, not problem+json; API clients
+  // (Accept: application/json) keep the problem.
   app.get("/checkout/:id", { schema: { hide: true, params: SessionParams } }, async (request, reply) => {
-    await load((request.params as { id: string }).id);
+    const id = (request.params as { id: string }).id;
+    const row = await load(id).catch((error: unknown) => {
+      if (wantsHtml(request)) return undefined;
+      throw error;
+    });
+    if (!row) {
+      return reply
+        .code(404)
+        .type("text/html; charset=utf-8")
+        .send(
+          htmlPage(
+            "Checkout link not found",
+            "<h1>This checkout link is not valid</h1><p>It may be mistyped, or the shop has not created it. " +
+              "Please return to the shop and start the checkout again.</p>",
+          ),
+        );
+    }
+    if (effectiveStatus(row) === "expired" && wantsHtml(request)) {
+      return reply
+        .code(410)
+        .type("text/html; charset=utf-8")
+        .send(
+          htmlPage(
+            "Checkout expired",
+            "<h1>This checkout has expired</h1><p>Nothing was charged. Please return to the shop and start again.</p>" +
+              (row.return_url && /^https?:\/\//i.test(row.return_url)
+                ? `<p><a href="${escapeHtml(row.return_url)}">Back to the shop</a></p>`
+                : ""),
+          ),
+        );
+    }
     return sendPage(reply, "checkout");
   });
   serveAssets(app, "checkout");
@@ -218,6 +277,7 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         tags: ["checkout"],
         summary: "Data of the hosted checkout page (public; the id is the secret)",
         params: SessionParams,
+        response: { 200: CheckoutPageData, 404: ProblemSchema },
       },
     },
     async (request, reply) => {

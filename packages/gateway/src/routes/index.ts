@@ -9,6 +9,7 @@ import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { healthRoutes } from "./health.ts";
+import { indexRoutes } from "./index-page.ts";
 import { klarnaRoutes } from "./klarna.ts";
 import { merchantRoutes } from "./merchant.ts";
 import { paymentRoutes } from "./payments.ts";
@@ -19,6 +20,7 @@ import { klarnaWebhookRoutes } from "./webhooks-klarna.ts";
 export type RouteModule = (app: FastifyInstance) => Promise<void>;
 
 export const ROUTES: RouteModule[] = [
+  indexRoutes,
   healthRoutes,
   merchantRoutes,
   paymentRoutes,

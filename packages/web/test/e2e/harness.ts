@@ -4,6 +4,7 @@
  * and a headless Debian chromium driven by playwright-core, kept off the network. Screenshots go to
  * test-artifacts/ under fixed names.
  */
+import "@klarna-interop/openapi-check/enforce";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
