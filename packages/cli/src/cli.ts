@@ -24,6 +24,8 @@ export interface CliOptions {
 }
 
 const DEFAULT_COMMANDS_DIR = new URL("./commands/", import.meta.url);
+/** ".ts" when running from the sources (the repository), ".js" when compiled (an installed package). */
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 /** Command names are plain words: this also keeps `../x` from escaping the commands folder. */
 const COMMAND_NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -54,13 +56,13 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
   }
   let command: Partial<CommandModule>;
   try {
-    command = (await import(new URL(`${name}.ts`, dir).href)) as Partial<CommandModule>;
+    command = (await import(new URL(`${name}${EXT}`, dir).href)) as Partial<CommandModule>;
   } catch (error) {
     err(`klarna-interop ${name}: could not load the command: ${message(error)}`);
     return 1;
   }
   if (typeof command.run !== "function") {
-    err(`klarna-interop ${name}: commands/${name}.ts does not export run(argv)`);
+    err(`klarna-interop ${name}: commands/${name}${EXT} does not export run(argv)`);
     return 1;
   }
   try {
@@ -84,8 +86,8 @@ export async function commandNames(dir: URL = DEFAULT_COMMANDS_DIR): Promise<str
     return [];
   }
   return files
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.endsWith(".test.ts"))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(EXT) && !f.endsWith(".d.ts") && !f.endsWith(`.test${EXT}`))
+    .map((f) => f.slice(0, -EXT.length))
     .filter((n) => COMMAND_NAME.test(n))
     .sort();
 }
@@ -113,7 +115,7 @@ async function globalHelp(dir: URL): Promise<string> {
  * every server and library; imported only when the description is not a plain string literal.
  */
 async function describeCommand(dir: URL, name: string): Promise<string> {
-  const file = new URL(`${name}.ts`, dir);
+  const file = new URL(`${name}${EXT}`, dir);
   try {
     const source = await readFile(fileURLToPath(file), "utf8");
     const m =

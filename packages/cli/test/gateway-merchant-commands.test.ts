@@ -99,6 +99,7 @@ it("--help documents every option", async () => {
     "--database",
     "--webhook-targets",
     "--rate-limit-redis",
+    "--trust-proxy",
     "KLARNA_URL",
     "DATABASE_URL",
   ]) {

@@ -40,6 +40,8 @@ Options:
                           or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
   --rate-limit-redis URL  share the rate-limit counters (per IP, per API key) between instances
                           through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
+  --trust-proxy LIST      proxies (addresses/CIDRs, comma-separated) whose X-Forwarded-For is believed,
+                          so per-IP rate limits see the client, not the proxy           [TRUST_PROXY]
   --log                   log requests as JSON to stdout (secrets are redacted)
   -h, --help              show this help
 
@@ -69,6 +71,7 @@ export async function run(
       "klarna-webhook-signing-key": { type: "string" },
       "webhook-targets": { type: "string" },
       "rate-limit-redis": { type: "string" },
+      "trust-proxy": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -110,6 +113,10 @@ export async function run(
   }
 
   const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
+  const trustProxy = (values["trust-proxy"] ?? env.TRUST_PROXY)
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -127,6 +134,7 @@ export async function run(
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
     webhookTargets,
     ...(redisUrl ? { rateLimit: { redisUrl } } : {}),
+    ...(trustProxy?.length ? { trustProxy } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;

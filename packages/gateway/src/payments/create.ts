@@ -20,6 +20,7 @@ import {
   isHeaderSafe,
   type TokenInspection,
 } from "@klarna-interop/core";
+import { claimCustomerToken, tokenNotFound } from "../customers/token-binding.ts";
 import { newId } from "../domain/ids.ts";
 import { invalidRequest, Problem } from "../errors.ts";
 import { KlarnaError } from "../klarna/client.ts";
@@ -65,9 +66,15 @@ async function ownCustomer(deps: FlowDeps, merchantId: string, customerId: strin
 
 /**
  * The active Klarna customer token behind a merchant's saved payment method (D13); 400 naming the
- * field when there is no such method, 409 when it was revoked.
+ * field when there is no such method, 409 when it was revoked, 404 when the token belongs to
+ * another merchant or Klarna partner account (customers/token-binding.ts).
  */
-async function customerToken(deps: FlowDeps, merchantId: string, paymentMethodId: string): Promise<string> {
+async function customerToken(
+  deps: FlowDeps,
+  merchantId: string,
+  paymentMethodId: string,
+  klarnaAccountId: string | null,
+): Promise<string> {
   const method = await deps.store.db
     .selectFrom("payment_methods")
     .select(["status", "type", "klarna_customer_token"])
@@ -89,6 +96,10 @@ async function customerToken(deps: FlowDeps, merchantId: string, paymentMethodId
       "payment_method_revoked",
       "This payment method was revoked; ask the customer to sign in with Klarna again.",
     );
+  }
+  const owner = { merchantId, klarnaAccountId };
+  if (!(await claimCustomerToken(deps.store.db, method.klarna_customer_token, owner, deps.accountId))) {
+    throw tokenNotFound();
   }
   return method.klarna_customer_token;
 }
@@ -124,7 +135,12 @@ async function drive(
   let patch: PaymentPatch;
   try {
     if (row.customer_payment_method_id && !row.klarna_payment_request_id) {
-      const token = await customerToken(deps, row.merchant_id, row.customer_payment_method_id);
+      const token = await customerToken(
+        deps,
+        row.merchant_id,
+        row.customer_payment_method_id,
+        row.klarna_account_id,
+      );
       patch = await authorizeNetwork(deps, row, calls, ctx, token);
     } else if (row.klarna_api === "network" && !row.klarna_payment_request_id) {
       patch = await authorizeNetwork(deps, row, calls, ctx);
@@ -210,7 +226,7 @@ export async function createPayment(
   // The authorize call carries the token in a header: one that cannot travel there unaltered is
   // refused up front rather than altered (D3).
   if (input.customerPaymentMethodId) {
-    await customerToken(deps, merchant.id, input.customerPaymentMethodId);
+    await customerToken(deps, merchant.id, input.customerPaymentMethodId, merchant.klarna_account_id ?? null);
     if (input.token && !isHeaderSafe(input.token.value)) {
       throw notHeaderSafe(input.token, "with customer_payment_method_id the token is sent in a header");
     }

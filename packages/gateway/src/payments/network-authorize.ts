@@ -15,7 +15,9 @@
  * customer not present gets none (Klarna then never steps up). The same builder serves the final
  * authorization, with the fresh session token of the COMPLETED request instead of the Partner's.
  */
+
 import { buildAuthorizeRequest } from "@klarna-interop/core";
+import { claimCustomerToken } from "../customers/token-binding.ts";
 import { newId } from "../domain/ids.ts";
 import type { KlarnaOutcome } from "../klarna/generations.ts";
 import type { KlarnaCustomerToken } from "../klarna/types.ts";
@@ -82,6 +84,10 @@ export async function saveCustomerToken(
   const tokenization = tokenizationOf(row);
   if (!tokenization || !token.customer_token) return null;
   const db = deps.store.db;
+  // Klarna issued it for this merchant's payment: bind it to the merchant and its partner account
+  // (customers/token-binding.ts), so no other merchant can save or charge it.
+  const owner = { merchantId: row.merchant_id, klarnaAccountId: row.klarna_account_id };
+  if (!(await claimCustomerToken(db, token.customer_token, owner, deps.accountId))) return null;
   const existing = await db
     .selectFrom("payment_methods")
     .select("id")

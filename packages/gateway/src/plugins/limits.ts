@@ -21,6 +21,7 @@ const UNLIMITED = new Set(["/healthz", "/readyz"]);
 /** Fastify and `http.Server` options enforcing the connection-level limits. */
 export function serverOptions(config: GatewayConfig) {
   return {
+    trustProxy: config.trustProxy,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     maxRequestsPerSocket: config.maxRequestsPerSocket,

@@ -107,6 +107,16 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+/** Which merchant and Klarna partner account a customer token belongs to (customers/token-binding.ts). */
+export interface CustomerTokenBindingsTable {
+  /** Lowercase hex SHA-256 of the token. */
+  token_hash: string;
+  merchant_id: string;
+  /** The merchant's partner account when it was bound; null: the deployment's account. */
+  klarna_account_id: string | null;
+  created_at: Timestamp;
+}
+
 /** A payment's capture, refund or cancel in progress (payments/operation-lock.ts). */
 export interface PaymentLocksTable {
   payment_id: string;
@@ -242,6 +252,7 @@ export interface Database {
   payment_events: PaymentEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   payment_locks: PaymentLocksTable;
+  customer_token_bindings: CustomerTokenBindingsTable;
   outbox: OutboxTable;
   klarna_webhook_events: KlarnaWebhookEventsTable;
   webhook_endpoints: WebhookEndpointsTable;

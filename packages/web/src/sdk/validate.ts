@@ -1,8 +1,9 @@
+// Klarna's limit on an interoperability token (D2), from core's browser-safe entry: one definition
+// for the SDK, the gateway and the conformance suite.
+import { TOKEN_MAX_LENGTH } from "@klarna-interop/core/browser";
 import { KlarnaInteroperabilityError } from "./errors.ts";
 import type { InteroperabilityContext, InteroperabilityOptions } from "./types.ts";
 
-/** Klarna's limit on an interoperability token (D2). */
-export const TOKEN_MAX_LENGTH = 8192;
 const REFERENCE_MAX_LENGTH = 255;
 const PLATFORM_REFERENCE_MAX_LENGTH = 256;
 const AMOUNT_MAX = 2_147_483_647;
