@@ -50,9 +50,15 @@ Create a merchant API key with: klarna-interop merchant create --name "My shop" 
 /** Runs the command; `options` exist for tests (stop signal, output sink, environment). */
 export async function run(
   argv: string[],
-  options: { signal?: AbortSignal; out?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    signal?: AbortSignal;
+    out?: (line: string) => void;
+    err?: (line: string) => void;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<number> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`));
   const env = options.env ?? process.env;
   const { values } = parseArgs({
     args: argv,
@@ -82,8 +88,13 @@ export async function run(
   }
   const port = values.port ?? env.PORT;
   const klarnaApiKey = values["klarna-api-key"] ?? env.KLARNA_API_KEY;
-  if (!klarnaApiKey)
-    throw new Error("--klarna-api-key (or KLARNA_API_KEY) is required: the key the gateway sends to Klarna");
+  if (!klarnaApiKey) {
+    err(
+      "klarna-interop gateway: --klarna-api-key (or KLARNA_API_KEY) is required: the key the gateway sends to Klarna " +
+        "(the sandbox prints its key at start). Run `klarna-interop gateway --help` for usage.",
+    );
+    return 2;
+  }
   const klarnaUrl = values["klarna-url"] ?? env.KLARNA_URL ?? "http://127.0.0.1:4010";
   const jwksUrl = values["jwks-url"] ?? env.JWKS_URL;
   const database = values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE;

@@ -82,7 +82,8 @@ export async function insertPayment(
     await appendTimeline(
       trx,
       row,
-      [{ type: "state_changed", detail: { from: null, to: row.status } }, ...timeline],
+      // Causes before effects: the Klarna calls that decided the status come before the state change.
+      [...timeline, { type: "state_changed", detail: { from: null, to: row.status } }],
       row.created_at,
     );
     await appendOutbox(trx, row, row.created_at);
@@ -100,8 +101,8 @@ export type PaymentPatch = Omit<
 /**
  * Applies `change` to `current` if nobody changed the payment since it was read and the state machine
  * allows the status change (else 409 `illegal_transition`); a status change clears `failure` unless
- * `change` sets it; appends the timeline
- * (a `state_changed` entry is added automatically when the status changes) and, on a status change,
+ * `change` sets it; appends the timeline (a `state_changed` entry is added automatically when the
+ * status changes, after the entries that caused it: cause before effect) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
  * With `settle`, the request's Idempotency-Key is completed with the response for the new row in
  * the same transaction (and `settle.handle.responseStored` set once it committed).
@@ -130,7 +131,7 @@ export async function updatePayment(
   // The state machine is the single authority on status changes: nothing is written past it.
   if (statusChanged) assertTransition(current.status as PaymentStatus, next.status as PaymentStatus);
   const entries = statusChanged
-    ? [{ type: "state_changed", detail: { from: current.status, to: next.status } }, ...timeline]
+    ? [...timeline, { type: "state_changed", detail: { from: current.status, to: next.status } }]
     : timeline;
   await db.transaction().execute(async (trx) => {
     const changed = await updateByIdAndVersion(
