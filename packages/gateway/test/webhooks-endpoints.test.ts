@@ -37,6 +37,15 @@ forEachEngine("webhook endpoints API and deliveries to merchants", (engine) => {
   });
 
   const worker = () => h.gateway.app.gateway.webhookWorker!;
+  /**
+   * Runs a round that starts after everything written so far: `runOnce()` joins a round already in
+   * flight (the background worker, woken by the first outbox row, may have started before the
+   * payment's second row existed), so the second call is the one that surely sees both.
+   */
+  const settle = async () => {
+    await worker().runOnce();
+    await worker().runOnce();
+  };
 
   async function createPayment(): Promise<{ id: string; status: string }> {
     const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 1000 });
@@ -79,7 +88,7 @@ forEachEngine("webhook endpoints API and deliveries to merchants", (engine) => {
     );
 
     const payment = await createPayment();
-    await worker().runOnce();
+    await settle();
     // One event per state change: created `pending`, then `requires_action` once Klarna answered.
     // Deliveries go out in parallel, so they may arrive in either order (as Standard Webhooks allows).
     const mine = received.filter((r) => JSON.parse(r.body).data?.object?.id === payment.id);
@@ -157,7 +166,7 @@ forEachEngine("webhook endpoints API and deliveries to merchants", (engine) => {
     answer = 500;
     try {
       await createPayment();
-      await worker().runOnce();
+      await settle();
     } finally {
       answer = 200;
     }
