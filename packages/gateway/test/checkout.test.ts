@@ -60,6 +60,9 @@ forEachEngine("hosted checkout sessions", (engine) => {
     assert.equal(data.body.country, "US");
     assert.equal(data.body.merchant_name, "Test shop");
     assert.equal(data.body.klarna.web_sdk_url, `${h.sandbox.url}/web-sdk/v1/klarna.js`);
+    // The page picks resolve() or the presentation instruction from these (lost once to the serializer).
+    assert.equal(data.body.klarna.api, "payment-requests");
+    assert.equal(data.body.klarna.presentation_url, `/checkout/${cs.id}/klarna`);
     assert.equal(data.body.payment, null);
 
     await h.clearJournal();

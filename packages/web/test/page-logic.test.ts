@@ -6,6 +6,7 @@ import {
   redirectUrlOf,
 } from "../src/pages/checkout/presentation.ts";
 import { readCheckoutSession } from "../src/pages/checkout/session.ts";
+import { providerNote } from "../src/pages/storefront/explain.ts";
 
 test("each interoperability status maps to the hosted checkout's presentation (D7)", () => {
   assert.equal(presentationFor("PAYMENT_PENDING_CONFIRMATION"), "confirm");
@@ -138,4 +139,24 @@ test("dashboard timeline headlines: state changes, Klarna calls with correlation
     "Webhook payment.authorized → 200",
   );
   assert.equal(timelineHeadline({ type: "something_new" }), "something new");
+});
+
+test("the shop's result page explains Klarna's current flow: approved at once, or a step-up then the final authorization", () => {
+  const network = (status: string, stepped_up: boolean) =>
+    providerNote({ status, flow: { api: "network", stepped_up } });
+  assert.match(network("authorized", false) ?? "", /approved at once, with no step at Klarna/);
+  assert.match(network("authorized", true) ?? "", /confirm on its page; .*final authorization/);
+  assert.match(network("requires_action", true) ?? "", /needs you to confirm on its page/);
+  assert.doesNotMatch(network("failed", true) ?? "", /approved|final authorization/);
+  // The first generation: what the provider read from the token and chose.
+  const first = providerNote({
+    status: "authorized",
+    flow: { api: "payment-requests", stepped_up: true },
+    interoperability: { status: "PAYMENT_PREPARED", action: "preselect", verified: true },
+  });
+  assert.equal(
+    first,
+    "Your payment provider read Klarna's token as PAYMENT_PREPARED (signature verified) and chose to preselect.",
+  );
+  assert.equal(providerNote({ status: "authorized" }), undefined);
 });

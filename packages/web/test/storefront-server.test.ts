@@ -66,6 +66,8 @@ describe("storefront server", () => {
               currency: "USD",
               reference: "order_known",
               klarna: {
+                api: "payment-requests",
+                payment_request_id: null,
                 interoperability: {
                   form: "jwt",
                   verified: true,
@@ -173,6 +175,7 @@ describe("storefront server", () => {
       currency: "USD",
       reference: "order_known",
       interoperability: { status: "PAYMENT_PREPARED", action: "preselect", verified: true },
+      flow: { api: "payment-requests", stepped_up: false },
     });
     const missing = await fetch(`${shop.url}/api/orders/order_missing`);
     assert.equal(missing.status, 404);

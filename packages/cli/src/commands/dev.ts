@@ -163,7 +163,12 @@ klarna-interop demo is running
 
   Demo merchant API key           ${apiKey}
 
-Try it: mint a single-step Express Checkout token in the sandbox, then pay with it:
+In the storefront (Klarna's current flow: the gateway authorizes first, Klarna decides):
+  Express checkout (one step) → Place order: authorized at once, no step at Klarna
+  Sign in with Klarna → Place order → Pay with Klarna: Klarna asks for a step-up; press Pay on
+    Klarna's page and, after Klarna's COMPLETED webhook, the gateway's final authorization ends it authorized
+
+Or mint a single-step Express Checkout token in the sandbox, then pay with it:
 
   TOKEN=$(curl -s -X POST ${sandbox.url}/_sandbox/interoperability-tokens \\
     -H 'content-type: application/json' -d '{"scenario":"kec_single_step","currency":"USD","amount":17800}' \\

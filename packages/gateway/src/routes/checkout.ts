@@ -70,6 +70,9 @@ const CheckoutPageData = Type.Object({
     description: "Exactly as the Partner sent it; the page hands it to Klarna.Interoperability.resolve().",
   }),
   klarna: Type.Object({
+    // Without these two in the schema the serializer drops them and the page falls back to resolve().
+    api: Type.Union([Type.Literal("network"), Type.Literal("payment-requests")]),
+    presentation_url: Type.String({ description: "network: the sdk token and presentation instruction" }),
     base_url: Type.String(),
     web_sdk_url: Type.String(),
     interoperability: Type.Object({

@@ -28,6 +28,8 @@ interface Payment {
   reference?: string;
   next_action?: { type?: string; url?: string } | null;
   klarna?: {
+    api?: string;
+    payment_request_id?: string | null;
     payment_request_url?: string;
     interoperability?: { status?: string | null; action?: string; verified?: boolean };
   };
@@ -45,6 +47,11 @@ export interface OrderView {
   interoperability?: { status: string | null; action: string | null; verified: boolean };
   /** Why the payment failed (the AP's failure code and message), when it did. */
   failure?: { code: string; message: string };
+  /**
+   * Which Klarna flow the AP used (`network`: Klarna's current one, authorize first) and whether the
+   * shopper had to act at Klarna (a payment request: a step-up, or the first generation's purchase page).
+   */
+  flow?: { api: string; stepped_up: boolean };
 }
 
 /** Where the browser goes next for a freshly created payment. */
@@ -119,6 +126,9 @@ export async function findOrder(gateway: Gateway, reference: string): Promise<Or
     reference: payment.reference ?? reference,
   };
   if (payment.failure) view.failure = { code: payment.failure.code, message: payment.failure.message };
+  if (payment.klarna?.api) {
+    view.flow = { api: payment.klarna.api, stepped_up: Boolean(payment.klarna.payment_request_id) };
+  }
   const interop = payment.klarna?.interoperability;
   if (interop) {
     view.interoperability = {

@@ -144,6 +144,11 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
     await page.waitForURL((url) => url.href.startsWith(`${stack.storefront.url}/result`));
     await waitForFinal(page);
     assert.equal((await shownPayment(page)).status, "authorized");
+    assert.match(
+      (await page.locator("#interoperability").textContent()) ?? "",
+      /Klarna decided: approved at once, with no step at Klarna/,
+      "the shop's result page tells the shopper how it went",
+    );
     assert.equal(await authorizeCallsWith(token), 1, "the token went to Klarna once, unaltered");
     assert.equal(
       (await journal(stack.sandbox.url, "GET", "/purchase/")).length,

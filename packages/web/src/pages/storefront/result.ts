@@ -2,6 +2,7 @@
 import "../shared/base.css";
 import "./storefront.css";
 import { byId, FINAL_STATUSES, h, money, readJson, replace } from "../shared/dom.ts";
+import { providerNote } from "./explain.ts";
 
 interface OrderPayment {
   id: string;
@@ -11,6 +12,7 @@ interface OrderPayment {
   reference: string;
   interoperability?: { status: string | null; action: string | null; verified: boolean };
   failure?: { code: string; message: string };
+  flow?: { api: string; stepped_up: boolean };
 }
 
 /** Final statuses after which the shopper can only start again. */
@@ -26,6 +28,7 @@ async function fetchOrder(ref: string): Promise<OrderPayment> {
 function render(p: OrderPayment): void {
   const ok = ["authorized", "captured", "partially_captured"].includes(p.status);
   const final = FINAL_STATUSES.has(p.status);
+  const note = providerNote(p);
   replace(
     result,
     h(
@@ -38,7 +41,7 @@ function render(p: OrderPayment): void {
           ? "Thank you! Your payment is authorized."
           : final
             ? `Payment ${p.status}.`
-            : `Payment ${p.status}…`,
+            : "Waiting for Klarna to confirm your payment…",
       ),
     ),
     h(
@@ -65,15 +68,7 @@ function render(p: OrderPayment): void {
           h("a", { href: "/", id: "retry" }, "Try again"),
         )
       : null,
-    p.interoperability
-      ? h(
-          "p",
-          { class: "muted", id: "interoperability" },
-          `Your payment provider read Klarna's token as ${p.interoperability.status ?? "no status"} (${
-            p.interoperability.verified ? "signature verified" : "not verified"
-          }) and chose to ${p.interoperability.action ?? "show Klarna"}.`,
-        )
-      : null,
+    note ? h("p", { class: "muted", id: "interoperability" }, note) : null,
   );
 }
 
