@@ -166,7 +166,7 @@ forEachEngine("customers and saved Klarna payment methods (D13)", (engine) => {
   it("migration 0005 binds tokens saved before it to the merchant that saved them first", async () => {
     const store = await engine.openStore({ migrate: false });
     try {
-      // The schema as it was just before 0005: every earlier migration, none after.
+      // The schema as it was before 0005 (and every migration after it).
       const before = Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < "0005"));
       const older = new Migrator({
         db: store.db,
