@@ -74,7 +74,7 @@ async function dev(extra: string[], viaParent = false): Promise<Run> {
   return { child, output: () => output, exited, ports };
 }
 
-async function waitFor(run: Run, text: RegExp | string, ms = 20_000): Promise<void> {
+async function waitFor(run: Run, text: RegExp | string, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
   const seen = () => (typeof text === "string" ? run.output().includes(text) : text.test(run.output()));
   while (!seen() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
