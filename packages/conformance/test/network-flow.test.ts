@@ -1,7 +1,7 @@
 /**
- * network-final-authorization against an in-memory sandbox that already answers approvals the way
- * the current-generation contract says (docs/sandbox.md): COMPLETED with a fresh session token.
- * The real sandbox does not yet (issue 10); these tests pin the check's verdicts meanwhile.
+ * The authorize-first checks' verdicts against an in-memory sandbox answering approvals the way the
+ * current-generation contract says (docs/sandbox.md): COMPLETED with a fresh session token, or, for
+ * an older sandbox, not. (foreign-aps.test.ts runs them against the real sandbox with Pay2.)
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";

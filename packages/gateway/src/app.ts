@@ -18,6 +18,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from "./config.ts";
 import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
 import { loggerOptions } from "./logging.ts";
+import { createKlarnaStatus, type KlarnaStatus } from "./payments/klarna-status.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
 import { installProblemHandlers, problemFrameworkErrors } from "./plugins/errors.ts";
@@ -39,6 +40,8 @@ export interface GatewayContext {
   verifier: TokenVerifier;
   metrics: GatewayMetrics;
   payments: PaymentService;
+  /** Klarna's word on a token the gateway cannot verify (lookup, presentation), cached briefly. */
+  klarnaStatus: KlarnaStatus;
   /** Public base URL of this gateway (known once listening when not configured). */
   publicUrl(): string;
 }
@@ -103,6 +106,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     metrics,
     logger: app.log.child({ component: "klarna" }),
   });
+  const klarnaStatus = createKlarnaStatus({ klarna, log: app.log });
   let listeningUrl: string | undefined;
   const context: GatewayContext = {
     config,
@@ -110,12 +114,15 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     klarna,
     verifier,
     metrics,
+    klarnaStatus,
     payments: createPaymentService({
       store,
       klarna,
       verifier,
       metrics,
       accountId: config.klarnaAccountId,
+      klarnaApi: config.klarnaApi,
+      klarnaStatus,
       log: app.log,
       operationLeaseMs: config.lockLeaseMs,
     }),

@@ -166,7 +166,8 @@ forEachEngine("customers and saved Klarna payment methods (D13)", (engine) => {
   it("migration 0005 binds tokens saved before it to the merchant that saved them first", async () => {
     const store = await engine.openStore({ migrate: false });
     try {
-      const { "0005_customer_token_bindings": _, ...before } = MIGRATIONS;
+      // The schema as it was just before 0005: every earlier migration, none after.
+      const before = Object.fromEntries(Object.entries(MIGRATIONS).filter(([name]) => name < "0005"));
       const older = new Migrator({
         db: store.db,
         ...(await migrationScope(store)),

@@ -9,7 +9,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, sandboxJson, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("payment operations", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
 
   interface PaymentJson {
     id: string;

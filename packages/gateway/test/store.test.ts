@@ -60,6 +60,7 @@ function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): Paymen
     klarna_finalize_lease: null,
     customer_present: null,
     customer_token_scopes: null,
+    saved_payment_method_id: null,
     version: 0,
     created_at: now,
     updated_at: now,
@@ -87,6 +88,7 @@ forEachEngine("storage", (engine) => {
       "0003_klarna_network_flow",
       "0004_payment_locks",
       "0005_customer_token_bindings",
+      "0006_payment_saved_method",
     ]);
     await store.ping();
   });

@@ -14,7 +14,7 @@ const NUL = "\\u0000";
 const LONE = "\\ud800";
 
 forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
   beforeEach(() => h.clearJournal());
 
   async function counts() {

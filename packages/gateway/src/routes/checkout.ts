@@ -25,7 +25,7 @@ import type { PaymentInput } from "../payments/input.ts";
 import { parsePaymentInput } from "../payments/input.ts";
 import { CreatePaymentBody, Payment, ProblemSchema } from "../payments/schemas.ts";
 import { type InteroperabilitySummary, type PaymentRow, serializePayment } from "../payments/serialize.ts";
-import { summarize } from "../payments/service.ts";
+import { networkSummary, summarize } from "../payments/service.ts";
 import { merchantOf } from "../plugins/auth.ts";
 import { nowIso } from "../store/index.ts";
 import type { CheckoutSessionsTable } from "../store/schema.ts";
@@ -103,7 +103,7 @@ function extracted(value: string | null, pointer: string | undefined): Extracted
 
 /** Registers the checkout routes (API, page, page data, pay). */
 export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
-  const { store, payments, verifier, config } = app.gateway;
+  const { store, payments, verifier, config, klarnaStatus } = app.gateway;
   const db = store.db;
   const sdkUrl = `${config.klarnaUrl}/web-sdk/v1/klarna.js`;
 
@@ -173,8 +173,22 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
           { pointer: "/country", code: "invalid_format", detail: "/country: ISO 3166-1 alpha-2, upper-case" },
         ]);
       }
-      const inspection = input.token ? await inspectToken(input.token.value, verifier) : undefined;
-      const summary = summarize(inspection, input.token, input.data);
+      // network: Klarna decides (the page asks for the presentation instruction, GET /checkout/{id}/klarna);
+      // payment-requests: a token the gateway cannot verify is looked up at Klarna before "show".
+      let summary = networkSummary(input.token, input.data);
+      if (config.klarnaApi === "payment-requests") {
+        let inspection = input.token ? await inspectToken(input.token.value, verifier) : undefined;
+        if (inspection && !inspection.verified && input.token) {
+          inspection =
+            (await klarnaStatus.lookupStatus({
+              accountId: merchant.klarna_account_id ?? config.klarnaAccountId,
+              token: input.token.value,
+              currency: input.currency,
+              amount: input.amount,
+            })) ?? inspection;
+        }
+        summary = summarize(inspection, input.token, input.data);
+      }
       const now = Date.now();
       const at = nowIso(now);
       const row: SessionRow = {
@@ -289,6 +303,9 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         // Exactly as the Partner sent it: the page passes it to Klarna.Interoperability.resolve().
         interoperability_token: row.klarna_token,
         klarna: {
+          api: config.klarnaApi,
+          // network: the page asks GET /checkout/{id}/klarna for the sdk token and instruction.
+          presentation_url: `/checkout/${row.id}/klarna`,
           base_url: config.klarnaUrl,
           web_sdk_url: sdkUrl,
           interoperability: { status: summary.status, action: summary.action, verified: summary.verified },
@@ -371,6 +388,9 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         reference: row.reference,
         returnUrl: row.return_url,
         customerPaymentMethodId: null,
+        customerPresent: null,
+        requestCustomerToken: null,
+        customerId: null,
         token: extracted(row.klarna_token, summary.token_field),
         data: extracted(row.klarna_data, summary.data_field),
         warnings: JSON.parse(row.warnings),

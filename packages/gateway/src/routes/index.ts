@@ -10,6 +10,7 @@ import { customerRoutes } from "./customers.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { healthRoutes } from "./health.ts";
 import { indexRoutes } from "./index-page.ts";
+import { klarnaRoutes } from "./klarna.ts";
 import { merchantRoutes } from "./merchant.ts";
 import { paymentRoutes } from "./payments.ts";
 import { toolRoutes } from "./tools.ts";
@@ -27,6 +28,7 @@ export const ROUTES: RouteModule[] = [
   webhookEndpointRoutes,
   customerRoutes,
   checkoutRoutes,
+  klarnaRoutes,
   dashboardRoutes,
   toolRoutes,
   webhookWorkerPlugin,

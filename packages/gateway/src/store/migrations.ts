@@ -361,6 +361,13 @@ const m0005: Migration = {
   },
 };
 
+/** 0006: the payment method a customer token issued with a payment was saved as (tokenization). */
+const m0006: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("payments").addColumn("saved_payment_method_id", "text").execute();
+  },
+};
+
 /** All migrations, in order. Names are stable forever: they are recorded in the database. */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
@@ -368,6 +375,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0003_klarna_network_flow": m0003,
   "0004_payment_locks": m0004,
   "0005_customer_token_bindings": m0005,
+  "0006_payment_saved_method": m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -66,6 +66,8 @@ export interface PaymentsTable {
   customer_present: number | null;
   /** JSON array of scopes asked for with `request_customer_token`, or null. */
   customer_token_scopes: string | null;
+  /** The payment method the issued customer token was saved as (migration 0005). */
+  saved_payment_method_id: string | null;
   /** Optimistic-lock counter: every update is `WHERE version = ?` and bumps it. */
   version: number;
   created_at: Timestamp;

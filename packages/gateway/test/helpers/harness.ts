@@ -56,6 +56,8 @@ export interface JournalEntry {
   id: string;
   method: string;
   path: string;
+  /** The query string, parsed. */
+  query: Record<string, string | string[]>;
   headers: Record<string, string>;
   body: string;
 }

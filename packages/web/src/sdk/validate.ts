@@ -116,6 +116,15 @@ export function validateInitOptions(options: unknown): {
     out.timeoutMs = o.timeoutMs;
   }
   const token = optionalString(o.interoperabilityToken, "options.interoperabilityToken", TOKEN_MAX_LENGTH);
-  if (token !== undefined) out.interoperabilityToken = token;
+  const networkToken = optionalString(
+    o.klarnaNetworkSessionToken,
+    "options.klarnaNetworkSessionToken",
+    TOKEN_MAX_LENGTH,
+  );
+  // Both names hold one token (Klarna renamed it); two different values cannot both be "the" token.
+  if (token !== undefined && networkToken !== undefined && token !== networkToken) {
+    fail("options.klarnaNetworkSessionToken", "differs from options.interoperabilityToken; send one of them");
+  }
+  if (token !== undefined || networkToken !== undefined) out.interoperabilityToken = (token ?? networkToken)!;
   return out;
 }

@@ -15,7 +15,8 @@ export type ForeignDefect =
   | "forwards-after-refusing" // refuses PAYMENT_UNSUPPORTED, yet sends the payment to Klarna
   | "doubles-capture-on-retry" // a retried capture (same idempotency key) captures again
   | "ignores-a-name" // ignores the second token name it claims to accept
-  | "unsigned-webhooks"; // acts on Klarna webhooks without checking their signature
+  | "unsigned-webhooks" // acts on Klarna webhooks without checking their signature
+  | "finalizes-twice"; // a step-up's final authorization is sent again (with another idempotency key)
 
 export const ACCOUNT = "krn:partner:global:account:test:foreign-ap";
 

@@ -195,14 +195,17 @@ export function buildPay2(options: {
     }
     if (charge.finalizing) return { received: true };
     charge.finalizing = true;
-    const res = await klarna.call(
-      `/v2/accounts/${encodeURIComponent(ACCOUNT)}/payment/authorize`,
-      {
-        currency: charge.iso,
-        request_payment_transaction: { amount: charge.minor, payment_transaction_reference: charge.id },
-      },
-      { "klarna-network-session-token": token, "klarna-idempotency-key": `${charge.id}-final` },
-    );
+    const finalize = (key: string) =>
+      klarna.call(
+        `/v2/accounts/${encodeURIComponent(ACCOUNT)}/payment/authorize`,
+        {
+          currency: charge.iso,
+          request_payment_transaction: { amount: charge.minor, payment_transaction_reference: charge.id },
+        },
+        { "klarna-network-session-token": token, "klarna-idempotency-key": key },
+      );
+    const res = await finalize(`${charge.id}-final`);
+    if (has("finalizes-twice")) await finalize(`${charge.id}-final-again`);
     if (res.payment_transaction_response?.result === "APPROVED") {
       charge.outcome = "approved";
       charge.transactionId = res.payment_transaction_response.payment_transaction?.payment_transaction_id;
