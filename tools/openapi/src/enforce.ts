@@ -18,9 +18,6 @@ type Checker = ReturnType<typeof createResponseChecker>;
 /** Every violation seen by this process (tests of the enforcer read and clear it). */
 export const violations: string[] = [];
 
-/** Whether responses are replaced on violation (the enforcer's own test turns it off to look at them). */
-export const settings = { replace: true };
-
 function bodyText(payload: unknown): string | undefined {
   if (payload === null || payload === undefined) return "";
   if (typeof payload === "string") return payload;
@@ -55,7 +52,6 @@ export function enforceResponseContract(app: FastifyInstance): void {
     const detail = problems.join("; ");
     violations.push(detail);
     process.stderr.write(`OpenAPI contract violation: ${detail}\n`);
-    if (!settings.replace) return payload;
     reply.code(500).type("application/problem+json");
     reply.removeHeader("content-length");
     return JSON.stringify({
@@ -76,7 +72,7 @@ if (!registry[KEY]) {
     enforceResponseContract((message as { fastify: FastifyInstance }).fastify);
   });
   process.on("exit", () => {
-    if (violations.length === 0 || !settings.replace) return;
+    if (violations.length === 0) return;
     process.stderr.write(
       `${violations.length} response(s) did not match the OpenAPI document:\n${violations.map((v) => `  - ${v}`).join("\n")}\n`,
     );

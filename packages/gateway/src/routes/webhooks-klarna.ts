@@ -123,6 +123,14 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
           400: problemResponse(400, "Signature invalid or missing, or not a Klarna event envelope."),
           404: problemResponse(404, "The event names a payment or transaction this gateway does not know."),
           409: problemResponse(409, "The same event is being processed; retry after Retry-After seconds."),
+          502: problemResponse(
+            502,
+            "Acting on the event needed Klarna (e.g. the final authorization), which failed; Klarna retries.",
+          ),
+          504: problemResponse(
+            504,
+            "Acting on the event needed Klarna, which did not answer in time; Klarna retries.",
+          ),
         },
       },
     },
