@@ -237,6 +237,22 @@ forEachEngine("idempotency", (engine) => {
 
   // Issue 12, defect 9: the in-flight lock lasted the worst-case request time (~65 s by default),
   // so after a crash every retry of an in-flight key got 409 for that long.
+  describe("answers no route gave are not kept", () => {
+    it("a 405 on a wrong path leaves the key free for the corrected request (found by the fuzz suite)", async () => {
+      const key = `wrong-path-${crypto.randomUUID()}`;
+      const wrong = await h.api("POST", "/v2/payments/cancel", { body: paymentBody(), idempotencyKey: key });
+      assert.equal(wrong.status, 405, wrong.text);
+      const stored = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select("key")
+        .where("key", "=", key)
+        .execute();
+      assert.deepEqual(stored, []);
+      const right = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: key });
+      assert.equal(right.status, 201, right.text);
+    });
+  });
+
   describe("the in-flight lock is a lease its owner renews", () => {
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -348,7 +348,9 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
   }
 
   app.addHook("preHandler", async (request, reply) => {
-    if (request.method !== "POST" || !request.merchant) return;
+    // No route answers an unknown path (404/405): nothing is decided, so nothing is kept under the
+    // key, and the corrected request may use it.
+    if (request.method !== "POST" || !request.merchant || request.is404) return;
     const key = request.headers["idempotency-key"];
     if (key === undefined) return;
     if (typeof key !== "string" || !KEY_PATTERN.test(key)) {
