@@ -39,6 +39,7 @@ const STAMP = join(ROOT, "node_modules", ".cache", "klarna-interop", "build-inpu
 
 interface Manifest {
   name: string;
+  private?: boolean;
   scripts?: Record<string, string>;
 }
 
@@ -48,16 +49,20 @@ export interface Workspace {
   manifest: Manifest;
 }
 
-/** The root's workspace packages, in the order the root lists them. */
+/**
+ * The root's published workspace packages (`packages/*`, not `private`), in the order the root lists
+ * them. Private workspaces (repository tools such as tools/openapi) are neither compiled nor packed.
+ */
 export async function workspaces(): Promise<Workspace[]> {
   const root = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { workspaces: string[] };
-  return Promise.all(
+  const all = await Promise.all(
     root.workspaces.map(async (w) => {
       const dir = resolve(ROOT, w);
       const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as Manifest;
       return { dir, manifest };
     }),
   );
+  return all.filter((w) => w.manifest.private !== true && dirname(w.dir) === join(ROOT, "packages"));
 }
 
 /** Every file under `dir` (relative paths), or none when it does not exist. */

@@ -22,11 +22,12 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { runInNewContext } from "node:vm";
+import { workspaces } from "../scripts/build.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CACHE = process.env.KLARNA_INTEROP_CACHE ?? join(homedir(), ".cache", "klarna-interop");
@@ -77,8 +78,8 @@ async function run(
   }
 }
 
-const packageDirs = async (): Promise<string[]> =>
-  (JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { workspaces: string[] }).workspaces;
+/** The published workspaces (as scripts/build.ts compiles them): private tools are not packed. */
+const packageDirs = async (): Promise<string[]> => (await workspaces()).map((w) => relative(ROOT, w.dir));
 
 interface PackResult {
   name: string;
@@ -274,7 +275,12 @@ describe("the packages, installed from their tarballs outside the repository", {
       await mkdir(tarballs);
       const { stdout } = await run(
         "npm",
-        ["pack", "--workspaces", "--ignore-scripts", "--json", "--pack-destination", tarballs],
+        [
+          "pack",
+          ...(await packageDirs()).flatMap((d) => ["--workspace", d]),
+          "--ignore-scripts",
+          "--json",
+        ].concat(["--pack-destination", tarballs]),
         { cwd: ROOT, env: cleanEnv(NODE24) },
       );
       packs.push(...(JSON.parse(stdout) as PackResult[]));
