@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { forwardTokenWhitespace } from "../src/checks/forward-token-whitespace.ts";
 import { networkFinalAuthorization } from "../src/checks/network-final-authorization.ts";
 import { networkSessionTokenHeader } from "../src/checks/network-session-token-header.ts";
 import { referenceProfile } from "../src/profile/reference.ts";
@@ -131,4 +132,29 @@ test("network-session-token-header: the token must travel unaltered in Klarna-Ne
   const altered = await check(ap((t) => ({ "klarna-network-session-token": t.slice(0, -1) })));
   assert.equal(altered.outcome, "fail");
   assert.match(altered.detail, /length \d+ → \d+/);
+});
+
+test("forward-token-whitespace: on the authorize-first flow a 400 naming the token (nothing sent) is the untampered answer", async () => {
+  const refusing: FakeAp = async () => ({
+    status: 400,
+    body: { detail: "/payment_method_options/klarna/interoperability_token cannot travel in a header" },
+  });
+  const check = (network: boolean) =>
+    runConformance({
+      gatewayUrl: "http://ap.test",
+      apiKey: "k",
+      sandboxUrl: "http://sandbox.test",
+      profile: network ? { ...referenceProfile(), network: {} } : referenceProfile(),
+      quietMs: 30,
+      upstreamTimeoutMs: 300,
+      fetch: fakeWorld(refusing).fetch,
+      checks: [forwardTokenWhitespace],
+    }).then((r) => r.checks[0]!);
+  const onNetwork = await check(true);
+  assert.equal(onNetwork.outcome, "pass", onNetwork.detail);
+  assert.match(onNetwork.detail, /refused up front/);
+  // A body-carried token has no such excuse: refusing it is not forwarding it.
+  const inBody = await check(false);
+  assert.equal(inBody.outcome, "fail");
+  assert.match(inBody.detail, /expected a 2xx answer, got HTTP 400/);
 });

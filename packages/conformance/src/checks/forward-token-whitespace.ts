@@ -1,5 +1,5 @@
 import { type Check, NotApplicable } from "../check.ts";
-import { expectAccepted, expectForwarded } from "../expect.ts";
+import { expectAccepted, expectForwarded, expectNothingUpstream, expectRejected } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
 import { opaqueToken, paymentBody } from "../payloads.ts";
 
@@ -17,6 +17,13 @@ export const forwardTokenWhitespace: Check = {
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });
+    // On the authorize-first flow the token travels in a header, which cannot carry it unaltered:
+    // refusing it up front (400 naming the field, nothing sent) is the untampered answer.
+    if (ctx.ap.profile.network && result.status === 400) {
+      expectRejected(result, "token with surrounding whitespace", [ctx.tokenField.name]);
+      expectNothingUpstream(calls, "token with surrounding whitespace");
+      return "refused up front (400 naming the field): a header cannot carry surrounding whitespace";
+    }
     expectAccepted(result, "token with surrounding whitespace");
     const creations = paymentCreations(calls);
     if (creations.length > 0 && creations.every((c) => c.tokenIn === "header" && c.token === token.trim())) {
