@@ -172,6 +172,8 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     return { dispatched, attempted: results.length, succeeded: results.filter(Boolean).length };
   }
 
+  let stopped: Promise<void> | undefined;
+
   function runOnce(): Promise<RoundResult> {
     inFlight ??= round().finally(() => {
       inFlight = undefined;
@@ -199,11 +201,15 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       running = true;
       schedule(0);
     },
-    async stop() {
+    stop() {
+      // Idempotent: a test may stop the worker before the gateway's own close stops it again.
       running = false;
       clearTimeout(timer);
-      await inFlight?.catch(() => undefined);
-      await agent.close();
+      stopped ??= (async () => {
+        await inFlight?.catch(() => undefined);
+        await agent.close();
+      })();
+      return stopped;
     },
     runOnce,
     wake() {
