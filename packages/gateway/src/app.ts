@@ -18,7 +18,7 @@ import { createTokenVerifier, type TokenVerifier } from "@klarna-interop/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from "./config.ts";
 import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
-import { loggerOptions } from "./logging.ts";
+import { installRequestLogging, loggerOptions } from "./logging.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
 import { installProblemHandlers } from "./plugins/errors.ts";
@@ -66,6 +66,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
   const app = Fastify({
     logger: loggerOptions(config.logger),
+    // One line per payment at info instead of two per request (see installRequestLogging).
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
     // An incoming X-Request-Id is kept (so ids line up across services) only when it is short and
     // plain; anything else gets a fresh UUID rather than reaching the logs.
@@ -123,6 +125,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   });
 
   installProblemHandlers(app);
+  installRequestLogging(app);
   installHttpMetrics(app, metrics);
   installAuth(app, store);
   installIdempotency(app, store, {
