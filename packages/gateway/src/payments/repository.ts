@@ -86,6 +86,17 @@ export async function insertPayment(
   timeline: TimelineEntry[],
   idempotency: IdempotencyHandle | null,
 ): Promise<PaymentRow> {
+  const applied = await applyGuardedWrite(db, paymentInsertWrite(row, timeline, idempotency));
+  if (idempotency) attachmentApplied(idempotency, row.id, applied);
+  return row;
+}
+
+/** The write set of `insertPayment` (exported for bench/pg-writes.ts). */
+export function paymentInsertWrite(
+  row: PaymentRow,
+  timeline: TimelineEntry[],
+  idempotency: IdempotencyHandle | null,
+): GuardedWrite {
   const events = timelineRows(
     row,
     [{ type: "state_changed", detail: { from: null, to: row.status } }, ...timeline],
@@ -97,24 +108,20 @@ export async function insertPayment(
   ];
   const attachment = idempotency ? idempotencyAttachment(idempotency, row.id) : undefined;
   // A claim is the guard (it must win for anything to be written); otherwise the payment is.
-  const write: GuardedWrite =
-    attachment && "claim" in attachment
-      ? {
-          guard: {
-            insert: "idempotency_keys",
-            row: attachment.claim,
-            onConflict: attachment.conflictColumns,
-          },
-          inserts: [{ table: "payments", rows: [row] }, ...rest],
-        }
-      : {
-          guard: { insert: "payments", row },
-          inserts: rest,
-          updates: attachment && "update" in attachment ? [attachment.update] : [],
-        };
-  const applied = await applyGuardedWrite(db, write);
-  if (idempotency) attachmentApplied(idempotency, row.id, applied);
-  return row;
+  return attachment && "claim" in attachment
+    ? {
+        guard: {
+          insert: "idempotency_keys",
+          row: attachment.claim,
+          onConflict: attachment.conflictColumns,
+        },
+        inserts: [{ table: "payments", rows: [row] }, ...rest],
+      }
+    : {
+        guard: { insert: "payments", row },
+        inserts: rest,
+        updates: attachment && "update" in attachment ? [attachment.update] : [],
+      };
 }
 
 /** Fields a change may set (identity and bookkeeping columns are managed here). */
@@ -138,6 +145,26 @@ export async function updatePayment(
   timeline: TimelineEntry[] = [],
   settle?: IdempotentSettlement<PaymentRow>,
 ): Promise<PaymentRow> {
+  const { write, next } = paymentUpdateWrite(current, patch, timeline, settle);
+  const applied = await applyGuardedWrite(db, write);
+  if (!applied) {
+    throw new Problem(
+      409,
+      "concurrent_modification",
+      "The payment was changed by another request; fetch it and retry.",
+    );
+  }
+  if (settle) settle.handle.responseStored = true;
+  return next;
+}
+
+/** The write set of `updatePayment` and the row it leads to (exported for bench/pg-writes.ts). */
+export function paymentUpdateWrite(
+  current: PaymentRow,
+  patch: PaymentPatch,
+  timeline: TimelineEntry[] = [],
+  settle?: IdempotentSettlement<PaymentRow>,
+): { write: GuardedWrite; next: PaymentRow } {
   const at = nowIso();
   const next: PaymentRow = {
     ...current,
@@ -154,7 +181,7 @@ export async function updatePayment(
   const inserts: NonNullable<GuardedWrite["inserts"]> = [];
   if (entries.length > 0) inserts.push({ table: "payment_events", rows: timelineRows(next, entries, at) });
   if (statusChanged) inserts.push({ table: "outbox", rows: [outboxRow(next, at)] });
-  const applied = await applyGuardedWrite(db, {
+  const write: GuardedWrite = {
     guard: {
       update: "payments",
       patch: { ...patch, version: next.version, updated_at: at },
@@ -163,16 +190,8 @@ export async function updatePayment(
     },
     inserts,
     updates: settle ? [idempotentResponseUpdate(settle.handle, settle.response(next))] : [],
-  });
-  if (!applied) {
-    throw new Problem(
-      409,
-      "concurrent_modification",
-      "The payment was changed by another request; fetch it and retry.",
-    );
-  }
-  if (settle) settle.handle.responseStored = true;
-  return next;
+  };
+  return { write, next };
 }
 
 /** Appends timeline entries without changing the payment (e.g. a failed Klarna call). */

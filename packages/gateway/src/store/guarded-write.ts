@@ -153,6 +153,14 @@ export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrit
     const result = await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters));
     return result.rows[0]?.n === 1;
   }
+  return applyInTransaction(db, write);
+}
+
+/**
+ * The same write set as a transaction of one statement per write (SQLite's path; on PostgreSQL
+ * BEGIN + a round trip per write + COMMIT, which is what the single statement replaces).
+ */
+export function applyInTransaction(db: Kysely<Database>, write: GuardedWrite): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     if (!(await applyGuard(trx, write.guard))) return false; // nothing written: an empty commit
     for (const { table, rows } of write.inserts ?? []) await insertRows(trx, table, rows);
