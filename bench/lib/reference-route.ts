@@ -28,7 +28,7 @@ export interface ReferenceOptions {
 }
 
 const PAYMENT_COLUMNS =
-  "id, merchant_id, status, currency, amount, captured_amount, refunded_amount, reference, return_url, api_version, customer_payment_method_id, klarna_token, klarna_data, interoperability, klarna_payment_request_id, klarna_payment_request_url, klarna_payment_transaction_id, next_action, warnings, failure_code, failure_message, version, created_at, updated_at";
+  "id, merchant_id, status, currency, amount, captured_amount, refunded_amount, reference, return_url, api_version, customer_payment_method_id, klarna_token, klarna_data, interoperability, klarna_payment_request_id, klarna_payment_request_url, klarna_payment_transaction_id, next_action, warnings, failure_code, failure_message, klarna_api, version, created_at, updated_at";
 
 /**
  * Statement 1: claim the key, insert the pending payment, its timeline entry and outbox event.
@@ -43,7 +43,7 @@ const PG_INSERT = `with k as (
 ), p as (
   insert into payments (${PAYMENT_COLUMNS})
   select $1::text, $2::text, 'pending', $3::text, $4::integer, 0, 0, null, null, 'v2', null, $5::text, null, $6::text,
-    null, null, null, null, '[]', null, null, 0, $11::text, $11::text
+    null, null, null, null, '[]', null, null, 'payment-requests', 0, $11::text, $11::text
   where exists (select 1 from k) returning 1
 ), e as (
   insert into payment_events (id, payment_id, merchant_id, type, detail, at)
@@ -109,7 +109,7 @@ function sqliteWriter(location: string): Writer {
     "insert into idempotency_keys (merchant_id, key, method, path, request_hash, state, locked_until, resource_id, created_at, expires_at) values (?, ?, 'POST', '/v2/payments', ?, 'in_flight', ?, ?, ?, ?) on conflict (merchant_id, key) do nothing",
   );
   const payment = db.prepare(
-    `insert into payments (${PAYMENT_COLUMNS}) values (?, ?, 'pending', ?, ?, 0, 0, null, null, 'v2', null, ?, null, ?, null, null, null, null, '[]', null, null, 0, ?, ?)`,
+    `insert into payments (${PAYMENT_COLUMNS}) values (?, ?, 'pending', ?, ?, 0, 0, null, null, 'v2', null, ?, null, ?, null, null, null, null, '[]', null, null, 'payment-requests', 0, ?, ?)`,
   );
   const event = db.prepare(
     "insert into payment_events (id, payment_id, merchant_id, type, detail, at) values (?, ?, ?, ?, ?, ?)",

@@ -46,7 +46,9 @@ const LABEL: Record<KlarnaField, string> = { token: "interoperability token", da
  *   `klarna`) all six names are accepted; elsewhere (the top level, or directly in
  *   `payment_method_options` / `payment_method_data`) only the `klarna_`-prefixed ones. An unprefixed
  *   name outside a Klarna object is an error naming it, so a Partner's mistake is not silently dropped.
- * - A JSON `null` value counts as absent, as is usual for optional members.
+ * - The token and data must be strings (D2): a JSON `null` value is `not_a_string`, not absence (a
+ *   Partner sending `null` meant to send something, and silently dropping it loses interoperability).
+ *   A `null` container (`"klarna": null`) does count as absent.
  * - Two different values for one concept are a `conflicting_values` error listing both pointers;
  *   identical duplicates are fine and the first (Klarna objects first) is reported.
  *
@@ -163,7 +165,7 @@ function collect(
 ): void {
   if (!Object.hasOwn(container, name)) return;
   const value = container[name];
-  if (value === null || value === undefined) return;
+  if (value === undefined) return;
   const pointer = childPointer(base, name);
   if (typeof value !== "string") {
     errors.push(

@@ -37,5 +37,15 @@ export {
   readKlarnaHandoff,
 } from "./platform-session.ts";
 export { escapePointerToken, jsonPointer } from "./pointer.ts";
+export {
+  describeTextDefect,
+  findTextProblems,
+  firstHeaderUnsafeCodePoint,
+  headerSafetyProblem,
+  isHeaderSafe,
+  type TextDefect,
+  type TextProblem,
+  textDefect,
+} from "./text-safety.ts";
 export type * from "./types.ts";
 export { createTokenVerifier, type TokenVerifierExtraOptions, type VerifierFailure } from "./verify.ts";

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { headerSafetyProblem } from "./text-safety.ts";
+
 /** Body of `POST /v2/payment/requests` (first generation). */
 export interface PaymentRequestBody {
   currency: string;
@@ -167,14 +169,7 @@ function amount(value: unknown, field: string): number {
 
 function headerValue(value: unknown, field: string): string {
   const s = nonEmpty(value, field);
-  // By code point, so that an astral character is named as itself rather than by its high surrogate.
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x21 || c > 0x7e) {
-      throw new TypeError(
-        `${field} contains a character (U+${c.toString(16).toUpperCase().padStart(4, "0")}) that cannot be sent unaltered in an HTTP header`,
-      );
-    }
-  }
+  const problem = headerSafetyProblem(s);
+  if (problem) throw new TypeError(`${field} ${problem}`);
   return s;
 }

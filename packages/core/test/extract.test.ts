@@ -76,13 +76,21 @@ describe("extractKlarnaOptions — D1 names and places", () => {
     assert.deepEqual(extractKlarnaOptions({ payment_method_options: { card: {} } }), { ok: true });
   });
 
-  test("null values and null containers count as absent", () => {
-    assert.deepEqual(
-      extractKlarnaOptions({ payment_method_options: { klarna: { interoperability_token: null } } }),
-      {
-        ok: true,
-      },
+  test("a null token or data is not a string (issue 12 defect 6); null containers count as absent", () => {
+    const errors = errorsOf(
+      extractKlarnaOptions({
+        payment_method_options: { klarna: { interoperability_token: null } },
+        klarna_network_data: null,
+      }),
     );
+    assert.deepEqual(
+      errors.map((e) => [e.pointer, e.code]),
+      [
+        ["/payment_method_options/klarna/interoperability_token", "not_a_string"],
+        ["/klarna_network_data", "not_a_string"],
+      ],
+    );
+    assert.match(errors[0]?.message ?? "", /got null/);
     assert.deepEqual(extractKlarnaOptions({ payment_method_options: null, klarna: null }), { ok: true });
   });
 

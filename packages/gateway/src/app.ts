@@ -4,6 +4,7 @@
  * Request pipeline (see README "Adding routes"):
  *   onRequest   auth (merchant API key on /v1 and /v2)
  *   parsing     JSON only, `bodyLimit` bytes (413 beyond)
+ *   preValidation  text safety (NUL, lone surrogates → 400 naming the field)
  *   validation  TypeBox route schemas, no type coercion, all errors reported (400 naming fields)
  *   preHandler  idempotency (POST with Idempotency-Key: claim, replay or refuse)
  *   handler     route module
@@ -24,6 +25,7 @@ import { installAuth } from "./plugins/auth.ts";
 import { installProblemHandlers } from "./plugins/errors.ts";
 import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
+import { installTextSafety } from "./plugins/text-safety.ts";
 import { ROUTES } from "./routes/index.ts";
 import { openStore, type Store } from "./store/index.ts";
 
@@ -94,6 +96,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     retryBaseMs: config.klarnaRetryBaseMs,
     breakerThreshold: config.klarnaBreakerThreshold,
     breakerCooldownMs: config.klarnaBreakerCooldownMs,
+    tls: config.klarnaTls,
+    integratorName: config.klarnaIntegratorName,
     metrics,
     logger: app.log.child({ component: "klarna" }),
   });
@@ -128,6 +132,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   installRequestLogging(app);
   installHttpMetrics(app, metrics);
   installAuth(app, store);
+  installTextSafety(app);
   installIdempotency(app, store, {
     retentionMs: config.idempotencyRetentionMs,
     // Long enough to cover the slowest legitimate request (every Klarna attempt timing out).

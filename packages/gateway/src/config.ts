@@ -26,8 +26,25 @@ export interface GatewayOptions {
   database?: string | Store;
   /** PostgreSQL schema to use (tests use a unique one per run). */
   databaseSchema?: string;
-  /** The Acquiring Partner's Klarna account id used in account-scoped Klarna paths. */
+  /**
+   * The Acquiring Partner's Klarna account id used in account-scoped Klarna paths, for merchants
+   * without one of their own (`merchant create --klarna-account`, `PATCH /v2/merchant`).
+   */
   klarnaAccountId?: string;
+  /**
+   * Which Klarna payment flow new payments use: `network` (Klarna's current one: authorize with the
+   * Partner's `Klarna-Network-Session-Token`, step-up, final authorization) or `payment-requests`
+   * (the first generation: payment request with `interoperability{}`, confirm). Default `network`.
+   */
+  klarnaApi?: KlarnaApi;
+  /** mTLS client certificate (PEM) presented to Klarna; needs `klarnaClientKey`. */
+  klarnaClientCert?: string;
+  /** mTLS client private key (PEM). */
+  klarnaClientKey?: string;
+  /** CA certificate(s) (PEM) that sign Klarna's server certificate, when not a public CA. */
+  klarnaCa?: string;
+  /** The integrator name in `Klarna-Integration-Metadata` (SCREAMING_SNAKE_CASE). */
+  klarnaIntegratorName?: string;
   /** Public base URL of this gateway (checkout links, webhooks). Default `http://host:port`. */
   publicUrl?: string;
   logger?: LoggerOption;
@@ -54,6 +71,10 @@ export interface GatewayOptions {
   klarnaWebhookSigningKey?: KlarnaSigningKey | KlarnaSigningKey[] | string;
 }
 
+/** The two Klarna payment API generations the gateway speaks. */
+export type KlarnaApi = "network" | "payment-requests";
+export const KLARNA_APIS: readonly KlarnaApi[] = ["network", "payment-requests"];
+
 /** The options after defaults and validation. */
 export interface GatewayConfig {
   port: number;
@@ -64,6 +85,9 @@ export interface GatewayConfig {
   database: string | Store;
   databaseSchema: string | undefined;
   klarnaAccountId: string;
+  klarnaApi: KlarnaApi;
+  klarnaTls: { cert?: string; key?: string; ca?: string };
+  klarnaIntegratorName: string;
   publicUrl: string | undefined;
   logger: LoggerOption;
   klarnaTimeoutMs: number;
@@ -118,6 +142,26 @@ function signingKeys(value: GatewayOptions["klarnaWebhookSigningKey"]): KlarnaSi
   return list.map((k) => ({ ...(k.id ? { id: k.id } : {}), key: k.key }));
 }
 
+function pem(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !value.includes("-----BEGIN ")) {
+    throw new TypeError(`${name}: PEM text is expected (-----BEGIN …)`);
+  }
+  return value;
+}
+
+function tlsOptions(options: GatewayOptions): GatewayConfig["klarnaTls"] {
+  const cert = pem("klarnaClientCert", options.klarnaClientCert);
+  const key = pem("klarnaClientKey", options.klarnaClientKey);
+  const ca = pem("klarnaCa", options.klarnaCa);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(
+      `${cert === undefined ? "klarnaClientCert" : "klarnaClientKey"}: mTLS needs both the certificate and its key`,
+    );
+  }
+  return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) };
+}
+
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
 export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
@@ -133,6 +177,15 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(accountId)) {
     throw new TypeError("klarnaAccountId: letters, digits and _ . : - only (1-128 characters)");
   }
+  const klarnaApi = options.klarnaApi ?? "network";
+  if (!KLARNA_APIS.includes(klarnaApi)) {
+    throw new TypeError(`klarnaApi: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
+  }
+  const klarnaTls = tlsOptions(options);
+  const integrator = options.klarnaIntegratorName ?? "KLARNA_INTEROP_GATEWAY";
+  if (!/^[A-Z0-9_]{1,64}$/.test(integrator)) {
+    throw new TypeError("klarnaIntegratorName: SCREAMING_SNAKE_CASE, 1-64 characters");
+  }
   return {
     port,
     host: options.host ?? DEFAULT_HOST,
@@ -142,6 +195,9 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     database,
     databaseSchema: options.databaseSchema,
     klarnaAccountId: accountId,
+    klarnaApi,
+    klarnaTls,
+    klarnaIntegratorName: integrator,
     publicUrl: options.publicUrl ? httpUrl("publicUrl", options.publicUrl) : undefined,
     logger: options.logger ?? false,
     klarnaTimeoutMs: positiveInt("klarnaTimeoutMs", options.klarnaTimeoutMs, 10_000),

@@ -8,7 +8,7 @@ export { DEFAULT_HOST, DEFAULT_PORT, type GatewayOptions, resolveConfig } from "
 export { PAYMENT_STATUSES, type PaymentStatus } from "./domain/payment-state.ts";
 export { type FieldProblem, Problem, type ProblemBody } from "./errors.ts";
 export { createKlarnaClient, type KlarnaClient, KlarnaError } from "./klarna/client.ts";
-export { createMerchant, type Merchant } from "./merchants.ts";
+export { createMerchant, type Merchant, setMerchantKlarnaAccount } from "./merchants.ts";
 export { type PaymentInput, parsePaymentInput } from "./payments/input.ts";
 export type { PaymentService } from "./payments/service.ts";
 export { type RunningGateway, startGateway } from "./server.ts";

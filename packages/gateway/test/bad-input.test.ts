@@ -156,6 +156,40 @@ forEachEngine("bad input", (engine) => {
         ["/payment_method_options/klarna/interoperability_token"],
       );
     });
+    it("an unknown member inside a Klarna object (a typo) → 400 naming it (issue 12 defect 6)", async () => {
+      const cases: [Record<string, unknown>, string][] = [
+        [
+          { payment_method_options: { klarna: { interoperability_tokne: "eyJ.x.y" } } },
+          "/payment_method_options/klarna/interoperability_tokne",
+        ],
+        [
+          { payment_method_data: { klarna: { interoperability_token: "t", data: "{}" } } },
+          "/payment_method_data/klarna/data",
+        ],
+        [{ klarna: { klarna_network_session_tokn: "t" } }, "/klarna/klarna_network_session_tokn"],
+      ];
+      for (const [extra, pointer] of cases) {
+        const problem = await expectProblem({ body: paymentBody(extra) }, 400, [pointer]);
+        const error = problem.errors.find((e: { pointer: string }) => e.pointer === pointer);
+        assert.equal(error.code, "unknown_field");
+      }
+    });
+    it("a null token or null data → 400 not_a_string (issue 12 defect 6)", async () => {
+      const problem = await expectProblem(
+        {
+          body: paymentBody({
+            payment_method_options: { klarna: { interoperability_token: null } },
+            klarna_network_data: null,
+          }),
+        },
+        400,
+        ["/payment_method_options/klarna/interoperability_token", "/klarna_network_data"],
+      );
+      assert.deepEqual(
+        problem.errors.map((e: { code: string }) => e.code),
+        ["not_a_string", "not_a_string"],
+      );
+    });
     it("broken data envelopes → 400 at the data field", async () => {
       for (const data of ["not json", '{"content": {}}', '{"content_type": "x", "content": "str"}', "[]"]) {
         await expectProblem({ body: paymentBody({ klarna_interoperability_data: data }) }, 400, [

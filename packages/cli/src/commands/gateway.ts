@@ -3,6 +3,7 @@
  * any URL), on SQLite or PostgreSQL, until Ctrl-C / SIGTERM.
  * @module
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_DATABASE, startGateway } from "@klarna-interop/gateway";
 import { parsePort } from "../lib/port.ts";
@@ -22,7 +23,15 @@ Options:
   --jwks-url URL          JWKS verifying interoperability tokens
                           (default <klarna-url>/.well-known/jwks.json)               [JWKS_URL]
   --database PATH|URL     SQLite file or postgres:// URL (default ${DEFAULT_DATABASE}) [DATABASE_URL]
-  --klarna-account-id ID  the AP's Klarna account id used in account paths          [KLARNA_ACCOUNT_ID]
+  --klarna-account-id ID  the AP's default Klarna partner account id used in account paths
+                          (a merchant's own, set with merchant create --klarna-account, wins) [KLARNA_ACCOUNT_ID]
+  --klarna-api network|payment-requests
+                          Klarna payment flow of new payments (default network)     [KLARNA_API]
+  --klarna-client-cert FILE
+                          mTLS client certificate (PEM) presented to Klarna        [KLARNA_CLIENT_CERT]
+  --klarna-client-key FILE
+                          its private key (PEM)                                    [KLARNA_CLIENT_KEY]
+  --klarna-ca FILE        CA (PEM) signing Klarna's server certificate, e.g. the sandbox's --tls CA [KLARNA_CA]
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
   --klarna-webhook-signing-key KEY
                           key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
@@ -47,6 +56,10 @@ export async function run(
       "jwks-url": { type: "string" },
       database: { type: "string" },
       "klarna-account-id": { type: "string" },
+      "klarna-api": { type: "string" },
+      "klarna-client-cert": { type: "string" },
+      "klarna-client-key": { type: "string" },
+      "klarna-ca": { type: "string" },
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
       log: { type: "boolean", default: false },
@@ -67,6 +80,21 @@ export async function run(
   const accountId = values["klarna-account-id"] ?? env.KLARNA_ACCOUNT_ID;
   const publicUrl = values["public-url"] ?? env.PUBLIC_URL;
   const webhookKey = values["klarna-webhook-signing-key"] ?? env.KLARNA_WEBHOOK_SIGNING_KEY;
+  const klarnaApi = values["klarna-api"] ?? env.KLARNA_API;
+  if (klarnaApi !== undefined && klarnaApi !== "network" && klarnaApi !== "payment-requests") {
+    throw new Error(`--klarna-api: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
+  }
+  const pemFile = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    try {
+      return readFileSync(value, "utf8");
+    } catch (error) {
+      throw new Error(`${flag}: cannot read ${value} (${error instanceof Error ? error.message : error})`);
+    }
+  };
+  const clientCert = pemFile("--klarna-client-cert", values["klarna-client-cert"] ?? env.KLARNA_CLIENT_CERT);
+  const clientKey = pemFile("--klarna-client-key", values["klarna-client-key"] ?? env.KLARNA_CLIENT_KEY);
+  const ca = pemFile("--klarna-ca", values["klarna-ca"] ?? env.KLARNA_CA);
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -76,13 +104,17 @@ export async function run(
     ...(jwksUrl ? { jwksUrl } : {}),
     database,
     ...(accountId ? { klarnaAccountId: accountId } : {}),
+    ...(klarnaApi ? { klarnaApi } : {}),
+    ...(clientCert ? { klarnaClientCert: clientCert } : {}),
+    ...(clientKey ? { klarnaClientKey: clientKey } : {}),
+    ...(ca ? { klarnaCa: ca } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
   out(`Gateway listening on ${gateway.url}
-  Klarna         ${klarnaUrl}
+  Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}
   Database       ${shownDatabase} (${gateway.app.gateway.store.engine})
   API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)

@@ -4,17 +4,24 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createMerchant, DEFAULT_DATABASE } from "@klarna-interop/gateway";
+import { createMerchant, DEFAULT_DATABASE, setMerchantKlarnaAccount } from "@klarna-interop/gateway";
 
 export const description = "Create a gateway merchant and print its API key (shown once)";
 
 const usage = `Usage: klarna-interop merchant create --name NAME [options]
+       klarna-interop merchant update --id MERCHANT_ID --klarna-account ID|--default-klarna-account
 
-Creates a merchant in the gateway's database (migrating it first if needed) and prints the new API key.
-The key is stored only as a SHA-256 hash: copy it now, it cannot be shown again.
+create: adds a merchant to the gateway's database (migrating it first if needed) and prints the new
+API key. The key is stored only as a SHA-256 hash: copy it now, it cannot be shown again.
+update: changes a merchant's Klarna partner account id (merchants can also use PATCH /v2/merchant).
 
 Options:
-  --name NAME             merchant name (required)
+  --name NAME             merchant name (create; required)
+  --id MERCHANT_ID        the merchant to change (update)
+  --klarna-account ID     the merchant's own Klarna partner_account_id, used in every
+                          account-scoped Klarna path of its payments (default: the gateway's)
+  --default-klarna-account
+                          update: go back to the gateway's default account id
   --database PATH|URL     SQLite file or postgres:// URL (default ${DEFAULT_DATABASE}) [DATABASE_URL]
   --json                  print {"merchant": {...}, "api_key": "..."} as JSON
   -h, --help              show this help`;
@@ -32,6 +39,9 @@ export async function run(
     allowPositionals: true,
     options: {
       name: { type: "string" },
+      id: { type: "string" },
+      "klarna-account": { type: "string" },
+      "default-klarna-account": { type: "boolean", default: false },
       database: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -42,19 +52,42 @@ export async function run(
     return 0;
   }
   const [subcommand, ...extra] = positionals;
-  if (subcommand !== "create" || extra.length > 0) {
+  if ((subcommand !== "create" && subcommand !== "update") || extra.length > 0) {
     err(
-      `klarna-interop merchant: expected "create", got ${JSON.stringify(positionals.join(" ") || "(nothing)")}`,
+      `klarna-interop merchant: expected "create" or "update", got ${JSON.stringify(positionals.join(" ") || "(nothing)")}`,
     );
     err(usage);
     return 2;
+  }
+  const database = values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE;
+  const account = values["klarna-account"];
+  if (subcommand === "update") {
+    if (!values.id || (account === undefined) === !values["default-klarna-account"]) {
+      err(
+        "klarna-interop merchant update: --id and one of --klarna-account / --default-klarna-account are required",
+      );
+      return 2;
+    }
+    const merchant = await setMerchantKlarnaAccount(database, values.id, account ?? null);
+    if (!merchant) {
+      err(`klarna-interop merchant update: no merchant ${values.id}`);
+      return 1;
+    }
+    out(
+      values.json
+        ? JSON.stringify({ merchant })
+        : `Merchant ${merchant.id}: Klarna account ${merchant.klarna_account_id ?? "(the gateway's default)"}`,
+    );
+    return 0;
   }
   if (!values.name?.trim()) {
     err("klarna-interop merchant create: --name is required");
     return 2;
   }
-  const database = values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE;
-  const { apiKey, merchant } = await createMerchant(database, { name: values.name });
+  const { apiKey, merchant } = await createMerchant(database, {
+    name: values.name,
+    ...(account !== undefined ? { klarnaAccountId: account } : {}),
+  });
   if (values.json) {
     out(JSON.stringify({ merchant, api_key: apiKey }));
   } else {

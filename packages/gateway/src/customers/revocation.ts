@@ -30,7 +30,7 @@ export type RevocationState = "pending" | "done" | "failed";
 
 export interface RevocationDeps {
   db: Kysely<Database>;
-  klarna: Pick<KlarnaClient, "revokeCustomerToken">;
+  klarna: Pick<KlarnaClient, "revokeCustomerToken"> & Partial<Pick<KlarnaClient, "forAccount">>;
   now?: () => number;
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
@@ -52,6 +52,8 @@ interface MethodToRevoke {
   id: string;
   klarna_customer_token: string | null;
   klarna_revocation_attempts: number;
+  /** The merchant's own partner account id (null: the deployment's). */
+  klarna_account_id?: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -91,7 +93,8 @@ export async function attemptRevocation(
     return "failed";
   }
   try {
-    const result = await deps.klarna.revokeCustomerToken(token, `${method.id}:revoke`, options);
+    const klarna = deps.klarna.forAccount?.(method.klarna_account_id) ?? deps.klarna;
+    const result = await klarna.revokeCustomerToken(token, `${method.id}:revoke`, options);
     await record("done", null);
     deps.log?.info(
       { payment_method_id: method.id, already_gone: result.data.alreadyGone, attempts },
@@ -126,6 +129,13 @@ export async function claimRevocation(
   const row = await deps.db
     .selectFrom("payment_methods")
     .select(["id", "klarna_customer_token", "klarna_revocation_attempts", "klarna_revocation_next_at"])
+    .select((eb) =>
+      eb
+        .selectFrom("merchants")
+        .select("merchants.klarna_account_id")
+        .whereRef("merchants.id", "=", "payment_methods.merchant_id")
+        .as("klarna_account_id"),
+    )
     .where("id", "=", id)
     .where("klarna_revocation", "=", "pending")
     .executeTakeFirst();

@@ -1,497 +1,93 @@
 /**
- * The HTTP client for Klarna's API. Everything that makes upstream calls safe lives here:
+ * The Klarna client: one HTTP engine (http.ts: pool, mTLS, retries, breaker, integrator tagging)
+ * and one module per Klarna resource, each a plain function of the engine:
  *
- * - one keep-alive undici Pool per gateway (no connection set-up on the hot path);
- * - a per-attempt deadline covering connect, headers and body;
- * - retries only where a repeat cannot double anything: every POST carries a
- *   `Klarna-Idempotency-Key` derived by the caller from the payment id and the operation, so a
- *   retried (or, after a crash, re-issued) call is recognised by Klarna as the same call; GETs are
- *   naturally safe;
- * - `Retry-After` is honoured (up to `maxRetryAfterMs`; beyond that the call fails as unavailable
- *   and the caller's own retry resumes later);
- * - a circuit breaker that fails fast while Klarna is down;
- * - a `KlarnaCallRecord` per call (operation, status, attempts, Klarna-Correlation-Id) that the
- *   payment service writes to the payment's timeline, and metrics by outcome.
+ *   payment-requests.ts   create / read / update / cancel payment requests
+ *   authorize.ts          authorize and final authorization (current), confirm (first generation)
+ *   transactions.ts       read / capture / refund / void, in a partner account
+ *   customer-tokens.ts    revoke, in a partner account
+ *   interoperability.ts   presentation, interoperability lookup, sdk tokens, in a partner account
+ *   messaging.ts          on-site messaging placements, in a partner account
  *
- * Secrets never reach logs: the confirmation token in the confirm path is replaced by a fingerprint.
+ * Account-scoped resources use the deployment's `accountId` unless a caller asks for another one
+ * with `forAccount(id)` (a merchant's own `partner_account_id`): the scoped client shares the pool.
  */
-import { Pool } from "undici";
-import { fingerprint } from "../logging.ts";
-import type { GatewayMetrics } from "../plugins/metrics.ts";
-import { type CircuitBreaker, createCircuitBreaker } from "./breaker.ts";
-import { backoffMs, isRetryableStatus, parseRetryAfter } from "./retry.ts";
-import type {
-  KlarnaAuthorizeResponse,
-  KlarnaCapture,
-  KlarnaConfirmation,
-  KlarnaErrorBody,
-  KlarnaPaymentRequest,
-  KlarnaRefund,
-  KlarnaTransaction,
-} from "./types.ts";
+import { type AuthorizeApi, authorizeApi } from "./authorize.ts";
+import { type CustomerTokensApi, customerTokensApi } from "./customer-tokens.ts";
+import { createKlarnaHttp, integrationMetadata, type KlarnaHttpOptions, type MtlsStatus } from "./http.ts";
+import { type InteroperabilityApi, interoperabilityApi } from "./interoperability.ts";
+import { type MessagingApi, messagingApi } from "./messaging.ts";
+import { type PaymentRequestsApi, paymentRequestsApi } from "./payment-requests.ts";
+import { type TransactionsApi, transactionsApi } from "./transactions.ts";
 
-/** What the timeline and logs keep about one Klarna call (all attempts together). */
-export interface KlarnaCallRecord {
-  operation: string;
-  method: string;
-  /** The path with secrets replaced by fingerprints. */
-  path: string;
-  status: number | null;
-  outcome: "success" | "rejected" | "unavailable" | "circuit_open";
-  attempts: number;
-  correlation_id: string | null;
-  idempotency_key: string | null;
-  duration_ms: number;
-  error?: string;
-}
+export {
+  type KlarnaCallRecord,
+  KlarnaError,
+  type KlarnaResponse,
+  type MtlsStatus,
+} from "./http.ts";
 
-/** A Klarna call that did not succeed. */
-export class KlarnaError extends Error {
-  /**
-   * `rejected`: Klarna answered with a definitive 4xx; repeating will not help.
-   * `unavailable`: no definitive answer (network, timeout, 5xx, 429, open circuit); the operation
-   * may or may not have happened at Klarna and must be resumed with the same idempotency key.
-   */
-  readonly kind: "rejected" | "unavailable";
-  readonly status: number | null;
-  readonly body: KlarnaErrorBody | undefined;
-  readonly record: KlarnaCallRecord;
-  readonly retryAfterMs: number | undefined;
-
-  constructor(
-    kind: "rejected" | "unavailable",
-    message: string,
-    record: KlarnaCallRecord,
-    extra: { status?: number | null; body?: KlarnaErrorBody; retryAfterMs?: number } = {},
-  ) {
-    super(message);
-    this.name = "KlarnaError";
-    this.kind = kind;
-    this.record = record;
-    this.status = extra.status ?? null;
-    this.body = extra.body;
-    this.retryAfterMs = extra.retryAfterMs;
-  }
-}
-
-export interface KlarnaClientOptions {
-  baseUrl: string;
-  apiKey: string;
+export interface KlarnaClientOptions extends Omit<KlarnaHttpOptions, "integrationMetadata"> {
+  /** The deployment-wide partner account id used in account-scoped paths. */
   accountId: string;
-  timeoutMs: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  breakerThreshold: number;
-  breakerCooldownMs: number;
-  /** Longest Retry-After we wait for inside one call. Default 2000 ms. */
-  maxRetryAfterMs?: number;
-  /** Pool size. Default 128. */
-  connections?: number;
-  metrics?: GatewayMetrics;
-  logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  /** The integrator's name in `Klarna-Integration-Metadata`. Default `KLARNA_INTEROP_GATEWAY`. */
+  integratorName?: string;
 }
 
-interface CallSpec {
-  operation: string;
-  method: "GET" | "POST" | "DELETE";
-  path: string;
-  logPath?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  idempotencyKey?: string;
-  correlationId?: string;
-  /** Overrides `maxAttempts` for this call (e.g. 1 where a background job does the retrying). */
-  maxAttempts?: number;
-}
-
-/** The result of a successful call. */
-export interface KlarnaResponse<T> {
-  data: T;
-  record: KlarnaCallRecord;
-}
-
-export interface KlarnaClient {
+export interface KlarnaClient
+  extends PaymentRequestsApi,
+    AuthorizeApi,
+    TransactionsApi,
+    CustomerTokensApi,
+    InteroperabilityApi,
+    MessagingApi {
+  /** The partner account id this client's account-scoped paths use. */
   readonly accountId: string;
-  createPaymentRequest(
-    version: "v1" | "v2",
-    body: object,
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaPaymentRequest>>;
-  getPaymentRequest(id: string, correlationId?: string): Promise<KlarnaResponse<KlarnaPaymentRequest>>;
-  cancelPaymentRequest(
-    id: string,
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaPaymentRequest>>;
-  confirm(
-    request: { path: string; body: object },
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaConfirmation>>;
-  /** Second-generation authorize (customer token / network session token in headers). */
-  authorize(
-    request: { path: string; headers: Record<string, string>; body: object },
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaAuthorizeResponse>>;
-  getTransaction(id: string, correlationId?: string): Promise<KlarnaResponse<KlarnaTransaction>>;
-  capture(
-    id: string,
-    amount: number,
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaCapture>>;
-  refund(
-    id: string,
-    amount: number,
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaRefund>>;
-  voidTransaction(
-    id: string,
-    idempotencyKey: string,
-    correlationId?: string,
-  ): Promise<KlarnaResponse<KlarnaTransaction>>;
-  /**
-   * Revokes a customer token (D13): `DELETE /v2/accounts/{account}/customer-tokens/{token}`. Klarna's
-   * 404 with its own error body (the token is gone: revoked and forgotten, or never known) counts as
-   * done, `alreadyGone: true`; a 404 without a Klarna error body (a wrong base URL) stays an error.
-   * The token is a secret: timelines and logs see a fingerprint of it.
-   */
-  revokeCustomerToken(
-    customerToken: string,
-    idempotencyKey: string,
-    options?: { correlationId?: string; maxAttempts?: number },
-  ): Promise<KlarnaResponse<{ alreadyGone: boolean }>>;
+  /** The same client in partner account `accountId` (a merchant's own): shares the connection pool. */
+  forAccount(accountId: string | null | undefined): KlarnaClient;
   /** Any HTTP answer from Klarna within `timeoutMs` (default 1000) counts as reachable. */
   probe(timeoutMs?: number): Promise<boolean>;
   breakerState(): string;
+  /** The latest `Klarna-Mtls-Verification-Status` Klarna answered with (`null`: none yet). */
+  mtlsStatus(): MtlsStatus;
+  readonly mtlsConfigured: boolean;
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function seg(value: string): string {
-  return encodeURIComponent(value);
-}
+export const DEFAULT_INTEGRATOR_NAME = "KLARNA_INTEROP_GATEWAY";
 
 /** Creates a Klarna client for `baseUrl` (any path prefix in it is kept). */
 export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
-  const base = new URL(options.baseUrl);
-  const prefix = base.pathname.replace(/\/+$/, "");
-  const pool = new Pool(base.origin, {
-    connections: options.connections ?? 128,
-    keepAliveTimeout: 30_000,
-    connect: { timeout: options.timeoutMs },
+  const http = createKlarnaHttp({
+    ...options,
+    integrationMetadata: integrationMetadata(options.integratorName ?? DEFAULT_INTEGRATOR_NAME),
   });
-  const breaker: CircuitBreaker = createCircuitBreaker({
-    threshold: options.breakerThreshold,
-    cooldownMs: options.breakerCooldownMs,
-  });
-  const authorization = `Basic ${options.apiKey}`;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 2000;
-  const account = seg(options.accountId);
-
-  function count(operation: string, outcome: string, seconds?: number) {
-    options.metrics?.klarnaCalls.inc({ operation, outcome });
-    if (seconds !== undefined) options.metrics?.klarnaDuration.observe({ operation }, seconds);
-  }
-
-  async function call<T>(spec: CallSpec): Promise<KlarnaResponse<T>> {
-    const started = performance.now();
-    const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    const headers: Record<string, string> = {
-      authorization,
-      accept: "application/json",
-      "user-agent": "klarna-interop-gateway/0.1",
-      ...spec.headers,
-    };
-    if (payload !== undefined) headers["content-type"] = "application/json";
-    if (spec.idempotencyKey) headers["klarna-idempotency-key"] = spec.idempotencyKey;
-    if (spec.correlationId) headers["partner-correlation-id"] = spec.correlationId;
-
-    const record: KlarnaCallRecord = {
-      operation: spec.operation,
-      method: spec.method,
-      path: spec.logPath ?? spec.path,
-      status: null,
-      outcome: "unavailable",
-      attempts: 0,
-      correlation_id: null,
-      idempotency_key: spec.idempotencyKey ?? null,
-      duration_ms: 0,
-    };
-    const finish = (outcome: KlarnaCallRecord["outcome"], error?: string) => {
-      record.outcome = outcome;
-      record.duration_ms = Math.round(performance.now() - started);
-      if (error) record.error = error;
-      return record;
-    };
-
-    let lastError = "no attempt made";
-    let lastRetryAfter: number | undefined;
-    const maxAttempts = Math.max(1, spec.maxAttempts ?? options.maxAttempts);
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      if (!breaker.allow()) {
-        count(spec.operation, "circuit_open");
-        const wait = breaker.retryInMs();
-        throw new KlarnaError(
-          "unavailable",
-          "Klarna circuit breaker is open",
-          finish("circuit_open", "circuit open"),
-          {
-            retryAfterMs: wait,
-          },
-        );
-      }
-      record.attempts = attempt;
-      const attemptStart = performance.now();
-      let status: number;
-      let text: string;
-      let retryAfter: number | undefined;
-      try {
-        const response = await pool.request({
-          method: spec.method,
-          path: prefix + spec.path,
-          headers,
-          body: payload,
-          signal: AbortSignal.timeout(options.timeoutMs),
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
-        });
-        status = response.statusCode;
-        text = await response.body.text();
-        const correlation = response.headers["klarna-correlation-id"];
-        if (typeof correlation === "string") record.correlation_id = correlation;
-        retryAfter = parseRetryAfter(response.headers["retry-after"] as string | undefined);
-      } catch (error) {
-        // Network failure, dropped connection or deadline: the request may have reached Klarna.
-        breaker.failure();
-        const name = error instanceof Error ? error.name : "Error";
-        lastError = `${name}: ${error instanceof Error ? error.message : String(error)}`;
-        count(spec.operation, "retried_network", (performance.now() - attemptStart) / 1000);
-        options.logger?.warn(
-          { operation: spec.operation, path: record.path, attempt, error: lastError },
-          "klarna call failed",
-        );
-        if (attempt < maxAttempts) await sleep(backoffMs(attempt, options.retryBaseMs));
-        continue;
-      }
-      record.status = status;
-      const seconds = (performance.now() - attemptStart) / 1000;
-      if (status >= 200 && status < 300) {
-        breaker.success();
-        let data: T;
-        try {
-          data = (text === "" ? {} : JSON.parse(text)) as T;
-        } catch {
-          count(spec.operation, "unavailable", seconds);
-          throw new KlarnaError(
-            "unavailable",
-            "Klarna answered with a body that is not JSON",
-            finish("unavailable", "invalid JSON"),
-            {
-              status,
-            },
-          );
-        }
-        count(spec.operation, "success", seconds);
-        // Debug: at info a payment logs one line of its own; the pair of correlation ids that ties a
-        // call to Klarna's logs is also kept on the payment's timeline. Failed calls log at warn.
-        options.logger?.debug(
-          {
-            operation: spec.operation,
-            path: record.path,
-            status,
-            attempt,
-            partner_correlation_id: spec.correlationId,
-            klarna_correlation_id: record.correlation_id,
-          },
-          "klarna call",
-        );
-        return { data, record: finish("success") };
-      }
-      let body: KlarnaErrorBody | undefined;
-      try {
-        body = text ? (JSON.parse(text) as KlarnaErrorBody) : undefined;
-      } catch {
-        body = undefined;
-      }
-      // A 409 on a retry of an idempotent POST is Klarna saying "your earlier attempt with this key
-      // is still in progress" (our timed-out first attempt): wait and ask again, do not give up.
-      const inProgress = status === 409 && attempt > 1 && spec.idempotencyKey !== undefined;
-      if (!isRetryableStatus(status) && !inProgress) {
-        // A definitive answer: Klarna is healthy, the request is wrong (or the object's state is).
-        breaker.success();
-        count(spec.operation, "rejected", seconds);
-        const message = body?.error_message ?? `Klarna answered ${status}`;
-        throw new KlarnaError("rejected", message, finish("rejected", body?.error_code ?? String(status)), {
-          status,
-          body,
-        });
-      }
-      if (status !== 429 && !inProgress) breaker.failure();
-      lastError = `HTTP ${status}${body?.error_code ? ` ${body.error_code}` : ""}`;
-      lastRetryAfter = retryAfter;
-      count(spec.operation, "retried_status", seconds);
-      options.logger?.warn(
-        {
-          operation: spec.operation,
-          path: record.path,
-          status,
-          attempt,
-          partner_correlation_id: spec.correlationId,
-          klarna_correlation_id: record.correlation_id,
-        },
-        "klarna call failed",
-      );
-      if (attempt >= maxAttempts) break;
-      if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) break; // too long to hold the caller
-      await sleep(retryAfter ?? backoffMs(attempt, options.retryBaseMs));
-    }
-    count(spec.operation, "unavailable");
-    throw new KlarnaError(
-      "unavailable",
-      `Klarna unavailable after ${record.attempts} attempt(s): ${lastError}`,
-      finish("unavailable", lastError),
-      {
-        status: record.status,
-        retryAfterMs: lastRetryAfter,
-      },
-    );
-  }
-
-  return {
-    accountId: options.accountId,
-    createPaymentRequest(version, body, idempotencyKey, correlationId) {
-      return call({
-        operation: "create_payment_request",
-        method: "POST",
-        path: `/${version}/payment/requests`,
-        body,
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    getPaymentRequest(id, correlationId) {
-      return call({
-        operation: "get_payment_request",
-        method: "GET",
-        path: `/v2/payment/requests/${seg(id)}`,
-        correlationId,
-      });
-    },
-    cancelPaymentRequest(id, idempotencyKey, correlationId) {
-      return call({
-        operation: "cancel_payment_request",
-        method: "POST",
-        path: `/v2/payment/requests/${seg(id)}/cancel`,
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    confirm(request, idempotencyKey, correlationId) {
-      // The path embeds the confirmation token: log only a fingerprint of it.
-      const token = decodeURIComponent(/confirmation-tokens\/([^/]+)\/confirm/.exec(request.path)?.[1] ?? "");
-      return call({
-        operation: "confirm",
-        method: "POST",
-        path: request.path,
-        logPath: token
-          ? request.path.replace(/confirmation-tokens\/[^/]+\//, `confirmation-tokens/${fingerprint(token)}/`)
-          : request.path,
-        body: request.body,
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    authorize(request, idempotencyKey, correlationId) {
-      return call({
-        operation: "authorize",
-        method: "POST",
-        path: request.path,
-        headers: request.headers,
-        body: request.body,
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    getTransaction(id, correlationId) {
-      return call({
-        operation: "get_transaction",
-        method: "GET",
-        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}`,
-        correlationId,
-      });
-    },
-    capture(id, amount, idempotencyKey, correlationId) {
-      return call({
-        operation: "capture",
-        method: "POST",
-        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}/captures`,
-        body: { amount },
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    refund(id, amount, idempotencyKey, correlationId) {
-      return call({
-        operation: "refund",
-        method: "POST",
-        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}/refunds`,
-        body: { amount },
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    voidTransaction(id, idempotencyKey, correlationId) {
-      return call({
-        operation: "void",
-        method: "POST",
-        path: `/v2/accounts/${account}/payment/transactions/${seg(id)}/void`,
-        idempotencyKey,
-        correlationId,
-      });
-    },
-    async revokeCustomerToken(customerToken, idempotencyKey, callOptions = {}) {
-      const path = `/v2/accounts/${account}/customer-tokens/${seg(customerToken)}`;
-      try {
-        const done = await call<unknown>({
-          operation: "revoke_customer_token",
-          method: "DELETE",
-          path,
-          logPath: `/v2/accounts/${account}/customer-tokens/${fingerprint(customerToken)}`,
-          idempotencyKey,
-          correlationId: callOptions.correlationId,
-          maxAttempts: callOptions.maxAttempts,
-        });
-        return { data: { alreadyGone: false }, record: done.record };
-      } catch (error) {
-        if (
-          error instanceof KlarnaError &&
-          error.status === 404 &&
-          typeof error.body?.error_code === "string"
-        ) {
-          return { data: { alreadyGone: true }, record: error.record };
-        }
-        throw error;
-      }
-    },
-    async probe(timeoutMs = 1000) {
-      try {
-        const response = await pool.request({
-          method: "GET",
-          path: `${prefix}/.well-known/jwks.json`,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        await response.body.dump();
-        return response.statusCode < 500;
-      } catch {
-        return false;
-      }
-    },
-    breakerState: () => breaker.state(),
-    close: () => pool.close(),
+  const shared = {
+    ...paymentRequestsApi(http),
+    ...authorizeApi(http),
+    probe: http.probe,
+    breakerState: http.breakerState,
+    mtlsStatus: http.mtlsStatus,
+    mtlsConfigured: http.mtlsConfigured,
+    close: http.close,
   };
+  const scoped = new Map<string, KlarnaClient>();
+  function inAccount(accountId: string): KlarnaClient {
+    let client = scoped.get(accountId);
+    if (!client) {
+      client = {
+        ...shared,
+        ...transactionsApi(http, accountId),
+        ...customerTokensApi(http, accountId),
+        ...interoperabilityApi(http, accountId),
+        ...messagingApi(http, accountId),
+        accountId,
+        forAccount: (id) => inAccount(id || options.accountId),
+      };
+      // Merchants are few; the cap only guards against an unbounded map.
+      if (scoped.size < 10_000) scoped.set(accountId, client);
+    }
+    return client;
+  }
+  return inAccount(options.accountId);
 }

@@ -13,7 +13,11 @@ export const URL_MAX_LENGTH = 2048;
 const tokenDoc = "Interoperability token as received from Klarna; forwarded unaltered (≤ 8192 chars).";
 const dataDoc = "Interoperability data (JSON envelope string); forwarded unaltered (≤ 10240 chars).";
 
-/** Klarna-specific options: every accepted name (D1). Types are checked by core (D2), not here. */
+/**
+ * Klarna-specific options: every accepted name (D1). Types are checked by core (D2), not here. Any
+ * other member is refused (400 `unknown_field` naming it): a typo such as `interoperability_tokne`
+ * would otherwise be accepted with nothing forwarded to Klarna (issue 12 defect 6).
+ */
 export const KlarnaOptions = Type.Object(
   {
     interoperability_token: Type.Optional(Type.Unknown({ description: tokenDoc })),
@@ -23,7 +27,7 @@ export const KlarnaOptions = Type.Object(
     klarna_interoperability_data: Type.Optional(Type.Unknown({ description: dataDoc })),
     klarna_network_data: Type.Optional(Type.Unknown({ description: dataDoc })),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 
 /** Body of POST /v2/payments and POST /v1/payments (and checkout sessions). */

@@ -22,7 +22,9 @@ import {
   buildConfirmationRequest,
   buildPaymentRequestBody,
   type ExtractedValue,
+  headerSafetyProblem,
   inspectToken,
+  isHeaderSafe,
   type TokenInspection,
   type TokenVerifier,
 } from "@klarna-interop/core";
@@ -183,7 +185,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     ctx: CallContext,
   ) {
     const request = buildConfirmationRequest({
-      accountId: deps.accountId,
+      accountId: row.klarna_account_id ?? deps.accountId,
       paymentConfirmationToken: confirmationToken,
       currency: row.currency,
       amount: row.amount,
@@ -302,7 +304,7 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     let request: ReturnType<typeof buildAuthorizeRequest>;
     try {
       request = buildAuthorizeRequest({
-        accountId: deps.accountId,
+        accountId: row.klarna_account_id ?? deps.accountId,
         currency: row.currency,
         amount: row.amount,
         reference: row.reference ?? row.id,
@@ -484,12 +486,12 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         await customerToken(merchant.id, input.customerPaymentMethodId);
         // The authorize call carries the token in a header: one that cannot travel there unaltered
         // is refused up front rather than altered (D3).
-        if (input.token && !/^[\x21-\x7e]+$/.test(input.token.value)) {
+        if (input.token && !isHeaderSafe(input.token.value)) {
           throw invalidRequest([
             {
               pointer: input.token.pointer,
               code: "not_header_safe",
-              detail: `${input.token.pointer}: with customer_payment_method_id the token is sent in a header and must be visible ASCII`,
+              detail: `${input.token.pointer}: with customer_payment_method_id the token is sent in a header: it ${headerSafetyProblem(input.token.value)}`,
             },
           ]);
         }
@@ -517,6 +519,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         warnings: JSON.stringify(input.warnings),
         failure_code: null,
         failure_message: null,
+        klarna_account_id: merchant.klarna_account_id ?? null,
+        klarna_api: "payment-requests",
+        klarna_finalize_lease: null,
+        customer_present: null,
+        customer_token_scopes: null,
         version: 0,
         created_at: now,
         updated_at: now,
@@ -576,12 +583,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         tooLarge: `Only ${remaining} can still be captured.`,
         noTransaction: "The payment has no Klarna transaction to capture.",
         async call(tid, value) {
-          const result = await klarna.capture(
-            tid,
-            value,
-            `${row.id}:capture:${row.captured_amount}:${value}`,
-            ctx.correlationId,
-          );
+          const result = await klarna
+            .forAccount(row.klarna_account_id)
+            .capture(tid, value, `${row.id}:capture:${row.captured_amount}:${value}`, ctx.correlationId);
           const captured = result.data.transaction?.captured_amount ?? row.captured_amount + value;
           return {
             patch: { status: statusAfterCapture(row.amount, captured), captured_amount: captured },
@@ -606,12 +610,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         tooLarge: `Only ${remaining} can still be refunded.`,
         noTransaction: "The payment has no Klarna transaction to refund.",
         async call(tid, value) {
-          const result = await klarna.refund(
-            tid,
-            value,
-            `${row.id}:refund:${row.refunded_amount}:${value}`,
-            ctx.correlationId,
-          );
+          const result = await klarna
+            .forAccount(row.klarna_account_id)
+            .refund(tid, value, `${row.id}:refund:${row.refunded_amount}:${value}`, ctx.correlationId);
           const refunded = result.data.transaction?.refunded_amount ?? row.refunded_amount + value;
           return {
             patch: { status: statusAfterRefund(row.captured_amount, refunded), refunded_amount: refunded },
@@ -629,11 +630,9 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         let record: KlarnaCallRecord;
         if (row.status === "authorized" && row.klarna_payment_transaction_id) {
           record = (
-            await klarna.voidTransaction(
-              row.klarna_payment_transaction_id,
-              `${row.id}:void`,
-              ctx.correlationId,
-            )
+            await klarna
+              .forAccount(row.klarna_account_id)
+              .voidTransaction(row.klarna_payment_transaction_id, `${row.id}:void`, ctx.correlationId)
           ).record;
         } else if (row.klarna_payment_request_id) {
           record = (

@@ -301,7 +301,7 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
       }
       const merchant = await db
         .selectFrom("merchants")
-        .select(["id", "name", "api_key_prefix", "created_at"])
+        .select(["id", "name", "api_key_prefix", "klarna_account_id", "created_at"])
         .where("id", "=", row.merchant_id)
         .executeTakeFirstOrThrow();
       const summary = JSON.parse(row.interoperability) as InteroperabilitySummary;

@@ -11,6 +11,7 @@
  * says where it stands). The token is stored as received, sent only to Klarna, and never returned in
  * full.
  */
+import { headerSafetyProblem, isHeaderSafe } from "@klarna-interop/core";
 import type { FastifyInstance } from "fastify";
 import type { Selectable } from "kysely";
 import { Type } from "typebox";
@@ -204,13 +205,12 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
       const token = (request.body as { klarna: { customer_token: string } }).klarna.customer_token;
       // Sent to Klarna as a header value exactly as received: it must be visible ASCII, never trimmed
       // or re-encoded to make it fit.
-      if (!/^[\x21-\x7e]+$/.test(token)) {
+      if (!isHeaderSafe(token)) {
         throw invalidRequest([
           {
             pointer: "/klarna/customer_token",
             code: "not_header_safe",
-            detail:
-              "/klarna/customer_token: visible ASCII characters only (it is sent as Klarna-Customer-Token)",
+            detail: `/klarna/customer_token: it is sent as Klarna-Customer-Token and ${headerSafetyProblem(token)}`,
           },
         ]);
       }

@@ -7,6 +7,14 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 
 const Check = Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
+const MtlsCheck = Type.Object({
+  ok: Type.Boolean(),
+  configured: Type.Boolean({ description: "whether a client certificate is configured" }),
+  status: Type.Union([Type.String(), Type.Null()], {
+    description: "Klarna-Mtls-Verification-Status on Klarna's latest answer: NOT_PRESENT | VALID | INVALID",
+  }),
+});
+const Checks = Type.Object({ database: Check, klarna: Check, mtls: MtlsCheck });
 
 /** Registers /healthz, /readyz and /metrics. */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
@@ -31,14 +39,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         tags: ["operations"],
         summary: "Readiness: database and Klarna reachable",
         response: {
-          200: Type.Object({
-            status: Type.String(),
-            checks: Type.Object({ database: Check, klarna: Check }),
-          }),
-          503: Type.Object({
-            status: Type.String(),
-            checks: Type.Object({ database: Check, klarna: Check }),
-          }),
+          200: Type.Object({ status: Type.String(), checks: Checks }),
+          503: Type.Object({ status: Type.String(), checks: Checks }),
         },
       },
     },
@@ -50,10 +52,19 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         ),
         klarna.probe().then((ok) => (ok ? { ok: true } : { ok: false, detail: "Klarna did not answer" })),
       ]);
-      const ready = database.ok && upstream.ok;
+      // The probe's answer carries Klarna's verdict on the client certificate. A configured
+      // certificate Klarna calls INVALID (or does not see) makes the instance not ready: Klarna
+      // will refuse its calls once enforcement is on. Without one, NOT_PRESENT is reported, not fatal.
+      const status = klarna.mtlsStatus();
+      const mtls = {
+        ok: !klarna.mtlsConfigured || status === "VALID" || status === null,
+        configured: klarna.mtlsConfigured,
+        status,
+      };
+      const ready = database.ok && upstream.ok && mtls.ok;
       return reply
         .code(ready ? 200 : 503)
-        .send({ status: ready ? "ready" : "not_ready", checks: { database, klarna: upstream } });
+        .send({ status: ready ? "ready" : "not_ready", checks: { database, klarna: upstream, mtls } });
     },
   );
 

@@ -9,6 +9,7 @@ import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { healthRoutes } from "./health.ts";
+import { merchantRoutes } from "./merchant.ts";
 import { paymentRoutes } from "./payments.ts";
 import { toolRoutes } from "./tools.ts";
 import { webhookEndpointRoutes } from "./webhook-endpoints.ts";
@@ -18,6 +19,7 @@ export type RouteModule = (app: FastifyInstance) => Promise<void>;
 
 export const ROUTES: RouteModule[] = [
   healthRoutes,
+  merchantRoutes,
   paymentRoutes,
   klarnaWebhookRoutes,
   webhookEndpointRoutes,

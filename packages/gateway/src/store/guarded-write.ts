@@ -37,15 +37,17 @@ export interface GuardedWrite {
 
 /**
  * Integer columns of the tables written here. PostgreSQL infers nothing for a parameter in a
- * `SELECT` list, so every value is cast to its column's type; anything not listed is text.
+ * `SELECT` list, so every value is cast to its column's type; anything not listed is text. A test
+ * (store.test.ts) checks this list against the migrated schema.
  */
-const INTEGER_COLUMNS = new Set([
+export const INTEGER_COLUMNS: ReadonlySet<string> = new Set([
   "amount",
   "captured_amount",
   "refunded_amount",
   "version",
   "attempts",
   "response_status",
+  "customer_present",
 ]);
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 

@@ -273,10 +273,32 @@ const m0002: Migration = {
   },
 };
 
+/**
+ * 0003: Klarna's current payment flow and per-merchant Klarna settings (issue 10):
+ * - `merchants.klarna_account_id`: the merchant's own partner account id (null: the deployment's);
+ * - `payments.klarna_account_id`: the account the payment was made in (later calls use the same);
+ * - `payments.klarna_api`: `network` or `payment-requests` (null: rows from before, first generation);
+ * - `payments.klarna_finalize_lease`: who is doing the final authorization until when (one caller
+ *   across instances; a crashed one's lease runs out and the reconciler takes over);
+ * - `payments.customer_present` (1/0/null) and `payments.customer_token_scopes` (JSON array or null):
+ *   tokenization.
+ */
+const m0003: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("merchants").addColumn("klarna_account_id", "text").execute();
+    await db.schema.alterTable("payments").addColumn("klarna_account_id", "text").execute();
+    await db.schema.alterTable("payments").addColumn("klarna_api", "text").execute();
+    await db.schema.alterTable("payments").addColumn("klarna_finalize_lease", "text").execute();
+    await db.schema.alterTable("payments").addColumn("customer_present", "integer").execute();
+    await db.schema.alterTable("payments").addColumn("customer_token_scopes", "text").execute();
+  },
+};
+
 /** All migrations, in order. Names are stable forever: they are recorded in the database. */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_payment_method_klarna_revocation": m0002,
+  "0003_klarna_network_flow": m0003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

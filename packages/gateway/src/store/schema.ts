@@ -21,6 +21,8 @@ export interface MerchantsTable {
   api_key_hash: string;
   /** First characters of the key (e.g. `sk_test_AbC1`), shown to operators to tell keys apart. */
   api_key_prefix: string;
+  /** The merchant's own Klarna partner account id; null uses the deployment's (migration 0003). */
+  klarna_account_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -54,6 +56,16 @@ export interface PaymentsTable {
   /** Why the payment is `failed` or stuck `pending` (machine-readable code + text). */
   failure_code: string | null;
   failure_message: string | null;
+  /** Partner account the payment was made in (migration 0003); null: the deployment's. */
+  klarna_account_id: string | null;
+  /** `network` or `payment-requests` (migration 0003); null: made before, first generation. */
+  klarna_api: string | null;
+  /** ISO time until which one caller holds the final authorization (null: nobody). */
+  klarna_finalize_lease: string | null;
+  /** 1 customer present, 0 not present (token charges), null unsaid. */
+  customer_present: number | null;
+  /** JSON array of scopes asked for with `request_customer_token`, or null. */
+  customer_token_scopes: string | null;
   /** Optimistic-lock counter: every update is `WHERE version = ?` and bumps it. */
   version: number;
   created_at: Timestamp;

@@ -1,0 +1,156 @@
+/**
+ * Issue 12 defect 2: a string with U+0000 or a lone UTF-16 surrogate, anywhere in a request (body
+ * values and member names, path parameters, query), is refused with a 400 naming the field, before
+ * anything is stored or sent to Klarna. Before the fix PostgreSQL answered NUL with a 500 and a lone
+ * surrogate was stored as U+FFFD, then forwarded altered.
+ */
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+import { forEachEngine } from "./helpers/engines.ts";
+import { type Json, paymentBody, useHarness } from "./helpers/harness.ts";
+
+/** JSON text with `\u0000` / `\ud800` escapes left as escapes (JSON.stringify would keep them too). */
+const NUL = "\\u0000";
+const LONE = "\\ud800";
+
+forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
+  const h = useHarness(engine);
+  beforeEach(() => h.clearJournal());
+
+  async function counts() {
+    const tables = ["payments", "idempotency_keys", "customers", "webhook_endpoints", "checkout_sessions"];
+    const rows = await Promise.all(
+      tables.map((table) =>
+        h.store.db
+          .selectFrom(table as "payments")
+          .select((eb) => eb.fn.countAll<number | string>().as("n"))
+          .executeTakeFirstOrThrow(),
+      ),
+    );
+    return Object.fromEntries(tables.map((t, i) => [t, Number(rows[i]?.n)]));
+  }
+
+  async function refused(
+    method: string,
+    path: string,
+    raw: string | undefined,
+    pointer: string,
+    code: "nul_character" | "lone_surrogate",
+  ): Promise<Json> {
+    const before = await counts();
+    const res = await h.api(method, path, {
+      ...(raw === undefined ? {} : { raw }),
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
+    const at = (res.body.errors ?? []).find((e: { pointer: string }) => e.pointer === pointer);
+    assert.ok(at, `an error at ${pointer}: ${res.text}`);
+    assert.equal(at.code, code);
+    assert.deepEqual(await h.journal(), [], "nothing sent to Klarna");
+    assert.deepEqual(await counts(), before, "nothing stored");
+    return res.body;
+  }
+
+  describe("payment bodies", () => {
+    for (const [name, bad, code] of [
+      ["U+0000", NUL, "nul_character"],
+      ["a lone surrogate", LONE, "lone_surrogate"],
+    ] as const) {
+      it(`${name} in reference, token, data, customer_payment_method_id → 400 naming each`, async () => {
+        const token = `"eyJhbGciOiJFUzI1NiJ9.e30${bad}.sig"`;
+        await refused(
+          "POST",
+          "/v2/payments",
+          `{"currency":"USD","amount":100,"reference":"order${bad}"}`,
+          "/reference",
+          code,
+        );
+        await refused(
+          "POST",
+          "/v2/payments",
+          `{"currency":"USD","amount":100,"klarna":{"interoperability_token":${token}}}`,
+          "/klarna/interoperability_token",
+          code,
+        );
+        await refused(
+          "POST",
+          "/v2/payments",
+          `{"currency":"USD","amount":100,"klarna_network_data":"{\\"a\\":\\"${bad}\\"}"}`,
+          "/klarna_network_data",
+          code,
+        );
+        await refused(
+          "POST",
+          "/v1/payments",
+          `{"currency":"USD","amount":100,"customer_payment_method_id":"cpm_${bad}"}`,
+          "/customer_payment_method_id",
+          code,
+        );
+        await refused(
+          "POST",
+          "/v2/checkout/sessions",
+          `{"currency":"USD","amount":100,"klarna":{"interoperability_token":${token}}}`,
+          "/klarna/interoperability_token",
+          code,
+        );
+      });
+    }
+
+    it("a member name with U+0000 is named too", async () => {
+      await refused(
+        "POST",
+        "/v2/payments",
+        `{"currency":"USD","amount":100,"ref${NUL}":"x"}`,
+        "/ref\u0000",
+        "nul_character",
+      );
+    });
+  });
+
+  describe("other routes", () => {
+    it("path ids with U+0000 (payments, captures, customers, checkout pages) → 400", async () => {
+      await refused("GET", "/v2/payments/%00", undefined, "/id", "nul_character");
+      await refused("POST", "/v2/payments/pay%00/capture", "{}", "/id", "nul_character");
+      await refused("GET", "/v2/customers/cus_%00", undefined, "/id", "nul_character");
+      await refused("GET", "/checkout/cs_%00", undefined, "/id", "nul_character");
+    });
+
+    it("query strings: GET /v2/payments?reference=%00 → 400", async () => {
+      await refused("GET", "/v2/payments?reference=a%00", undefined, "/reference", "nul_character");
+    });
+
+    it("customers, saved methods and webhook endpoints", async () => {
+      await refused("POST", "/v2/customers", `{"name":"Kla${NUL}ra"}`, "/name", "nul_character");
+      const customer = await h.api("POST", "/v2/customers", { body: { name: "Klara" } });
+      assert.equal(customer.status, 201);
+      await refused(
+        "POST",
+        `/v2/customers/${customer.body.id}/payment_methods`,
+        `{"type":"klarna","klarna":{"customer_token":"krn:${LONE}"}}`,
+        "/klarna/customer_token",
+        "lone_surrogate",
+      );
+      await refused(
+        "POST",
+        "/v2/webhook_endpoints",
+        `{"url":"http://127.0.0.1/${NUL}"}`,
+        "/url",
+        "nul_character",
+      );
+    });
+  });
+
+  it("well-formed text, astral characters included, is stored and forwarded unaltered", async () => {
+    const reference = "order-😀-\u2028-é";
+    const res = await h.api("POST", "/v2/payments", {
+      body: paymentBody({ reference }),
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.reference, reference);
+    const [call] = await h.journal({ method: "POST" });
+    assert.ok(call, "Klarna was called");
+    assert.equal(JSON.parse(call.body).payment_reference, reference);
+  });
+});
