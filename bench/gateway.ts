@@ -88,6 +88,8 @@ if (args["serve-gateway"] || args["serve-reference"]) {
       host: "127.0.0.1",
       klarnaUrl: args["klarna-url"]!,
       klarnaApiKey: args["klarna-api-key"]!,
+      // The flow the reference makes: create the payment request with the token, then confirm.
+      klarnaApi: "payment-requests",
       database: store,
       // Production-like: pino at info to a file descriptor (here /dev/null), asynchronously.
       logger: args["log-info"]

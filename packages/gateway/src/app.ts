@@ -16,7 +16,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { createTokenVerifier, type TokenVerifier } from "@klarna-interop/core";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from "./config.ts";
 import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
 import { installRequestLogging, loggerOptions } from "./logging.ts";
@@ -69,7 +69,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   const app = Fastify({
     logger: loggerOptions(config.logger),
     // One line per payment at info instead of two per request (see installRequestLogging).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     // An incoming X-Request-Id is kept (so ids line up across services) only when it is short and
     // plain; anything else gets a fresh UUID rather than reaching the logs.

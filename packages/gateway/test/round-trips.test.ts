@@ -33,7 +33,7 @@ describe("PostgreSQL round trips per payment", { skip: enabled ? false : SKIP },
     sandbox = await startTestSandbox();
     proxy = await startCountingProxy(url!);
     store = await openStore(proxy.url, { schema, poolSize: 2 });
-    h = await startHarness(sandbox, { store });
+    h = await startHarness(sandbox, { store, gateway: { klarnaApi: "payment-requests" } });
     await h.gateway.app.gateway.webhookWorker?.stop();
   });
   after(async () => {

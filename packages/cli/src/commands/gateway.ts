@@ -5,9 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DEFAULT_DATABASE, startGateway } from "@klarna-interop/gateway";
+import { DEFAULT_DATABASE, openStore, startGateway } from "@klarna-interop/gateway";
 import { parsePort } from "../lib/port.ts";
 import { untilStopped } from "../lib/until-stopped.ts";
+import { isWorker, parseWorkers, reportListening, runWorkers } from "../lib/workers.ts";
 
 export const description = "Run the gateway: the Acquiring Partner payment API (talks to Klarna over HTTP)";
 
@@ -35,7 +36,9 @@ Options:
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
   --klarna-webhook-signing-key KEY
                           key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
-  --log                   log requests as JSON to stdout (secrets are redacted)
+  --workers N             N gateway processes on one port (node:cluster; default 1). Needs
+                          PostgreSQL: SQLite has one writer                         [GATEWAY_WORKERS]
+  --log                   log as JSON to stdout, one line per payment at info (secrets are redacted)
   -h, --help              show this help
 
 Create a merchant API key with: klarna-interop merchant create --name "My shop" [--database …]`;
@@ -62,6 +65,7 @@ export async function run(
       "klarna-ca": { type: "string" },
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
+      workers: { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -83,6 +87,26 @@ export async function run(
   const klarnaApi = values["klarna-api"] ?? env.KLARNA_API;
   if (klarnaApi !== undefined && klarnaApi !== "network" && klarnaApi !== "payment-requests") {
     throw new Error(`--klarna-api: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
+  }
+  const workers = parseWorkers(
+    values.workers ?? env.GATEWAY_WORKERS,
+    values.workers === undefined ? "GATEWAY_WORKERS" : "--workers",
+  );
+  if (workers > 1 && !/^postgres(ql)?:\/\//i.test(database)) {
+    throw new Error(
+      `--workers ${workers}: SQLite allows one writer at a time, so more than one gateway process on ${database} would contend for it (writes would wait on each other's locks and time out under load). Use --workers 1, or a postgres:// database for several workers.`,
+    );
+  }
+  if (workers > 1 && !isWorker) {
+    // Migrate once here rather than in N workers at once; then each worker runs this same command.
+    await (await openStore(database)).close();
+    return runWorkers({
+      count: workers,
+      argv: ["gateway", ...argv],
+      env,
+      out,
+      stopped: untilStopped(options.signal),
+    });
   }
   const pemFile = (flag: string, value: string | undefined) => {
     if (value === undefined) return undefined;
@@ -113,6 +137,13 @@ export async function run(
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
+  if (isWorker) {
+    reportListening(gateway.url);
+    await untilStopped(options.signal);
+    await gateway.close();
+    process.disconnect?.();
+    return 0;
+  }
   out(`Gateway listening on ${gateway.url}
   Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}
