@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     "no-write": { type: "boolean", default: false },
     /** Directory for V8 CPU profiles of the server processes. */
     profile: { type: "string" },
+    /** Only the payment cases whose name matches this regular expression (e.g. "gateway, SQLite$"). */
+    cases: { type: "string" },
     // Child modes.
     "serve-gateway": { type: "boolean", default: false },
     "serve-reference": { type: "boolean", default: false },
@@ -131,6 +133,8 @@ if (args["serve-gateway"] || args["serve-reference"]) {
 interface Child {
   child: ChildProcess;
   info: Record<string, string>;
+  /** Every process of the server (a `--workers` primary and its workers); default: `child`. */
+  pids?: number[];
   /** Round trips the child made so far. */
   roundTrips(): Promise<number>;
 }
@@ -164,6 +168,53 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill();
 }
 
+/**
+ * `klarna-interop gateway --workers N` on PostgreSQL (the CLI, as an operator runs it): a merchant
+ * is created first in the case's schema; the primary's banner names the URL and the workers' pids.
+ * Round trips are not counted here (the workers are separate processes).
+ */
+async function startWorkers(
+  workers: number,
+  engine: { database: string; schema?: string },
+  sandbox: Child,
+): Promise<Child> {
+  const { createMerchant, openStore } = await import("../packages/gateway/src/index.ts");
+  const store = await openStore(engine.database, { schema: engine.schema! });
+  const { apiKey } = await createMerchant(store, { name: "bench" });
+  await store.close();
+  const database = new URL(engine.database);
+  database.searchParams.set("options", `-c search_path=${engine.schema}`);
+  const bin = fileURLToPath(new URL("../packages/cli/bin/klarna-interop.js", import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [bin, "gateway", "--workers", String(workers), "--port", "0", "--klarna-api", "payment-requests"],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+      env: {
+        ...process.env,
+        DATABASE_URL: database.toString(),
+        KLARNA_URL: sandbox.info.url!,
+        KLARNA_API_KEY: sandbox.info.apiKey!,
+      },
+    },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const [banner] = (await Promise.race([
+    (async () => {
+      for await (const line of lines) if (line.includes("listening on")) return [line];
+      throw new Error("gateway --workers ended before listening");
+    })(),
+    once(child, "exit").then(() => {
+      throw new Error("gateway --workers exited before listening");
+    }),
+  ])) as [string];
+  const url = /listening on (\S+)/.exec(banner)![1]!;
+  const pids = [child.pid!, .../pids ([\d, ]+)/.exec(banner)![1]!.split(", ").map(Number)];
+  // stopChild ends stdin; the CLI stops on SIGTERM.
+  child.stdin!.on("finish", () => child.kill("SIGTERM"));
+  return { child, info: { url, apiKey }, pids, roundTrips: async () => 0 };
+}
+
 /** Mints `n` PAYMENT_PENDING_CONFIRMATION tokens through the sandbox control API. */
 async function mintTokens(sandboxUrl: string, n: number): Promise<string[]> {
   const pool = new Pool(sandboxUrl, { connections: 16 });
@@ -190,7 +241,8 @@ async function mintTokens(sandboxUrl: string, n: number): Promise<string[]> {
 
 /** What a run is charged with: the server, the sandbox, and (PostgreSQL) the server's backends. */
 interface Charged {
-  server: Child;
+  /** The server's processes, and its round-trip counter when it has one. */
+  server: { pids: number[]; roundTrips?: () => Promise<number> };
   sandbox: number | undefined;
   postgres?: { url: string; applicationName: string };
 }
@@ -204,9 +256,10 @@ async function measured(
 ): Promise<Row> {
   const pg = charged.postgres;
   const pidsBefore = pg ? await backendPids(pg.url, pg.applicationName) : [];
-  const trips = await charged.server.roundTrips();
+  const trips = await charged.server.roundTrips?.();
+  const serverCpu = () => sumCpu(charged.server.pids);
   const before = {
-    s: processCpuSeconds(charged.server.child.pid),
+    s: serverCpu(),
     k: processCpuSeconds(charged.sandbox),
     p: cpuByPid(pidsBefore),
   };
@@ -214,7 +267,7 @@ async function measured(
   const run = await runCannon(opts, maxSeconds);
   const cannon = process.cpuUsage(own);
   const after = {
-    s: processCpuSeconds(charged.server.child.pid),
+    s: serverCpu(),
     k: processCpuSeconds(charged.sandbox),
     p: cpuByPid(pidsBefore),
   };
@@ -224,7 +277,7 @@ async function measured(
       if (!after.p.has(pid)) after.p = new Map([...after.p, ...cpuByPid([pid])]);
     }
   }
-  const roundTrips = (await charged.server.roundTrips()) - trips;
+  const roundTrips = trips === undefined ? undefined : ((await charged.server.roundTrips?.()) ?? 0) - trips;
   const n = Math.max(run.result.requests.total, 1);
   const perRequest = (a?: number, b?: number) =>
     a === undefined || b === undefined ? undefined : ((b - a) * 1000) / n;
@@ -237,8 +290,19 @@ async function measured(
       sandbox: perRequest(before.k, after.k),
       cannon: (cannon.user + cannon.system) / 1000 / n,
     },
-    pg ? roundTrips / n : undefined,
+    pg && roundTrips !== undefined ? roundTrips / n : undefined,
   );
+}
+
+/** CPU seconds of several processes together (undefined if any cannot be read). */
+function sumCpu(pids: number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const s = processCpuSeconds(pid);
+    if (s === undefined) return undefined;
+    total += s;
+  }
+  return total;
 }
 
 function summarise(name: string, run: CannonRun, cpu: Row["cpu"], roundTrips: number | undefined): Row {
@@ -275,7 +339,7 @@ function tokenRun(
 /** One payment-creating case: a server child (gateway or reference) on a fresh database. */
 async function paymentCase(
   name: string,
-  mode: "--serve-gateway" | "--serve-reference",
+  mode: "--serve-gateway" | "--serve-reference" | { workers: number },
   engine: { database: string; schema?: string; pgUrl?: string; applicationName?: string },
   sandbox: Child,
   extra: string[],
@@ -285,18 +349,21 @@ async function paymentCase(
 ): Promise<Row> {
   console.error(`${name}: minting ${tokenCount} tokens…`);
   const tokens = await mintTokens(sandbox.info.url!, tokenCount);
-  const server = await startChild([
-    fileURLToPath(import.meta.url),
-    mode,
-    "--klarna-url",
-    sandbox.info.url!,
-    "--klarna-api-key",
-    sandbox.info.apiKey!,
-    "--database",
-    engine.database,
-    ...(engine.schema ? ["--schema", engine.schema] : []),
-    ...extra,
-  ]);
+  const server =
+    typeof mode === "object"
+      ? await startWorkers(mode.workers, engine, sandbox)
+      : await startChild([
+          fileURLToPath(import.meta.url),
+          mode,
+          "--klarna-url",
+          sandbox.info.url!,
+          "--klarna-api-key",
+          sandbox.info.apiKey!,
+          "--database",
+          engine.database,
+          ...(engine.schema ? ["--schema", engine.schema] : []),
+          ...extra,
+        ]);
   try {
     let seq = 0;
     const base = { url: `${server.info.url}/v2/payments`, method: "POST" as const, connections };
@@ -317,7 +384,10 @@ async function paymentCase(
     await runCannon(tokenRun(base, tokens.slice(0, warmup), build), 2);
     const rest = tokens.slice(warmup);
     const charged: Charged = {
-      server,
+      server: {
+        pids: server.pids ?? [server.child.pid!],
+        ...(server.pids ? {} : { roundTrips: server.roundTrips }),
+      },
       sandbox: sandbox.child.pid,
       ...(engine.pgUrl ? { postgres: { url: engine.pgUrl, applicationName: engine.applicationName! } } : {}),
     };
@@ -360,7 +430,7 @@ async function main(): Promise<void> {
         body: JSON.stringify({ currency: "USD", amount: 17800 }),
       });
       await runCannon(plain(1));
-      const charged = { server: base, sandbox: sandbox.child.pid };
+      const charged = { server: { pids: [base.child.pid!] }, sandbox: sandbox.child.pid };
       detail.push(await measured("baseline: one upstream call", charged, plain(seconds)));
       const tokens = await mintTokens(sandbox.info.url!, tokenCount);
       const flow = { url: `${base.info.url}/baseline-flow`, method: "POST" as const, connections };
@@ -395,29 +465,27 @@ async function main(): Promise<void> {
         applicationName,
       };
     };
-    const run = (
+    const only = args.cases ? new RegExp(args.cases) : undefined;
+    const run = async (
       name: string,
-      mode: "--serve-gateway" | "--serve-reference",
+      mode: "--serve-gateway" | "--serve-reference" | { workers: number },
       engine: object,
       extra: string[] = [],
-    ) =>
-      paymentCase(
-        name,
-        mode,
-        engine as { database: string },
-        sandbox,
-        extra,
-        connections,
-        seconds,
-        tokenCount,
+    ) => {
+      if (only && !only.test(name)) return;
+      const engineOptions = engine as { database: string };
+      rows.push(
+        await paymentCase(name, mode, engineOptions, sandbox, extra, connections, seconds, tokenCount),
       );
+    };
 
-    rows.push(await run("reference, SQLite", "--serve-reference", sqlite()));
-    rows.push(await run("gateway, SQLite", "--serve-gateway", sqlite()));
-    rows.push(await run("gateway, SQLite, logging at info", "--serve-gateway", sqlite(), ["--log-info"]));
+    await run("reference, SQLite", "--serve-reference", sqlite());
+    await run("gateway, SQLite", "--serve-gateway", sqlite());
+    await run("gateway, SQLite, logging at info", "--serve-gateway", sqlite(), ["--log-info"]);
     if (pgUrl) {
-      rows.push(await run("reference, PostgreSQL", "--serve-reference", postgres("ref")));
-      rows.push(await run("gateway, PostgreSQL", "--serve-gateway", postgres("gw")));
+      await run("reference, PostgreSQL", "--serve-reference", postgres("ref"));
+      await run("gateway, PostgreSQL", "--serve-gateway", postgres("gw"));
+      await run("gateway, PostgreSQL, --workers 2", { workers: 2 }, postgres("gw2"));
     }
   } finally {
     await stopChild(sandbox.child);

@@ -3,7 +3,8 @@
  * PAYMENT_PENDING_CONFIRMATION token go through a gateway whose pool connects via a counting proxy,
  * and each must cost at most 3 round trips (Idempotency-Key look-up; payment + claim + timeline +
  * outbox in one statement; outcome + timeline + outbox + stored response in one statement).
- * Background work (webhook worker, reconciler) is stopped, so only the request path is counted.
+ * Background work (webhook worker, reconciler) is stopped, so only the request path is counted; the
+ * merchant's API key look-up (cached 5 s) is allowed once per 5 s.
  * Needs DATABASE_URL; skips visibly otherwise.
  */
 import assert from "node:assert/strict";
@@ -59,17 +60,28 @@ describe("PostgreSQL round trips per payment", { skip: enabled ? false : SKIP },
       });
     // One payment first: warms the pool's connections (and their prepared statements).
     assert.equal((await pay(tokens[0]!, "rt-warm")).status, 201);
-    const before = proxy.roundTrips();
+    const counts: number[] = [];
     const ids: string[] = [];
+    const started = Date.now();
     for (let i = 1; i <= PAYMENTS; i++) {
+      const before = proxy.roundTrips();
       const res = await pay(tokens[i]!, `rt-${i}`);
+      counts.push(proxy.roundTrips() - before);
       assert.equal(res.status, 201, res.text);
       assert.equal(res.body.status, "authorized");
       ids.push(res.body.id);
     }
-    const perPayment = (proxy.roundTrips() - before) / PAYMENTS;
-    assert.equal(perPayment, ROUND_TRIPS, `${perPayment} round trips per payment, expected ${ROUND_TRIPS}`);
-
+    // Each payment: 3. The merchant's API key is cached for 5 s, so a payment that finds it expired
+    // makes one look-up more: at most one such payment per 5 s of the run (plus the first).
+    const refreshes = counts.filter((c) => c === ROUND_TRIPS + 1).length;
+    assert.ok(
+      counts.every((c) => c === ROUND_TRIPS || c === ROUND_TRIPS + 1),
+      `round trips per payment: ${counts.join(", ")} (expected ${ROUND_TRIPS})`,
+    );
+    assert.ok(
+      refreshes <= Math.floor((Date.now() - started) / 5000) + 1,
+      `${refreshes} payments made an extra round trip: ${counts.join(", ")}`,
+    );
     // The rows the guarantees need are all there: payment, key completed with the stored response,
     // a state_changed timeline per transition, and one outbox event per status.
     for (const id of ids) {

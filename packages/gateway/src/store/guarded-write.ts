@@ -15,8 +15,17 @@
  * per connection.
  */
 import { CompiledQuery, type Kysely, PostgresAdapter } from "kysely";
-import { insertIfAbsent, insertRows, updateByIdAndVersion, updateWhere } from "./fast-writes.ts";
+import {
+  insertIfAbsent,
+  insertRows,
+  insertSql,
+  updateByIdAndVersion,
+  updateByIdAndVersionSql,
+  updateWhere,
+  updateWhereSql,
+} from "./fast-writes.ts";
 import type { Database } from "./schema.ts";
+import { type RawSqlite, rawSqlite } from "./sqlite.ts";
 
 type Row = Record<string, unknown>;
 
@@ -155,7 +164,53 @@ export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrit
     const result = await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters));
     return result.rows[0]?.n === 1;
   }
-  return applyInTransaction(db, write);
+  const sqlite = db.isTransaction ? undefined : rawSqlite(db);
+  if (!sqlite) return applyInTransaction(db, write);
+  // Holding kysely's one connection, run the transaction synchronously: no other query interleaves,
+  // and no promise per statement.
+  return db.connection().execute(async () => applySync(sqlite, write));
+}
+
+/** SQLite: the write set as one transaction of synchronous statements. */
+function applySync(sqlite: RawSqlite, write: GuardedWrite): boolean {
+  sqlite.exec("BEGIN IMMEDIATE");
+  try {
+    const g = write.guard;
+    let won: boolean;
+    if ("update" in g) {
+      const columns = setColumns(g.patch);
+      const text = updateByIdAndVersionSql(false, g.update, columns);
+      won = sqlite.run(text, [...columns.map((c) => g.patch[c] ?? null), g.id, g.version]) === 1;
+    } else {
+      const columns = Object.keys(g.row);
+      const text = insertSql(false, g.insert, columns, 1, g.onConflict ?? []);
+      won =
+        sqlite.run(
+          text,
+          columns.map((c) => g.row[c] ?? null),
+        ) === 1;
+    }
+    if (won) {
+      for (const { table, rows } of write.inserts ?? []) {
+        const columns = Object.keys(rows[0] ?? {});
+        if (columns.length === 0) continue;
+        const parameters: unknown[] = [];
+        for (const row of rows) for (const c of columns) parameters.push(row[c] ?? null);
+        sqlite.run(insertSql(false, table, columns, rows.length), parameters);
+      }
+      for (const { table, patch, where } of write.updates ?? []) {
+        const columns = setColumns(patch);
+        const keys = Object.keys(where);
+        const text = updateWhereSql(false, table, columns, keys);
+        sqlite.run(text, [...columns.map((c) => patch[c] ?? null), ...keys.map((c) => where[c] ?? null)]);
+      }
+    }
+    sqlite.exec("COMMIT");
+    return won;
+  } catch (error) {
+    sqlite.exec("ROLLBACK");
+    throw error;
+  }
 }
 
 /**

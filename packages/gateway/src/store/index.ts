@@ -125,7 +125,9 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) });
   } else {
     engine = "sqlite";
-    db = new Kysely<Database>({ dialect: createSqliteDialect(location) });
+    const sqlite = createSqliteDialect(location);
+    db = new Kysely<Database>({ dialect: sqlite.dialect });
+    sqlite.register(db);
   }
   try {
     if (options.migrate !== false) {
