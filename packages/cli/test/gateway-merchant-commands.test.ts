@@ -49,6 +49,8 @@ it("merchant create prints a key once; gateway serves it (options from env); Ctr
   while (out.length === 0) await new Promise((r) => setTimeout(r, 20));
   const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out[0]!)?.[1];
   assert.ok(url, out[0]);
+  // Outside `dev`, merchant webhook endpoints must be public https addresses (issue 12 defect 4).
+  assert.match(out[0]!, /Webhooks\s+merchant endpoints: public targets only/);
   const res = await fetch(`${url}/v2/payments`, {
     method: "POST",
     headers: { authorization: `Bearer ${created.api_key}`, "content-type": "application/json" },
@@ -68,6 +70,24 @@ it("gateway refuses to start without a Klarna API key, naming the option", async
   );
 });
 
+it("--webhook-targets chooses the webhook target policy, refusing anything else", async () => {
+  await assert.rejects(
+    runGateway(["--port", "0", "--webhook-targets", "any"], { env: { KLARNA_API_KEY: "k" }, out: () => {} }),
+    /--webhook-targets: expected "public" or "loopback"/,
+  );
+  const stop = new AbortController();
+  const out: string[] = [];
+  const running = runGateway(["--port", "0", "--webhook-targets", "loopback"], {
+    signal: stop.signal,
+    out: (l) => out.push(l),
+    env: { KLARNA_URL: sandbox.url, KLARNA_API_KEY: sandbox.apiKey, DATABASE_URL: join(dir, "wt.db") },
+  });
+  while (out.length === 0) await new Promise((r) => setTimeout(r, 20));
+  assert.match(out[0]!, /merchant endpoints: loopback targets only/);
+  stop.abort();
+  assert.equal(await running, 0);
+});
+
 it("--help documents every option", async () => {
   const out: string[] = [];
   assert.equal(await runGateway(["--help"], { out: (l) => out.push(l) }), 0);
@@ -77,6 +97,8 @@ it("--help documents every option", async () => {
     "--klarna-api-key",
     "--jwks-url",
     "--database",
+    "--webhook-targets",
+    "--rate-limit-redis",
     "KLARNA_URL",
     "DATABASE_URL",
   ]) {

@@ -96,6 +96,7 @@ describe("gateway --workers 2 on PostgreSQL", { skip: enabled ? false : SKIP }, 
         KLARNA_API_KEY: sandbox.apiKey,
         DATABASE_URL: database.toString(),
         KLARNA_INTEROP_RECONCILE_INTERVAL_MS: "0",
+        KLARNA_INTEROP_WEBHOOK_TARGETS: "loopback",
       },
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -8,8 +8,9 @@
  */
 import type { ApClient } from "./ap-client.ts";
 import type { KlarnaCall } from "./klarna-traffic.ts";
+import type { FieldSpot } from "./payloads.ts";
 import type { SandboxClient } from "./sandbox-client.ts";
-import type { RuleId } from "./types.ts";
+import type { ApResponse, RuleId } from "./types.ts";
 
 /** One conformance check. */
 export interface Check {
@@ -17,6 +18,8 @@ export interface Check {
   id: string;
   rule: RuleId;
   title: string;
+  /** Optional checks (e.g. the browser's) never decide the exit status. */
+  optional?: boolean;
   run(ctx: CheckContext): Promise<string>;
 }
 
@@ -25,9 +28,21 @@ export class CheckFailure extends Error {
   override name = "CheckFailure";
 }
 
-/** Thrown by a check that cannot be judged against this AP or sandbox; `message` says why. */
+/**
+ * Thrown by a check that could not be judged although it applies (the AP or sandbox kept it from
+ * running); `message` says why. A required check skipped this way fails the run's exit status.
+ */
 export class CheckSkipped extends Error {
   override name = "CheckSkipped";
+}
+
+/**
+ * Thrown by a check that does not apply to this AP: its profile does not declare the feature, or
+ * the rule cannot be observed over this transport. Reported as skipped, with the reason; never
+ * counts against the AP.
+ */
+export class NotApplicable extends CheckSkipped {
+  override name = "NotApplicable";
 }
 
 /**
@@ -50,8 +65,29 @@ export interface CheckContext {
   amount: number;
   /** Drives the AP with `action`, then returns what Klarna received meanwhile. */
   observe<T>(action: () => Promise<T>, expect: Expectation): Promise<{ result: T; calls: KlarnaCall[] }>;
-  /** Further payment- or checkout-triggering routes of the AP that must accept the Klarna fields. */
-  extraPaymentPaths: readonly string[];
+  /** Where the profile says the AP accepts the token and the data, and where they are a mistake. */
+  names: {
+    token: readonly FieldSpot[];
+    data: readonly FieldSpot[];
+    misplacedToken: readonly FieldSpot[];
+    misplacedData: readonly FieldSpot[];
+  };
+  /** Where the payment template puts `{{token}}` and `{{data}}`: the default spots. */
+  tokenField: FieldSpot;
+  dataField: FieldSpot;
+  /** Browser checks: a Chromium executable, or why there is none (`--browser` not given, none found). */
+  browser: { executablePath: string } | { unavailable: string };
+  /** The AP's Klarna webhook signing key, when the operator gave it (lets the suite alter genuine events). */
+  webhookSigningKey?: string;
+  /** The timing knobs, for checks that wait on their own. */
+  upstreamTimeoutMs: number;
+  quietMs: number;
+  /** The payment id in an AP answer (profile `response.payment_id`), if any. */
+  paymentId(res: ApResponse): unknown;
+  /** The payment status in an AP answer (profile `response.status`), if any. */
+  paymentStatus(res: ApResponse): unknown;
+  /** What the status means, by the profile's `response.statuses`. */
+  statusKind(res: ApResponse): "authorized" | "needs_shopper" | "refused" | "other";
   /** A unique, human-traceable payment reference for one request of a check. */
   reference(label: string): string;
 }

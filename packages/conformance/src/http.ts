@@ -30,7 +30,7 @@ export async function request(url: string | URL, options: RequestOptions): Promi
       signal,
     });
   } catch (error) {
-    const reason = signal.aborted ? `no answer within ${options.timeoutMs} ms` : String(error);
+    const reason = signal.aborted ? `no answer within ${options.timeoutMs} ms` : networkCause(error);
     throw new Error(`${options.method ?? "GET"} ${url} failed: ${reason}`, { cause: error });
   }
   const text = await response.text();
@@ -45,4 +45,17 @@ export async function request(url: string | URL, options: RequestOptions): Promi
     json = undefined;
   }
   return { status: response.status, headers, text, json };
+}
+
+/** The root cause of a failed fetch, e.g. `connect ECONNREFUSED 127.0.0.1:9` (undici nests it). */
+export function networkCause(error: unknown): string {
+  let at: unknown = error;
+  let text = String(error);
+  for (let depth = 0; depth < 5 && at instanceof Error; depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === "string") text = at.message.includes(code) ? at.message : `${code}: ${at.message}`;
+    else if (depth > 0) text = at.message;
+    at = at.cause;
+  }
+  return text;
 }

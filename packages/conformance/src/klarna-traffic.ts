@@ -10,7 +10,14 @@
 import type { JournalEntry } from "./types.ts";
 
 /** What kind of Klarna call a journal entry is. */
-export type KlarnaCallKind = "payment_request" | "authorize" | "confirm" | "other";
+export type KlarnaCallKind =
+  | "payment_request"
+  | "authorize"
+  | "confirm"
+  | "capture"
+  | "refund"
+  | "void"
+  | "other";
 
 /** One request that reached Klarna, decoded for the checks. */
 export interface KlarnaCall {
@@ -26,6 +33,10 @@ export interface KlarnaCall {
   data?: unknown;
   /** For `confirm`: the confirmation token from the URL path. */
   confirmationToken?: string;
+  /** For `authorize`: the `Klarna-Customer-Token` header (a saved customer's charge, D13). */
+  customerToken?: string;
+  /** For capture, refund and void: the Klarna transaction id from the path. */
+  transactionId?: string;
   /** Currency and amount (minor units) the call asks Klarna for, as received. */
   currency?: unknown;
   amount?: unknown;
@@ -33,6 +44,7 @@ export interface KlarnaCall {
 
 const PAYMENT_REQUEST = /^\/v[12]\/payment\/requests\/?$/;
 const AUTHORIZE = /^\/v2\/accounts\/[^/]+\/payment\/authorize\/?$/;
+const TRANSACTION_OP = /^\/v2\/accounts\/[^/]+\/payment\/transactions\/([^/]+)\/(captures|refunds|void)\/?$/;
 const CONFIRM = /^\/v2\/accounts\/[^/]+\/payment\/confirmation-tokens\/([^/]+)\/confirm\/?$/;
 
 /** Paths that are the sandbox's own, or key discovery: never "traffic to Klarna" for a check. */
@@ -104,6 +116,7 @@ export function classify(entry: JournalEntry): KlarnaCall | undefined {
       kind: "authorize",
       entry,
       body,
+      customerToken: headerValue(entry, "klarna-customer-token"),
       token,
       tokenIn: header === undefined ? (token === undefined ? undefined : "body") : "header",
       data,
@@ -122,6 +135,11 @@ export function classify(entry: JournalEntry): KlarnaCall | undefined {
       amount: member(body, "payment_amount"),
     };
   }
+  const op = method === "POST" ? TRANSACTION_OP.exec(path) : null;
+  if (op) {
+    const kind = op[2] === "captures" ? "capture" : op[2] === "refunds" ? "refund" : "void";
+    return { kind, entry, body, transactionId: decodeURIComponent(op[1]!), amount: member(body, "amount") };
+  }
   return { kind: "other", entry, body };
 }
 
@@ -137,7 +155,7 @@ export function klarnaCalls(entries: readonly JournalEntry[]): KlarnaCall[] {
 
 /** Calls that ask Klarna for money: a payment request, an authorization or a confirmation. */
 export function paymentCalls(calls: readonly KlarnaCall[]): KlarnaCall[] {
-  return calls.filter((c) => c.kind !== "other");
+  return calls.filter((c) => c.kind === "payment_request" || c.kind === "authorize" || c.kind === "confirm");
 }
 
 /** Calls that carry the customer's payment into Klarna (the ones that must forward token/data). */
@@ -150,6 +168,8 @@ export function paymentCreations(calls: readonly KlarnaCall[]): KlarnaCall[] {
  * Confirmation tokens in paths are elided: they are credentials and do not belong in reports.
  */
 export function describeCall(call: KlarnaCall): string {
-  const path = pathOf(call.entry).replace(/(\/confirmation-tokens\/)[^/]+/, "$1…");
+  const path = pathOf(call.entry)
+    .replace(/(\/confirmation-tokens\/)[^/]+/, "$1…")
+    .replace(/(\/transactions\/)[^/]+/, "$1…");
   return `${call.entry.method.toUpperCase()} ${path}`;
 }

@@ -5,63 +5,48 @@
  */
 import { randomUUID } from "node:crypto";
 import type { CheckContext } from "./check.ts";
+import { lastName, writePointer } from "./profile/pointer.ts";
+import { type RequestTemplate, renderTemplate } from "./profile/template.ts";
 
-/** Where a Klarna field is placed in the AP's request body (D1). */
-export type Placement = "klarna" | "root";
-
-/** A Klarna field by name and place, e.g. `{ place: "klarna", name: "interoperability_token" }`. */
+/** A place in the AP's payment body where a value goes: a JSON pointer, and the member it names. */
 export interface FieldSpot {
-  place: Placement;
+  pointer: string;
+  /** The last member name of the pointer: what a 400 naming the field must mention. */
   name: string;
 }
 
-/** Every name and place an AP must accept the token under (D1). */
-export const TOKEN_SPOTS: readonly FieldSpot[] = [
-  { place: "klarna", name: "interoperability_token" },
-  { place: "klarna", name: "klarna_interoperability_token" },
-  { place: "klarna", name: "klarna_network_session_token" },
-  { place: "root", name: "klarna_interoperability_token" },
-  { place: "root", name: "klarna_network_session_token" },
-];
+/** A spot for a JSON pointer. */
+export function spot(pointer: string): FieldSpot {
+  return { pointer, name: lastName(pointer) };
+}
 
-/** Every name and place an AP must accept the data under (D1). */
-export const DATA_SPOTS: readonly FieldSpot[] = [
-  { place: "klarna", name: "interoperability_data" },
-  { place: "klarna", name: "klarna_interoperability_data" },
-  { place: "klarna", name: "klarna_network_data" },
-  { place: "root", name: "klarna_interoperability_data" },
-  { place: "root", name: "klarna_network_data" },
-];
-
-/** The canonical spots: the seed's own example field names. */
-export const TOKEN_FIELD: FieldSpot = TOKEN_SPOTS[0]!;
-export const DATA_FIELD: FieldSpot = DATA_SPOTS[0]!;
-
-/** `payment_method_options.klarna.interoperability_token` or `klarna_network_data`, for details. */
-export function spotLabel(spot: FieldSpot): string {
-  return spot.place === "klarna" ? `payment_method_options.klarna.${spot.name}` : spot.name;
+/** The pointer, for report details. */
+export function spotLabel(field: FieldSpot): string {
+  return field.pointer;
 }
 
 /**
- * A payment body for the AP: currency, amount, a unique reference, and each `[spot, value]` put
- * at its place. Values are placed as given (any JSON type), so checks can send wrong types too.
+ * A payment body for the AP, from the profile's payment template: currency, amount, a unique
+ * reference, no token or data (their members are removed), then each `[spot, value]` set at its
+ * pointer. Values are placed as given (any JSON type), so checks can send wrong types too.
  */
 export function paymentBody(
   ctx: CheckContext,
   label: string,
   fields: ReadonlyArray<readonly [FieldSpot, unknown]>,
+  options: { amount?: number; template?: RequestTemplate } = {},
 ): Record<string, unknown> {
-  const body: Record<string, unknown> = {
+  const template = options.template ?? ctx.ap.profile.payment;
+  const rendered = renderTemplate(template, {
     currency: ctx.currency,
-    amount: ctx.amount,
+    amount: options.amount ?? ctx.amount,
     reference: ctx.reference(label),
-  };
-  const klarna: Record<string, unknown> = {};
-  for (const [spot, value] of fields) {
-    if (spot.place === "klarna") klarna[spot.name] = value;
-    else body[spot.name] = value;
-  }
-  if (Object.keys(klarna).length > 0) body.payment_method_options = { klarna };
+    idempotency_key: "-",
+  }).body;
+  const body = (
+    rendered !== null && typeof rendered === "object" && !Array.isArray(rendered) ? rendered : {}
+  ) as Record<string, unknown>;
+  for (const [field, value] of fields) writePointer(body, field.pointer, value);
   return body;
 }
 

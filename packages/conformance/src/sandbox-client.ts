@@ -13,6 +13,17 @@ export type MintRequest = ({ scenario: string } | { status: string }) & {
   country?: string;
 };
 
+/** One webhook delivery as the sandbox's control API lists it. */
+export interface WebhookDelivery {
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  url: string;
+  status: string;
+  body: string;
+  signing_key_id?: string;
+}
+
 /** A position in the journal: entries after it are "new". */
 export interface JournalMark {
   /** Ids of every entry present when the mark was taken. */
@@ -54,6 +65,32 @@ export class SandboxClient {
       throw new Error("sandbox mint response has no interoperability_token string");
     }
     return minted;
+  }
+
+  /** Issues a Klarna customer token (D13), as Klarna would after a tokenizing purchase. */
+  async mintCustomerToken(): Promise<string> {
+    const issued = (await this.#call("POST", "/_sandbox/customer-tokens", {})) as {
+      customer_token?: unknown;
+    };
+    if (typeof issued?.customer_token !== "string")
+      throw new Error("sandbox customer-token response has no customer_token");
+    return issued.customer_token;
+  }
+
+  /** Acts as the shopper approving a payment request at Klarna; returns the request as answered. */
+  async approvePaymentRequest(id: string): Promise<Record<string, unknown>> {
+    return (await this.#call(
+      "POST",
+      `/_sandbox/payment-requests/${encodeURIComponent(id)}/approve`,
+    )) as Record<string, unknown>;
+  }
+
+  /** Webhook deliveries the sandbox made (newest last), with their raw bodies. */
+  async webhookDeliveries(): Promise<WebhookDelivery[]> {
+    const res = (await this.#call("GET", "/_sandbox/webhook-deliveries")) as { deliveries?: unknown };
+    if (!Array.isArray(res?.deliveries))
+      throw new Error("sandbox webhook-deliveries response has no deliveries array");
+    return res.deliveries as WebhookDelivery[];
   }
 
   /** The sandbox's published key set (Klarna's JWKS). */

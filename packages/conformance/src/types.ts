@@ -15,6 +15,12 @@ export interface CheckResult {
   rule: RuleId;
   title: string;
   outcome: Outcome;
+  /**
+   * Whether this check decides the exit status: false for optional checks and for checks that do
+   * not apply to this AP (its profile lacks the feature), true otherwise — a required check that
+   * was skipped fails the run.
+   */
+  required: boolean;
   /** What was observed: why it passed, failed or was skipped. */
   detail: string;
   /** Wall-clock time the check took, in milliseconds. */
@@ -25,9 +31,19 @@ export interface CheckResult {
 export interface ConformanceReport {
   gatewayUrl: string;
   sandboxUrl: string;
+  /** The profile's name. */
+  profile: string;
   startedAt: string;
   checks: CheckResult[];
-  summary: { total: number; passed: number; failed: number; skipped: number; durationMs: number };
+  summary: {
+    total: number;
+    passed: number;
+    failed: number;
+    skipped: number;
+    /** True when every required check passed: the exit status is 0 exactly then. */
+    ok: boolean;
+    durationMs: number;
+  };
 }
 
 /** A request the conformance suite sends to the AP under test, and what came back. */

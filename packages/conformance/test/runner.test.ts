@@ -18,6 +18,9 @@ const base = {
 /** Forwards the canonical token to Klarna, transformed by `alter`, optionally late. */
 function forwarding(alter: (t: string) => string = (t) => t, delayMs?: number): FakeAp {
   return async (body, _headers, world) => {
+    // Like any AP, it refuses a body without an amount (the runner's reachability probe sends `{}`).
+    if ((body as { amount?: unknown }).amount === undefined)
+      return { status: 400, body: { detail: "amount" } };
     const token = tokenOf(body);
     if (token !== undefined && token.length > 8192)
       return { status: 400, body: { detail: "interoperability_token too long" } };
@@ -115,11 +118,28 @@ test("idempotent replay: one Klarna request passes, two fail", async () => {
   assert.match(bad.checks[0]!.detail, /exactly one Klarna payment request, saw 2/);
 });
 
-test("an AP that cannot be reached fails each check with the error; an unreachable sandbox aborts the run", async () => {
-  const world = fakeWorld(async () => {
-    throw new TypeError("fetch failed: ECONNREFUSED");
+test("an unreachable AP or a refused API key stops the run at once; a network error during a check fails that check", async () => {
+  const refused = new TypeError("fetch failed", {
+    cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }),
   });
-  const report = await runConformance({ ...base, fetch: world.fetch, checks: [forwardOpaqueToken] });
+  const unreachable = fakeWorld(async () => {
+    throw refused;
+  });
+  await assert.rejects(
+    runConformance({ ...base, fetch: unreachable.fetch, checks: [forwardOpaqueToken] }),
+    /^RunError: the AP at http:\/\/ap\.test is unreachable: POST http:\/\/ap\.test\/v2\/payments failed: connect ECONNREFUSED 127\.0\.0\.1:9$/,
+  );
+  const wrongKey = fakeWorld(async () => ({ status: 401, body: { detail: "unknown key" } }));
+  await assert.rejects(
+    runConformance({ ...base, fetch: wrongKey.fetch, checks: [forwardOpaqueToken] }),
+    /the AP at http:\/\/ap\.test refused the API key \(HTTP 401 to POST \/v2\/payments, sent in Authorization\)/,
+  );
+  // Reachable for the probe, then failing mid-run: that check fails with the cause.
+  const flaky = fakeWorld(async (body) => {
+    if ((body as { amount?: unknown }).amount === undefined) return { status: 400, body: {} };
+    throw refused;
+  });
+  const report = await runConformance({ ...base, fetch: flaky.fetch, checks: [forwardOpaqueToken] });
   assert.equal(report.checks[0]!.outcome, "fail");
   assert.match(report.checks[0]!.detail, /^error: .*ECONNREFUSED/);
 
@@ -166,7 +186,8 @@ test("a token sent in an HTTP header (Klarna Network authorize) is not blamed fo
   const viaHeader =
     (alter: (t: string) => string): FakeAp =>
     async (body, _h, world) => {
-      const token = tokenOf(body)!;
+      const token = tokenOf(body);
+      if (token === undefined) return { status: 400, body: { detail: "no token" } };
       world.klarnaReceives("POST", "/v2/accounts/acc/payment/authorize", {}, undefined, {
         "klarna-network-session-token": alter(token),
       });

@@ -31,6 +31,11 @@ export interface AuthorizeRequestBody {
   request_payment_transaction: { amount: number; payment_transaction_reference: string };
   /** Interoperability data forwarded untouched, under Klarna's newer name (our choice; see docs/contracts.md). */
   klarna_network_data?: string;
+  /** How Klarna may hand the customer over when they must act (without it Klarna cannot step up). */
+  step_up_config?: {
+    payment_request_reference?: string;
+    customer_interaction_config: { method: "HANDOVER"; return_url?: string };
+  };
 }
 
 /** Klarna's documented upper bound for amounts in minor units. */
@@ -95,6 +100,8 @@ export function buildAuthorizeRequest(input: {
   customerToken?: string;
   interoperabilityToken?: string;
   data?: string;
+  /** The customer is present and may be handed over to Klarna (sends `step_up_config`). */
+  stepUp?: { paymentRequestReference?: string; returnUrl?: string };
 }): KlarnaRequest<AuthorizeRequestBody> {
   const headers: Record<string, string> = {};
   if (input.sessionToken !== undefined) {
@@ -117,6 +124,17 @@ export function buildAuthorizeRequest(input: {
     },
   };
   if (input.data !== undefined) body.klarna_network_data = nonEmpty(input.data, "data");
+  if (input.stepUp !== undefined) {
+    const { paymentRequestReference, returnUrl } = input.stepUp;
+    body.step_up_config = { customer_interaction_config: { method: "HANDOVER" } };
+    if (paymentRequestReference !== undefined)
+      body.step_up_config.payment_request_reference = nonEmpty(
+        paymentRequestReference,
+        "stepUp.paymentRequestReference",
+      );
+    if (returnUrl !== undefined)
+      body.step_up_config.customer_interaction_config.return_url = nonEmpty(returnUrl, "stepUp.returnUrl");
+  }
   return {
     method: "POST",
     path: `/v2/accounts/${pathSegment(input.accountId, "accountId")}/payment/authorize`,

@@ -110,6 +110,25 @@ describe("buildConfirmationRequest (D9)", () => {
 });
 
 describe("buildAuthorizeRequest (D9, D13)", () => {
+  test("stepUp sends step_up_config (HANDOVER); without it there is none", () => {
+    const base = { accountId: "a", currency: "USD", amount: 100, reference: "r" };
+    assert.equal(buildAuthorizeRequest(base).body.step_up_config, undefined);
+    assert.deepEqual(buildAuthorizeRequest({ ...base, stepUp: {} }).body.step_up_config, {
+      customer_interaction_config: { method: "HANDOVER" },
+    });
+    assert.deepEqual(
+      buildAuthorizeRequest({
+        ...base,
+        stepUp: { paymentRequestReference: "p-1", returnUrl: "https://m.example/r" },
+      }).body.step_up_config,
+      {
+        customer_interaction_config: { method: "HANDOVER", return_url: "https://m.example/r" },
+        payment_request_reference: "p-1",
+      },
+    );
+    assert.throws(() => buildAuthorizeRequest({ ...base, stepUp: { returnUrl: "" } }), /stepUp.returnUrl/);
+  });
+
   test("tokens go into Klarna's headers, data into the body, untouched", () => {
     const r = buildAuthorizeRequest({
       accountId: "krn:partner:global:account:test:X",

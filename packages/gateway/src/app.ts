@@ -2,7 +2,7 @@
  * `buildGateway(options)`: the gateway as a fastify instance, not yet listening.
  *
  * Request pipeline (see README "Adding routes"):
- *   onRequest   auth (merchant API key on /v1 and /v2)
+ *   onRequest   rate limit per client IP, auth (merchant API key on /v1 and /v2), rate limit per key
  *   parsing     JSON only, `bodyLimit` bytes (413 beyond)
  *   preValidation  text safety (NUL, lone surrogates → 400 naming the field)
  *   validation  TypeBox route schemas, no type coercion, all errors reported (400 naming fields)
@@ -22,9 +22,11 @@ import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
 import { installRequestLogging, loggerOptions } from "./logging.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
-import { installProblemHandlers } from "./plugins/errors.ts";
+import { installProblemHandlers, problemFrameworkErrors } from "./plugins/errors.ts";
 import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
+import { applyConnectionLimits, installRateLimits, serverOptions } from "./plugins/limits.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
+import { installSecurityHeaders } from "./plugins/security-headers.ts";
 import { installTextSafety } from "./plugins/text-safety.ts";
 import { ROUTES } from "./routes/index.ts";
 import { openStore, type Store } from "./store/index.ts";
@@ -83,6 +85,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
     },
     return503OnClosing: true,
+    frameworkErrors: problemFrameworkErrors,
+    ...serverOptions(config),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const verifier = config.verifier ?? createTokenVerifier({ jwksUrl: config.jwksUrl });
@@ -115,10 +119,12 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       metrics,
       accountId: config.klarnaAccountId,
       log: app.log,
+      operationLeaseMs: config.lockLeaseMs,
     }),
     publicUrl: () => config.publicUrl ?? listeningUrl ?? `http://${config.host}:${config.port}`,
   };
   app.decorate("gateway", context);
+  applyConnectionLimits(app, config);
   app.addHook("onListen", async () => {
     const address = app.server.address();
     if (address && typeof address === "object") listeningUrl = `http://${config.host}:${address.port}`;
@@ -130,13 +136,16 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
   installProblemHandlers(app);
   installRequestLogging(app);
+  await installSecurityHeaders(app, config);
   installHttpMetrics(app, metrics);
+  const installPerKeyLimit = await installRateLimits(app, config);
   installAuth(app, store);
+  installPerKeyLimit();
   installTextSafety(app);
   installIdempotency(app, store, {
     retentionMs: config.idempotencyRetentionMs,
-    // Long enough to cover the slowest legitimate request (every Klarna attempt timing out).
-    lockMs: config.klarnaTimeoutMs * config.klarnaMaxAttempts * 2 + 5_000,
+    // A lease the request renews while it runs: a crashed instance's keys are free within it.
+    lockMs: config.lockLeaseMs,
   });
 
   await app.register(swagger, {

@@ -6,6 +6,7 @@ import type { Writable } from "node:stream";
 import type { TokenVerifier } from "@klarna-interop/core";
 import { DEFAULT_DATABASE, type Store } from "./store/index.ts";
 import type { KlarnaSigningKey } from "./webhooks/klarna-signature.ts";
+import { WEBHOOK_TARGET_POLICIES, type WebhookTargetPolicy } from "./webhooks/target-policy.ts";
 
 /** Logging: `false` (silent), `true` (info to stdout), or a level and/or a destination stream. */
 export type LoggerOption = boolean | { level?: string; stream?: Writable };
@@ -62,6 +63,12 @@ export interface GatewayOptions {
   bodyLimit?: number;
   /** How long an Idempotency-Key is remembered, in ms. Default 24 h. */
   idempotencyRetentionMs?: number;
+  /**
+   * Lease of the locks a request holds while it works (its Idempotency-Key, a payment's capture,
+   * refund or cancel), in ms: renewed by the live owner, so it bounds only how long a crashed
+   * instance's locks block retries. Default 10000.
+   */
+  lockLeaseMs?: number;
   /** A ready token verifier (tests inject one with a fake clock); default built from `jwksUrl`. */
   verifier?: TokenVerifier;
   /**
@@ -69,6 +76,32 @@ export interface GatewayOptions {
    * rotation, or a bare key string. Without one, Klarna webhooks are refused.
    */
   klarnaWebhookSigningKey?: KlarnaSigningKey | KlarnaSigningKey[] | string;
+  /**
+   * Where merchant webhook endpoints may point (see webhooks/target-policy.ts): `public` (https to
+   * public addresses only, checked again on the address connected to at delivery) or `loopback`
+   * (this machine only: development, tests, the demo). Default: the `KLARNA_INTEROP_WEBHOOK_TARGETS`
+   * environment variable, else `public`.
+   */
+  webhookTargets?: WebhookTargetPolicy;
+  /** Time allowed to receive a whole request (headers and body), in ms; then 408. Default 30000. */
+  requestTimeoutMs?: number;
+  /** Time allowed to receive the request headers, in ms; then 408. Default 10000. */
+  headersTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, in ms. Default 5000. */
+  keepAliveTimeoutMs?: number;
+  /** Requests served on one keep-alive connection before it is closed. Default 1000. */
+  maxRequestsPerSocket?: number;
+  /** Simultaneous connections this instance accepts (more are closed on arrival). Default 1024. */
+  maxConnections?: number;
+  /**
+   * Rate limits (429 problem+json with Retry-After), or `false` for none (benchmarks):
+   * `perIp` requests per window from one client address (checked before authentication), `perKey`
+   * per merchant API key, `windowMs` the window, `redisUrl` to share the counters between instances
+   * (`redis://127.0.0.1:6379`) under `redisPrefix` (default `klarna-interop-rl:`). Default 200 per IP and 100 per key per 1000 ms, in memory.
+   */
+  rateLimit?:
+    | false
+    | { perIp?: number; perKey?: number; windowMs?: number; redisUrl?: string; redisPrefix?: string };
 }
 
 /** The two Klarna payment API generations the gateway speaks. */
@@ -97,8 +130,18 @@ export interface GatewayConfig {
   klarnaBreakerCooldownMs: number;
   bodyLimit: number;
   idempotencyRetentionMs: number;
+  lockLeaseMs: number;
   verifier: TokenVerifier | undefined;
   klarnaWebhookSigningKeys: KlarnaSigningKey[];
+  webhookTargets: WebhookTargetPolicy;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxRequestsPerSocket: number;
+  maxConnections: number;
+  rateLimit:
+    | false
+    | { perIp: number; perKey: number; windowMs: number; redisUrl: string | undefined; redisPrefix: string };
 }
 
 export const DEFAULT_PORT = 3000;
@@ -108,6 +151,8 @@ export const DEFAULT_ACCOUNT_ID = "acc_klarna_interop_ap";
 // UTF-8 characters alone are ~72 KiB.
 export const DEFAULT_BODY_LIMIT = 128 * 1024;
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Default lease of a request's locks (renewed while it works): a crashed owner's lapse after it. */
+export const LOCK_LEASE_MS = 10_000;
 
 function httpUrl(name: string, value: unknown): string {
   if (typeof value !== "string" || value === "") throw new TypeError(`${name}: a URL is required`);
@@ -162,6 +207,37 @@ function tlsOptions(options: GatewayOptions): GatewayConfig["klarnaTls"] {
   return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) };
 }
 
+/** Environment variable giving the webhook target policy when the option is not set. */
+export const TARGET_POLICY_ENV = "KLARNA_INTEROP_WEBHOOK_TARGETS";
+
+function targetPolicy(value: unknown): WebhookTargetPolicy {
+  const [name, given] =
+    value !== undefined ? ["webhookTargets", value] : [TARGET_POLICY_ENV, process.env[TARGET_POLICY_ENV]];
+  if (given === undefined || given === "") return "public";
+  if (!WEBHOOK_TARGET_POLICIES.includes(given as WebhookTargetPolicy)) {
+    throw new TypeError(`${name}: expected "public" or "loopback", got ${JSON.stringify(given)}`);
+  }
+  return given as WebhookTargetPolicy;
+}
+
+function rateLimitConfig(value: GatewayOptions["rateLimit"]): GatewayConfig["rateLimit"] {
+  if (value === false) return false;
+  if (value !== undefined && (typeof value !== "object" || value === null)) {
+    throw new TypeError("rateLimit: expected false or an object");
+  }
+  const redisUrl = value?.redisUrl;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new TypeError(`rateLimit.redisUrl: expected a redis:// URL, got ${JSON.stringify(redisUrl)}`);
+  }
+  return {
+    perIp: positiveInt("rateLimit.perIp", value?.perIp, 200),
+    perKey: positiveInt("rateLimit.perKey", value?.perKey, 100),
+    windowMs: positiveInt("rateLimit.windowMs", value?.windowMs, 1_000),
+    redisUrl,
+    redisPrefix: value?.redisPrefix ?? "klarna-interop-rl:",
+  };
+}
+
 /** Applies defaults and validates; throws a TypeError naming the first bad option. */
 export function resolveConfig(options: GatewayOptions): GatewayConfig {
   if (!options || typeof options !== "object") throw new TypeError("options: an object is required");
@@ -185,6 +261,11 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
   const integrator = options.klarnaIntegratorName ?? "KLARNA_INTEROP_GATEWAY";
   if (!/^[A-Z0-9_]{1,64}$/.test(integrator)) {
     throw new TypeError("klarnaIntegratorName: SCREAMING_SNAKE_CASE, 1-64 characters");
+  }
+  const requestTimeoutMs = positiveInt("requestTimeoutMs", options.requestTimeoutMs, 30_000);
+  const headersTimeoutMs = positiveInt("headersTimeoutMs", options.headersTimeoutMs, 10_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new TypeError("headersTimeoutMs: must not exceed requestTimeoutMs");
   }
   return {
     port,
@@ -211,7 +292,15 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
       options.idempotencyRetentionMs,
       IDEMPOTENCY_RETENTION_MS,
     ),
+    lockLeaseMs: positiveInt("lockLeaseMs", options.lockLeaseMs, LOCK_LEASE_MS, 100),
     verifier: options.verifier,
     klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
+    webhookTargets: targetPolicy(options.webhookTargets),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: positiveInt("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 5_000),
+    maxRequestsPerSocket: positiveInt("maxRequestsPerSocket", options.maxRequestsPerSocket, 1_000),
+    maxConnections: positiveInt("maxConnections", options.maxConnections, 1_024),
+    rateLimit: rateLimitConfig(options.rateLimit),
   };
 }

@@ -21,3 +21,4 @@ export {
 } from "./store/index.ts";
 export type { KlarnaSigningKey } from "./webhooks/klarna-signature.ts";
 export { type RegisteredKlarnaWebhook, registerKlarnaWebhook } from "./webhooks/register-klarna.ts";
+export type { WebhookTargetPolicy } from "./webhooks/target-policy.ts";

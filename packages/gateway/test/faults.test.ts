@@ -146,6 +146,26 @@ forEachEngine("upstream faults", (engine) => {
     }
   });
 
+  // Issue 12, defect 7: the payment that recovered kept `failure.code = klarna_unavailable`.
+  it("a pending payment that recovers to requires_action keeps no failure", async () => {
+    await h.fault({ method: "POST", path: CREATE, times: 3, status: 503 });
+    const body = { currency: "USD", amount: 702 };
+    const res = await h.api("POST", "/v2/payments", { body, idempotencyKey: "recovers" });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.body.payment.failure.code, "klarna_unavailable");
+    await h.clearFaults();
+    const retry = await h.api("POST", "/v2/payments", { body, idempotencyKey: "recovers" });
+    assert.equal(retry.status, 201, retry.text);
+    assert.equal(retry.body.status, "requires_action");
+    assert.equal(retry.body.failure, null);
+    const stored = await h.store.db
+      .selectFrom("payments")
+      .select(["failure_code", "failure_message"])
+      .where("id", "=", retry.body.id)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(stored, { failure_code: null, failure_message: null });
+  });
+
   describe("Retry-After", () => {
     it("is waited for before the retry", {
       skip: skipDelays && "a real 1 s wait: SQLite run only",

@@ -235,6 +235,54 @@ forEachEngine("idempotency", (engine) => {
     });
   });
 
+  // Issue 12, defect 9: the in-flight lock lasted the worst-case request time (~65 s by default),
+  // so after a crash every retry of an in-flight key got 409 for that long.
+  describe("the in-flight lock is a lease its owner renews", () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it("a request in flight holds its key for one lease (10 s by default), not the worst case", async () => {
+      await h.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 600, times: 1 });
+      const pending = h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "lease-1" });
+      await sleep(250);
+      const row = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select(["state", "locked_until"])
+        .where("merchant_id", "=", h.merchantId)
+        .where("key", "=", "lease-1")
+        .executeTakeFirstOrThrow();
+      assert.equal(row.state, "in_flight");
+      const held = Date.parse(row.locked_until) - Date.now();
+      assert.ok(held > 0 && held <= 10_000, `a crashed owner would block retries for ${held} ms`);
+      assert.equal((await pending).status, 201);
+    });
+
+    it("a live owner keeps its key past the lease: a retry gets 409 until it is done, then the replay", async () => {
+      const g = await startHarness(h.sandbox, { engine, gateway: { lockLeaseMs: 300 } });
+      try {
+        await g.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 1500, times: 1 });
+        const first = g.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "lease-2" });
+        await sleep(1000); // more than three leases
+        const during = await g.api("POST", "/v2/payments", {
+          body: paymentBody(),
+          idempotencyKey: "lease-2",
+        });
+        assert.equal(during.status, 409, during.text);
+        assert.equal(during.body.code, "idempotency_key_in_use");
+        const done = await first;
+        assert.equal(done.status, 201, done.text);
+        const replay = await g.api("POST", "/v2/payments", {
+          body: paymentBody(),
+          idempotencyKey: "lease-2",
+        });
+        assert.equal(replay.text, done.text);
+        assert.equal(replay.headers.get("idempotent-replayed"), "true");
+        assert.equal((await paymentRequestCalls(g)).length, 1, "one Klarna payment request");
+      } finally {
+        await g.close();
+      }
+    });
+  });
+
   describe("idempotency survives a restart", () => {
     it("a second gateway on the same database replays the first one's response", async () => {
       const database = engine.durableDatabase();

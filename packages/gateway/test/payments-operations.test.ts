@@ -115,13 +115,81 @@ forEachEngine("payment operations", (engine) => {
         h.api("POST", `/v2/payments/${payment.id}/capture`),
       ]);
       const statuses = results.map((r) => r.status).sort();
-      assert.equal(statuses[0], 200, results.map((r) => r.text).join("\n"));
-      assert.ok([200, 409].includes(statuses[1]!), results.map((r) => r.text).join("\n"));
+      assert.deepEqual(statuses, [200, 409], results.map((r) => r.text).join("\n"));
       const tx = await klarnaTransaction(payment.klarna.payment_transaction_id);
       assert.equal(tx.captured_amount, 6000, "captured exactly once at Klarna");
       const after = await h.api("GET", `/v2/payments/${payment.id}`);
       assert.equal(after.body.captured_amount, 6000);
       assert.equal(after.body.status, "captured");
+    });
+
+    // Issue 12, defect 1: concurrent refunds (or captures) with different Idempotency-Keys shared one
+    // Klarna-Idempotency-Key (derived from the amount read before the call): Klarna replayed the
+    // first, and every request answered 200 for one movement of money.
+    for (const operation of ["refund", "capture"] as const) {
+      it(`ten concurrent ${operation}s of 500: every 200 moved 500 at Klarna, the others are a retryable 409`, async () => {
+        const payment = await authorizedPayment(10000);
+        if (operation === "refund") {
+          const captured = await h.api("POST", `/v2/payments/${payment.id}/capture`);
+          assert.equal(captured.status, 200, captured.text);
+        }
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            h.api("POST", `/v2/payments/${payment.id}/${operation}`, {
+              body: { amount: 500 },
+              idempotencyKey: `${operation}-${payment.id}-${i}`,
+            }),
+          ),
+        );
+        const ok = results.filter((r) => r.status === 200);
+        assert.ok(ok.length >= 1, results.map((r) => r.text).join("\n"));
+        for (const r of results.filter((r) => r.status !== 200)) {
+          assert.equal(r.status, 409, r.text);
+          assert.equal(r.body.code, "operation_in_progress");
+          assert.equal(r.headers.get("retry-after"), "1");
+        }
+        const field = operation === "refund" ? "refunded_amount" : "captured_amount";
+        const tx = await klarnaTransaction(payment.klarna.payment_transaction_id);
+        assert.equal(tx[field], ok.length * 500, "one Klarna movement per 200");
+        const stored = await h.api("GET", `/v2/payments/${payment.id}`);
+        assert.equal(stored.body[field], tx[field], "the gateway stores what Klarna recorded");
+        // A loser retried with its own key is a new movement, not a replay of its 409.
+        const loser = results.findIndex((r) => r.status === 409);
+        if (loser >= 0) {
+          const retry = await h.api("POST", `/v2/payments/${payment.id}/${operation}`, {
+            body: { amount: 500 },
+            idempotencyKey: `${operation}-${payment.id}-${loser}`,
+          });
+          assert.equal(retry.status, 200, retry.text);
+          assert.equal(retry.headers.get("idempotent-replayed"), null);
+          const after = await klarnaTransaction(payment.klarna.payment_transaction_id);
+          assert.equal(after[field], tx[field] + 500);
+        }
+      });
+    }
+
+    it("the Klarna-Idempotency-Key of a capture comes from the request's Idempotency-Key, not from amounts", async () => {
+      const payment = await authorizedPayment(10000);
+      await h.clearJournal();
+      const first = await h.api("POST", `/v2/payments/${payment.id}/capture`, {
+        body: { amount: 1000 },
+        idempotencyKey: "cap-a",
+      });
+      const replay = await h.api("POST", `/v2/payments/${payment.id}/capture`, {
+        body: { amount: 1000 },
+        idempotencyKey: "cap-a",
+      });
+      const second = await h.api("POST", `/v2/payments/${payment.id}/capture`, { body: { amount: 1000 } });
+      const third = await h.api("POST", `/v2/payments/${payment.id}/capture`, { body: { amount: 1000 } });
+      for (const r of [first, replay, second, third]) assert.equal(r.status, 200, r.text);
+      assert.equal(replay.headers.get("idempotent-replayed"), "true");
+      const keys = (await h.journal({ method: "POST" }))
+        .filter((e) => e.path.endsWith("/captures"))
+        .map((e) => e.headers["klarna-idempotency-key"]);
+      assert.equal(keys.length, 3, "the replay never reached Klarna");
+      assert.equal(new Set(keys).size, 3, "three requests, three Klarna keys");
+      assert.match(keys[0]!, new RegExp(`^${payment.id}:capture:key:`));
+      assert.equal((await klarnaTransaction(payment.klarna.payment_transaction_id)).captured_amount, 3000);
     });
   });
 

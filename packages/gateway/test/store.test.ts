@@ -28,6 +28,7 @@ const TABLES = [
   "customers",
   "payment_methods",
   "checkout_sessions",
+  "payment_locks",
 ];
 
 function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): PaymentRow {
@@ -84,6 +85,7 @@ forEachEngine("storage", (engine) => {
       "0001_initial",
       "0002_payment_method_klarna_revocation",
       "0003_klarna_network_flow",
+      "0004_payment_locks",
     ]);
     await store.ping();
   });

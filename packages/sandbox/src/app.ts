@@ -18,7 +18,9 @@ import { installCors } from "./http/cors.ts";
 import { installErrorHandlers } from "./http/errors.ts";
 import { FaultInjector, installFaults } from "./http/faults.ts";
 import { IdempotencyStore, installIdempotency } from "./http/idempotency.ts";
+import { installIntegrationMetadata } from "./http/integration-metadata.ts";
 import { installJournal, Journal } from "./http/journal.ts";
+import { installMtls } from "./http/mtls.ts";
 import { BODY_LIMIT_BYTES, installRawBodyParsers } from "./http/raw-body.ts";
 import { ids } from "./ids.ts";
 import { KeyRing, type SigningKey } from "./keys/keyring.ts";
@@ -35,6 +37,7 @@ import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
 import messagingRoutes from "./routes/messaging.ts";
 import paymentRequestRoutes from "./routes/payment-requests.ts";
+import presentationRoutes from "./routes/presentation.ts";
 import purchasePageRoutes from "./routes/purchase-page.ts";
 import shoppingSessionRoutes from "./routes/shopping-sessions.ts";
 import transactionRoutes from "./routes/transactions.ts";
@@ -62,6 +65,13 @@ export interface SandboxOptions {
   signingKeys?: SigningKey[];
   /** Same as `signingKeys`, taken from an existing ring (its keys are copied onto this sandbox's clock). */
   keys?: KeyRing;
+  /**
+   * Serve HTTPS with this key and certificate (PEM); client certificates are asked for and judged
+   * against `ca` (see `startSandbox({ tls })`, which makes all three).
+   */
+  https?: { key: string; cert: string; ca: string };
+  /** Refuse Klarna API calls without a VALID client certificate (Klarna's mTLS enforcement). */
+  requireClientCertificate?: boolean;
 }
 
 /** Where `npm run build` writes the web SDK (checked per request, so a later build is picked up). */
@@ -86,6 +96,18 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
       : KeyRing.create(clock.now);
 
   const app = Fastify({
+    // Client certificates are requested but not required at the handshake: the verdict is reported
+    // per call in Klarna-Mtls-Verification-Status (and enforced there when asked).
+    ...(options.https
+      ? {
+          https: {
+            ...options.https,
+            requestCert: true,
+            rejectUnauthorized: false,
+            minVersion: "TLSv1.2" as const,
+          },
+        }
+      : {}),
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => ids.uuid(),
@@ -135,6 +157,8 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // body parsers (raw bytes kept), idempotency, and Klarna-shaped errors for everything.
   installCorrelation(app);
   installJournal(app, context.journal, clock.now);
+  installMtls(app, { enforce: options.requireClientCertificate === true });
+  installIntegrationMetadata(app);
   installFaults(app, context.faults);
   installCors(app);
   installRawBodyParsers(app);
@@ -176,6 +200,7 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await app.register(customerTokenRoutes);
   await app.register(authorizeRoutes);
   await app.register(messagingRoutes);
+  await app.register(presentationRoutes);
   await app.register(shoppingSessionRoutes);
 
   return app as unknown as SandboxApp;

@@ -17,6 +17,8 @@ export interface SandboxTimings {
   paymentRequestTtlMs: number;
   /** A payment confirmation token cannot be confirmed after this long. */
   confirmationTokenTtlMs: number;
+  /** A COMPLETED request's klarna_network_session_token cannot be authorized after this long. */
+  networkSessionTokenTtlMs: number;
   /** After a key rotation the old key stays in the JWKS this long. */
   keyRotationGraceMs: number;
 }
@@ -24,6 +26,7 @@ export interface SandboxTimings {
 export const DEFAULT_TIMINGS: SandboxTimings = {
   paymentRequestTtlMs: 3 * 3600_000,
   confirmationTokenTtlMs: 60 * 60_000,
+  networkSessionTokenTtlMs: 60 * 60_000,
   keyRotationGraceMs: 24 * 3600_000,
 };
 

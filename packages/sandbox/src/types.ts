@@ -28,20 +28,52 @@ export interface ShoppingSession {
   updated_at: string;
 }
 
-/** Payment request states (first-generation Payment Request API). */
+/**
+ * Payment request states. First generation: … → PENDING_CONFIRMATION → AUTHORIZED (confirm).
+ * Current generation (Klarna Network): … → COMPLETED (a session token is issued; the AP authorizes).
+ */
 export type PaymentRequestState =
   | "SUBMITTED"
   | "IN_PROGRESS"
   | "PENDING_CONFIRMATION"
   | "AUTHORIZED"
+  | "COMPLETED"
   | "DECLINED"
   | "CANCELED"
   | "EXPIRED";
 
-/** Payment request as returned by the API (docs/contracts.md). */
+/** `customer_interaction_config` / `step_up_config.customer_interaction_config` (current generation). */
+export interface CustomerInteractionConfig {
+  method?: string;
+  return_url?: string;
+  app_return_url?: string;
+}
+
+/** A customer token issued when a payment request completes (or with a final authorization). */
+export interface IssuedCustomerToken {
+  customer_token: string;
+  scopes: string[];
+  customer_token_reference?: string;
+}
+
+/**
+ * A payment request as stored. The API shows it through `snapshot()` (domain/payment-requests.ts),
+ * which gives each generation its own view: the first generation's as documented in docs/contracts.md,
+ * the current generation's with `amount`, `payment_request_reference` and the session token.
+ */
 export interface PaymentRequest {
   payment_request_id: string;
   state: PaymentRequestState;
+  /** "network" for the current generation (created by an authorize step-up); absent for the first. */
+  generation?: "network";
+  /** Why the request is in its state (current generation: PARTNER_CANCELED). */
+  state_reason?: string;
+  /** Current generation: `step_up_config.payment_request_reference`. */
+  payment_request_reference?: string;
+  /** Current generation: how the customer is handed over and where they return. */
+  customer_interaction_config?: CustomerInteractionConfig;
+  /** Current generation, internal: a customer token asked for at step-up, and whether a purchase was. */
+  tokenization?: { scopes: string[]; customer_token_reference?: string; purchase: boolean };
   currency: string;
   payment_amount: number;
   payment_reference?: string;
@@ -51,9 +83,16 @@ export interface PaymentRequest {
   created_at: string;
   updated_at: string;
   state_context: {
-    customer_interaction: { payment_request_id: string; payment_request_url: string };
+    customer_interaction: { method?: string; payment_request_id: string; payment_request_url: string };
     payment_confirmation_token?: string;
     payment_transaction_id?: string;
+    /** Current generation, from COMPLETED on: single use, 60 minutes. */
+    klarna_network_session_token?: string;
+    klarna_network_session_token_expires_at?: string;
+    /** Klarna's deprecated name of the same token, still returned for compatibility. */
+    payment_token?: string;
+    /** Current generation, token-only creation: the customer token issued on COMPLETED. */
+    customer_token?: IssuedCustomerToken;
   };
   /** Exactly as received; never re-encoded (D3). */
   interoperability?: { interoperability_token?: string; interoperability_data?: string };

@@ -35,6 +35,13 @@ function purchase(amount: number, extra: object = {}) {
   };
 }
 
+const STEP_UP = {
+  step_up_config: {
+    payment_request_reference: "pr-ref",
+    customer_interaction_config: { method: "HANDOVER", return_url: "https://shop.example/return" },
+  },
+};
+
 async function authorize(headers: Record<string, string>, payload: object) {
   return app.inject({ method: "POST", url: AUTHORIZE, headers: { ...auth, ...headers }, payload });
 }
@@ -142,17 +149,23 @@ describe("authorize with Klarna-Customer-Token", () => {
     assert.equal(revoked.json().payment_transaction_response.result_reason, "CUSTOMER_TOKEN_REVOKED");
   });
 
-  it("asks for a step-up on amounts ending in 42 (not possible without the customer-present scope)", async () => {
+  it("asks for a step-up on amounts ending in 42 — only with step_up_config and the customer-present scope", async () => {
     const token = await newCustomerToken();
-    const res = await authorize({ "klarna-customer-token": token }, purchase(4242));
+    const res = await authorize({ "klarna-customer-token": token }, purchase(4242, STEP_UP));
     assert.equal(res.json().payment_transaction_response.result, "STEP_UP_REQUIRED");
     const pr = res.json().payment_request;
     assert.match(pr.payment_request_id, /^krn:payment:eu1:request:/);
-    assert.equal(pr.payment_amount, 4242);
+    assert.equal(pr.amount, 4242);
     assert.equal(pr.state, "SUBMITTED");
     assert.match(pr.state_context.customer_interaction.payment_request_url, /^http/);
+    // Customer not present (no step_up_config): never a step-up, whatever the token's scopes.
+    const before = app.sandbox.state.paymentRequests.size;
+    const notPresent = await authorize({ "klarna-customer-token": token }, purchase(4242));
+    assert.equal(notPresent.json().payment_transaction_response.result, "DECLINED");
+    assert.equal(notPresent.json().payment_transaction_response.result_reason, "STEP_UP_NOT_POSSIBLE");
+    assert.equal(app.sandbox.state.paymentRequests.size, before, "nothing created");
     const absent = await newCustomerToken(["payment:customer_not_present"]);
-    const no = await authorize({ "klarna-customer-token": absent }, purchase(4242));
+    const no = await authorize({ "klarna-customer-token": absent }, purchase(4242, STEP_UP));
     assert.equal(no.json().payment_transaction_response.result_reason, "STEP_UP_NOT_POSSIBLE");
   });
 
@@ -177,112 +190,5 @@ describe("authorize with Klarna-Customer-Token", () => {
     );
     assert.equal(noRef.statusCode, 400);
     assert.match(noRef.json().errors[0].parameter, /payment_transaction_reference/);
-  });
-});
-
-describe("authorize with Klarna-Network-Session-Token (step-up, then final authorization)", () => {
-  it("runs the whole flow: step-up → customer approves → final authorization, once", async () => {
-    const step = await authorize(
-      {},
-      purchase(9900, {
-        request_customer_token: { scopes: ["payment:customer_present"], customer_token_reference: "c-1" },
-      }),
-    );
-    assert.equal(step.json().payment_transaction_response.result, "STEP_UP_REQUIRED");
-    const prId = step.json().payment_request.payment_request_id;
-    const approved = await app.inject({
-      method: "POST",
-      url: `/_sandbox/payment-requests/${encodeURIComponent(prId)}/approve`,
-    });
-    assert.equal(approved.statusCode, 200, approved.body);
-    const sessionToken = approved.json().state_context.payment_confirmation_token;
-    assert.ok(sessionToken);
-
-    const body = purchase(9900, {
-      request_customer_token: { scopes: ["payment:customer_present"], customer_token_reference: "c-1" },
-    });
-    const final = await authorize({ "klarna-network-session-token": sessionToken }, body);
-    assert.equal(final.statusCode, 200, final.body);
-    const response = final.json();
-    assert.equal(response.payment_transaction_response.result, "APPROVED");
-    const tx = response.payment_transaction_response.payment_transaction;
-    assert.equal(tx.payment_request_id, prId);
-    assert.equal(tx.state, "AUTHORIZED");
-    assert.match(response.customer_token_response.customer_token.customer_token, /^krn:customer-token:/);
-    assert.equal(response.customer_token_response.customer_token.customer_token_reference, "c-1");
-
-    const pr = await app.inject({
-      method: "GET",
-      url: `/v2/payment/requests/${encodeURIComponent(prId)}`,
-      headers: auth,
-    });
-    assert.equal(pr.json().state, "AUTHORIZED");
-
-    const again = await authorize({ "klarna-network-session-token": sessionToken }, body);
-    assert.equal(
-      again.json().payment_transaction_response.payment_transaction.payment_transaction_id,
-      tx.payment_transaction_id,
-    );
-    assert.equal(
-      again.json().customer_token_response.customer_token.customer_token,
-      response.customer_token_response.customer_token.customer_token,
-    );
-
-    // The issued token can be charged right away.
-    const charge = await authorize(
-      { "klarna-customer-token": response.customer_token_response.customer_token.customer_token },
-      purchase(500),
-    );
-    assert.equal(charge.json().payment_transaction_response.result, "APPROVED");
-  });
-
-  it("refuses a final authorization for another amount, naming the body field", async () => {
-    const step = await authorize({}, purchase(3000));
-    const prId = step.json().payment_request.payment_request_id;
-    const approved = await app.inject({
-      method: "POST",
-      url: `/_sandbox/payment-requests/${encodeURIComponent(prId)}/approve`,
-    });
-    const res = await authorize(
-      { "klarna-network-session-token": approved.json().state_context.payment_confirmation_token },
-      purchase(3001),
-    );
-    assert.equal(res.statusCode, 422);
-    assert.equal(res.json().errors[0].parameter, "body.request_payment_transaction.amount");
-  });
-
-  it("accepts a sandbox interoperability token carrying a confirmation token", async () => {
-    const minted = await app.inject({
-      method: "POST",
-      url: "/_sandbox/interoperability-tokens",
-      payload: { status: "PAYMENT_PENDING_CONFIRMATION", currency: "USD", amount: 4000 },
-    });
-    assert.equal(minted.statusCode, 201, minted.body);
-    const res = await authorize(
-      { "klarna-network-session-token": minted.json().interoperability_token },
-      purchase(4000),
-    );
-    assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().payment_transaction_response.result, "APPROVED");
-  });
-
-  it("asks a prepared (not yet approved) session to step up, and rejects unknown session tokens", async () => {
-    const minted = await app.inject({
-      method: "POST",
-      url: "/_sandbox/interoperability-tokens",
-      payload: { status: "PAYMENT_PREPARED" },
-    });
-    const res = await authorize(
-      { "klarna-network-session-token": minted.json().interoperability_token },
-      purchase(4000),
-    );
-    assert.equal(res.json().payment_transaction_response.result, "STEP_UP_REQUIRED");
-    assert.equal(res.json().payment_request.shopping_session_id, minted.json().shopping_session_id);
-    const unknown = await authorize(
-      { "klarna-network-session-token": "krn:network-session:eu1:nope" },
-      purchase(4000),
-    );
-    assert.equal(unknown.statusCode, 404);
-    assert.equal(unknown.json().errors[0].parameter, "header.Klarna-Network-Session-Token");
   });
 });

@@ -244,12 +244,13 @@ describe("POST /v2/accounts/{id}/interoperability/sdk-tokens", () => {
     });
     assert.equal(res.statusCode, 200);
     assert.match(res.json().sdk_token, /^sdk_token_[A-Za-z0-9_-]{32}$/);
+    assert.ok(Date.parse(res.json().expires_at) > Date.now());
     assert.equal(res.headers["access-control-allow-origin"], "*");
   });
   it("requires the header and a token it issued", async () => {
     const missing = await app.inject({ method: "POST", url, headers: AUTH });
     assert.equal(missing.statusCode, 400);
-    assert.equal(missing.json().errors[0].parameter, "header.klarna-interoperability-token");
+    assert.equal(missing.json().errors[0].parameter, "header.Klarna-Network-Session-Token");
     const foreign = await app.inject({
       method: "POST",
       url,

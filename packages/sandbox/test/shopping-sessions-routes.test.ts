@@ -241,6 +241,7 @@ describe("effective data of a payment request (D14)", () => {
         currency: "EUR",
         request_payment_transaction: { amount: 1000, payment_transaction_reference: "o-1" },
         supplementary_purchase_data: { purchase_reference: "body" },
+        step_up_config: { customer_interaction_config: { method: "HANDOVER" } },
       },
     });
     const id = step.json().payment_request.payment_request_id;

@@ -68,6 +68,8 @@ export async function run(argv: string[]): Promise<number> {
     klarnaWebhookSigningKey: signingKey,
     database,
     publicUrl,
+    // The demo's merchant endpoints run on this machine: the development policy.
+    webhookTargets: "loopback",
   });
   const { apiKey } = await createMerchant(database, { name: "Demo shop" });
   const storefront = await startStorefront({
@@ -77,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
     gatewayApiKey: apiKey,
   });
 
+  // Listen for the stop signals before the banner says Ctrl-C works (see commands/sandbox.ts).
+  const stopped = untilStopped();
   console.log(`
 klarna-interop demo is running
 
@@ -101,7 +105,7 @@ Try it: mint a single-step Express Checkout token in the sandbox, then pay with 
 Press Ctrl-C to stop.
 `);
 
-  await untilStopped();
+  await stopped;
   console.log("\nStopping…");
   await storefront.close();
   await gateway.close();

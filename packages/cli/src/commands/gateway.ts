@@ -36,6 +36,13 @@ Options:
   --public-url URL        public base URL of this gateway (default http://127.0.0.1:PORT) [PUBLIC_URL]
   --klarna-webhook-signing-key KEY
                           key Klarna signs webhooks to /webhooks/klarna with        [KLARNA_WEBHOOK_SIGNING_KEY]
+  --webhook-targets P     where merchant webhook endpoints may point: "public" (default:
+                          https to public addresses only, checked again when connecting)
+                          or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
+  --rate-limit-redis URL  share the rate-limit counters (per IP, per API key) between instances
+                          through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
+  --rate-limit on|off     per-IP and per-API-key request limits (default on; off when a
+                          front proxy limits already, or to benchmark)             [RATE_LIMIT]
   --workers N             N gateway processes on one port (node:cluster; default 1). Needs
                           PostgreSQL: SQLite has one writer                         [GATEWAY_WORKERS]
   --log                   log as JSON to stdout, one line per payment at info (secrets are redacted)
@@ -66,6 +73,9 @@ export async function run(
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
       workers: { type: "string" },
+      "webhook-targets": { type: "string" },
+      "rate-limit-redis": { type: "string" },
+      "rate-limit": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -119,6 +129,18 @@ export async function run(
   const clientCert = pemFile("--klarna-client-cert", values["klarna-client-cert"] ?? env.KLARNA_CLIENT_CERT);
   const clientKey = pemFile("--klarna-client-key", values["klarna-client-key"] ?? env.KLARNA_CLIENT_KEY);
   const ca = pemFile("--klarna-ca", values["klarna-ca"] ?? env.KLARNA_CA);
+  const webhookTargets = values["webhook-targets"] ?? env.KLARNA_INTEROP_WEBHOOK_TARGETS ?? "public";
+  if (webhookTargets !== "public" && webhookTargets !== "loopback") {
+    throw new Error(
+      `--webhook-targets: expected "public" or "loopback", got ${JSON.stringify(webhookTargets)}`,
+    );
+  }
+
+  const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
+  const rateLimit = values["rate-limit"] ?? env.RATE_LIMIT ?? "on";
+  if (rateLimit !== "on" && rateLimit !== "off") {
+    throw new Error(`--rate-limit: expected "on" or "off", got ${JSON.stringify(rateLimit)}`);
+  }
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -134,12 +156,17 @@ export async function run(
     ...(ca ? { klarnaCa: ca } : {}),
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
+    webhookTargets,
+    ...(rateLimit === "off" ? { rateLimit: false as const } : redisUrl ? { rateLimit: { redisUrl } } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;
+  // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
+  // reacts to the banner at once must not find Node's default handler (exit without cleanup).
+  const stopped = untilStopped(options.signal);
   if (isWorker) {
     reportListening(gateway.url);
-    await untilStopped(options.signal);
+    await stopped;
     await gateway.close();
     process.disconnect?.();
     return 0;
@@ -148,10 +175,11 @@ export async function run(
   Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}
   Database       ${shownDatabase} (${gateway.app.gateway.store.engine})
+  Webhooks       merchant endpoints: ${webhookTargets} targets only
   API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json)
   Health         ${gateway.url}/healthz, ${gateway.url}/readyz, metrics: ${gateway.url}/metrics
 Press Ctrl-C to stop.`);
-  const reason = await untilStopped(options.signal);
+  const reason = await stopped;
   await gateway.close();
   out(`Gateway stopped (${reason}).`);
   return 0;

@@ -2,7 +2,7 @@ import type { Check } from "../check.ts";
 import { CheckFailure } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { describeCall, paymentCreations } from "../klarna-traffic.ts";
-import { opaqueToken, paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { opaqueToken, paymentBody } from "../payloads.ts";
 
 /** An amount unlike the suite's default, so a hard-coded or stale amount shows. */
 const AMOUNT = 4990;
@@ -14,7 +14,7 @@ export const amountAndCurrency: Check = {
   title: "Klarna payment request carries the payment's currency and amount",
   async run(ctx) {
     const token = opaqueToken();
-    const body = { ...paymentBody(ctx, "amount", [[TOKEN_FIELD, token]]), amount: AMOUNT };
+    const body = paymentBody(ctx, "amount", [[ctx.tokenField, token]], { amount: AMOUNT });
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });

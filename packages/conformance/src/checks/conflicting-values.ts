@@ -1,5 +1,5 @@
-import type { Check } from "../check.ts";
-import { DATA_SPOTS, opaqueToken, paymentBody, simpleData, TOKEN_SPOTS } from "../payloads.ts";
+import { type Check, NotApplicable } from "../check.ts";
+import { opaqueToken, paymentBody, simpleData } from "../payloads.ts";
 import { expectAllRejected } from "../rejection.ts";
 
 /** D1: two different values for the same concept are refused, naming both fields. */
@@ -8,25 +8,33 @@ export const conflictingValues: Check = {
   rule: "D1",
   title: "Conflicting values refused with a 400 naming both fields",
   async run(ctx) {
-    const [tokenA, tokenB] = [TOKEN_SPOTS[0]!, TOKEN_SPOTS[4]!];
-    const [dataA, dataB] = [DATA_SPOTS[1]!, DATA_SPOTS[2]!];
-    return expectAllRejected(ctx, [
-      {
+    const { token, data } = ctx.names;
+    if (token.length < 2 && data.length < 2) {
+      throw new NotApplicable("the profile names one place for the token and one for the data");
+    }
+    const cases = [];
+    if (token.length >= 2) {
+      const [a, b] = [token[0]!, token.at(-1)!];
+      cases.push({
         label: "two different tokens",
         body: paymentBody(ctx, "conflict-token", [
-          [tokenA, opaqueToken()],
-          [tokenB, opaqueToken()],
+          [a, opaqueToken()],
+          [b, opaqueToken()],
         ]),
-        fields: [tokenA.name, tokenB.name],
-      },
-      {
+        fields: [a.name, b.name],
+      });
+    }
+    if (data.length >= 2) {
+      const [a, b] = [data[Math.min(1, data.length - 2)]!, data.at(-1)!];
+      cases.push({
         label: "two different data",
         body: paymentBody(ctx, "conflict-data", [
-          [dataA, simpleData()],
-          [dataB, simpleData()],
+          [a, simpleData()],
+          [b, simpleData()],
         ]),
-        fields: [dataA.name, dataB.name],
-      },
-    ]);
+        fields: [a.name, b.name],
+      });
+    }
+    return expectAllRejected(ctx, cases);
   },
 };

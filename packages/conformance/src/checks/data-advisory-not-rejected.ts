@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Check } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { DATA_FIELD, paymentBody } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /**
  * D8: content of a known type that a validator would frown at (a malformed e-mail, a country name
@@ -18,7 +18,7 @@ export const dataAdvisoryNotRejected: Check = {
       `{"content_type":"vnd.klarna.supplementary-data.v2","content":{"customer":{"email":"klara at example",` +
       `"country":"Sweden"},"line_items":[{"name":"Tea","quantity":0,"total_amount":12.5}],` +
       `"purchase_reference":"${randomUUID()}"}}`;
-    const body = paymentBody(ctx, "data-advisory", [[DATA_FIELD, data]]);
+    const body = paymentBody(ctx, "data-advisory", [[ctx.dataField, data]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });

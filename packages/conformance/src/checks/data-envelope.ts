@@ -1,5 +1,5 @@
 import type { Check } from "../check.ts";
-import { DATA_FIELD, paymentBody } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 import { expectAllRejected } from "../rejection.ts";
 
 /** Strings that are not a `{content_type: string, content: object}` envelope. */
@@ -26,8 +26,8 @@ export const dataEnvelope: Check = {
       ctx,
       MALFORMED.map(({ label, data }) => ({
         label,
-        body: paymentBody(ctx, "data-envelope", [[DATA_FIELD, data]]),
-        fields: [DATA_FIELD.name],
+        body: paymentBody(ctx, "data-envelope", [[ctx.dataField, data]]),
+        fields: [ctx.dataField.name],
       })),
     );
   },

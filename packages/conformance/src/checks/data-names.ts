@@ -1,7 +1,7 @@
 import type { Check } from "../check.ts";
 import { eachCase, expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { DATA_SPOTS, paymentBody, simpleData, spotLabel } from "../payloads.ts";
+import { paymentBody, simpleData, spotLabel } from "../payloads.ts";
 
 /** D1: the data is accepted under every Partner-facing name and place, and reaches Klarna. */
 export const dataNames: Check = {
@@ -10,7 +10,7 @@ export const dataNames: Check = {
   title: "Data accepted under every name and place",
   async run(ctx) {
     return eachCase(
-      DATA_SPOTS,
+      ctx.names.data,
       spotLabel,
       async (spot) => {
         const data = simpleData();
@@ -21,7 +21,7 @@ export const dataNames: Check = {
         expectAccepted(result, spotLabel(spot));
         expectForwarded(calls, spotLabel(spot), { data });
       },
-      `${DATA_SPOTS.length} placements accepted and forwarded unchanged`,
+      `${ctx.names.data.length} placements accepted and forwarded unchanged`,
     );
   },
 };

@@ -1,5 +1,5 @@
 import type { Check } from "../check.ts";
-import { DATA_FIELD, dataOfLength, paymentBody } from "../payloads.ts";
+import { dataOfLength, paymentBody } from "../payloads.ts";
 import { expectAllRejected } from "../rejection.ts";
 
 /** Longest interoperability_data an AP must accept (D2). */
@@ -14,8 +14,8 @@ export const dataOverLimit: Check = {
     return expectAllRejected(ctx, [
       {
         label: `${DATA_MAX_LENGTH + 1}-character data`,
-        body: paymentBody(ctx, "data-over-limit", [[DATA_FIELD, dataOfLength(DATA_MAX_LENGTH + 1)]]),
-        fields: [DATA_FIELD.name],
+        body: paymentBody(ctx, "data-over-limit", [[ctx.dataField, dataOfLength(DATA_MAX_LENGTH + 1)]]),
+        fields: [ctx.dataField.name],
       },
     ]);
   },

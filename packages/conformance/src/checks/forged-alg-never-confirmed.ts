@@ -3,7 +3,7 @@ import { CheckFailure } from "../check.ts";
 import { eachCase, expectAccepted, expectForwarded } from "../expect.ts";
 import { confusedHmacToken, unsignedToken } from "../forged-tokens.ts";
 import { describeCall, paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /**
  * D6: tokens claiming PAYMENT_PENDING_CONFIRMATION but "signed" with `alg: none`, or with HS256
@@ -31,7 +31,7 @@ export const forgedAlgorithmNeverConfirmed: Check = {
       cases,
       (c) => c.label,
       async ({ label, token }) => {
-        const body = paymentBody(ctx, "forged-alg", [[TOKEN_FIELD, token]]);
+        const body = paymentBody(ctx, "forged-alg", [[ctx.tokenField, token]]);
         const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
           until: (c) => paymentCreations(c).length > 0,
           quiet: true,

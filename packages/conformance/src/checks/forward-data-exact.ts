@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Check } from "../check.ts";
 import { eachCase, expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { DATA_FIELD, paymentBody, UNKNOWN_CONTENT_TYPE } from "../payloads.ts";
+import { paymentBody, UNKNOWN_CONTENT_TYPE } from "../payloads.ts";
 
 /**
  * Data strings that any JSON re-serialisation would change: escapes, non-ASCII text, odd
@@ -45,7 +45,7 @@ export const forwardDataExact: Check = {
       cases,
       (c) => c.label,
       async ({ label, data }) => {
-        const body = paymentBody(ctx, "data-exact", [[DATA_FIELD, data]]);
+        const body = paymentBody(ctx, "data-exact", [[ctx.dataField, data]]);
         const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
           until: (c) => paymentCreations(c).length > 0,
         });

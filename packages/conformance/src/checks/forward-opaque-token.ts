@@ -1,7 +1,7 @@
 import type { Check } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { opaqueToken, paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { opaqueToken, paymentBody } from "../payloads.ts";
 
 /**
  * D3/D4: a token that is not a JWT (Klarna Network's `krn:` session tokens) is accepted and
@@ -13,7 +13,7 @@ export const forwardOpaqueToken: Check = {
   title: "Opaque krn: token forwarded unchanged",
   async run(ctx) {
     const token = opaqueToken();
-    const body = paymentBody(ctx, "opaque-token", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "opaque-token", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });

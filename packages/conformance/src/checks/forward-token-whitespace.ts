@@ -1,7 +1,7 @@
-import { type Check, CheckSkipped } from "../check.ts";
+import { type Check, NotApplicable } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { opaqueToken, paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { opaqueToken, paymentBody } from "../payloads.ts";
 
 /**
  * D3: even characters an AP might "clean up" (surrounding spaces, a trailing newline) are the
@@ -13,7 +13,7 @@ export const forwardTokenWhitespace: Check = {
   title: "Token with surrounding whitespace forwarded untrimmed",
   async run(ctx) {
     const token = ` ${opaqueToken()}\n`;
-    const body = paymentBody(ctx, "token-whitespace", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "token-whitespace", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });
@@ -21,7 +21,7 @@ export const forwardTokenWhitespace: Check = {
     const creations = paymentCreations(calls);
     if (creations.length > 0 && creations.every((c) => c.tokenIn === "header" && c.token === token.trim())) {
       // Not the AP's doing: HTTP strips surrounding whitespace from header values.
-      throw new CheckSkipped(
+      throw new NotApplicable(
         "the token travelled in an HTTP header, which cannot carry surrounding whitespace",
       );
     }

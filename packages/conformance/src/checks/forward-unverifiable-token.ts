@@ -2,7 +2,7 @@ import type { Check } from "../check.ts";
 import { eachCase, expectAccepted, expectForwarded } from "../expect.ts";
 import { impostorToken } from "../foreign-token.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /**
  * D3/D6: tokens that fail verification are forwarded anyway, unchanged: one signed by a key Klarna
@@ -35,7 +35,7 @@ export const forwardUnverifiableToken: Check = {
       cases,
       (c) => c.label,
       async ({ label, token }) => {
-        const body = paymentBody(ctx, "unverifiable-token", [[TOKEN_FIELD, token]]);
+        const body = paymentBody(ctx, "unverifiable-token", [[ctx.tokenField, token]]);
         const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
           until: (c) => paymentCreations(c).length > 0,
         });

@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Check } from "../check.ts";
-import { CheckFailure } from "../check.ts";
+import { CheckFailure, NotApplicable } from "../check.ts";
 import { expectAccepted, summarise } from "../expect.ts";
 import { describeCall, paymentCreations } from "../klarna-traffic.ts";
-import { opaqueToken, paymentBody, TOKEN_FIELD } from "../payloads.ts";
-
-function idOf(json: unknown): unknown {
-  return json !== null && typeof json === "object" ? (json as { id?: unknown }).id : undefined;
-}
+import { opaqueToken, paymentBody } from "../payloads.ts";
+import { placeholdersOf } from "../profile/template.ts";
 
 /** D10: the same request under the same Idempotency-Key creates one Klarna payment request, not two. */
 export const idempotentReplay: Check = {
@@ -15,8 +12,11 @@ export const idempotentReplay: Check = {
   rule: "D10",
   title: "Idempotency-Key replay creates one Klarna payment request",
   async run(ctx) {
+    if (!placeholdersOf(ctx.ap.profile.payment).has("idempotency_key")) {
+      throw new NotApplicable("the profile's payment request carries no {{idempotency_key}}");
+    }
     const key = `conformance-replay-${randomUUID()}`;
-    const body = JSON.stringify(paymentBody(ctx, "idempotent-replay", [[TOKEN_FIELD, opaqueToken()]]));
+    const body = JSON.stringify(paymentBody(ctx, "idempotent-replay", [[ctx.tokenField, opaqueToken()]]));
     const { result, calls } = await ctx.observe(
       async () => {
         const first = await ctx.ap.createPayment(body, { idempotencyKey: key });
@@ -35,7 +35,7 @@ export const idempotentReplay: Check = {
         `expected exactly one Klarna payment request, saw ${creations.length} (${seen})`,
       );
     }
-    const [a, b] = [idOf(result.first.json), idOf(result.second.json)];
+    const [a, b] = [ctx.paymentId(result.first), ctx.paymentId(result.second)];
     if (a === undefined && b === undefined) {
       // No payment id to compare: the replay must then repeat the first answer exactly.
       if (result.first.text !== result.second.text) {

@@ -2,8 +2,8 @@ import type { Check } from "../check.ts";
 import { CheckFailure } from "../check.ts";
 import { abbreviate, describeDifference } from "../compare.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
-import { describeCall, paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { describeCall, type KlarnaCall, paymentCreations } from "../klarna-traffic.ts";
+import { paymentBody } from "../payloads.ts";
 
 /**
  * D7: a verified PAYMENT_PENDING_CONFIRMATION token is confirmed server to server with its
@@ -23,12 +23,19 @@ export const pendingConfirmationConfirmed: Check = {
     if (!pct)
       throw new Error("the sandbox minted a kec_single_step token without payment_confirmation_token");
     const token = minted.interoperability_token;
-    const body = paymentBody(ctx, "pending-confirmation", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "pending-confirmation", [[ctx.tokenField, token]]);
+    // Confirmed either with the confirmation token (Payment Request API) or, on Klarna Network's
+    // authorize-first flow, by an authorize call carrying the token as the session token.
+    const networkConfirm = (call: KlarnaCall) =>
+      call.kind === "authorize" && call.tokenIn === "header" && call.token === token;
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
-      until: (c) => c.some((call) => call.kind === "confirm"),
+      until: (c) => c.some((call) => call.kind === "confirm" || networkConfirm(call)),
     });
     expectAccepted(result, "PAYMENT_PENDING_CONFIRMATION token");
     const confirms = calls.filter((c) => c.kind === "confirm");
+    if (confirms.length === 0 && calls.some(networkConfirm)) {
+      return "authorized at once: the authorize call carried the token as Klarna-Network-Session-Token";
+    }
     if (confirms.length === 0) {
       const seen = calls.map(describeCall).join(", ") || "nothing";
       throw new CheckFailure(`no confirmation call reached Klarna (it received: ${seen})`);

@@ -2,7 +2,7 @@ import type { Check } from "../check.ts";
 import { CheckFailure } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /** D7: PAYMENT_PREPARED has nothing to confirm with: a payment request is made, no confirmation. */
 export const preparedNotConfirmed: Check = {
@@ -15,7 +15,7 @@ export const preparedNotConfirmed: Check = {
       currency: ctx.currency,
       amount: ctx.amount,
     });
-    const body = paymentBody(ctx, "prepared", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "prepared", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });

@@ -1,7 +1,7 @@
 import type { Check } from "../check.ts";
 import { eachCase, expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, spotLabel, TOKEN_SPOTS } from "../payloads.ts";
+import { paymentBody, spotLabel } from "../payloads.ts";
 
 /** D1: the token is accepted under every Partner-facing name and place, and reaches Klarna. */
 export const tokenNames: Check = {
@@ -10,7 +10,7 @@ export const tokenNames: Check = {
   title: "Token accepted under every name and place",
   async run(ctx) {
     return eachCase(
-      TOKEN_SPOTS,
+      ctx.names.token,
       spotLabel,
       async (spot) => {
         const { interoperability_token: token } = await ctx.sandbox.mintToken({
@@ -25,7 +25,7 @@ export const tokenNames: Check = {
         expectAccepted(result, spotLabel(spot));
         expectForwarded(calls, spotLabel(spot), { token });
       },
-      `${TOKEN_SPOTS.length} placements accepted and forwarded unchanged`,
+      `${ctx.names.token.length} placements accepted and forwarded unchanged`,
     );
   },
 };

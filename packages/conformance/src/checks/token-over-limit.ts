@@ -1,5 +1,5 @@
 import type { Check } from "../check.ts";
-import { opaqueTokenOfLength, paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { opaqueTokenOfLength, paymentBody } from "../payloads.ts";
 import { expectAllRejected } from "../rejection.ts";
 
 /** Longest token an AP must accept (D2). */
@@ -15,9 +15,9 @@ export const tokenOverLimit: Check = {
       {
         label: `${TOKEN_MAX_LENGTH + 1}-character token`,
         body: paymentBody(ctx, "token-over-limit", [
-          [TOKEN_FIELD, opaqueTokenOfLength(TOKEN_MAX_LENGTH + 1)],
+          [ctx.tokenField, opaqueTokenOfLength(TOKEN_MAX_LENGTH + 1)],
         ]),
-        fields: [TOKEN_FIELD.name],
+        fields: [ctx.tokenField.name],
       },
     ]);
   },

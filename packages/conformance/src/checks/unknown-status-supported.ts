@@ -2,7 +2,7 @@ import type { Check } from "../check.ts";
 import { CheckFailure } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /** A status Klarna might add one day; no AP can know it. */
 export const FUTURE_STATUS = "PAYMENT_CONFORMANCE_FUTURE_STATUS";
@@ -18,7 +18,7 @@ export const unknownStatusSupported: Check = {
       currency: ctx.currency,
       amount: ctx.amount,
     });
-    const body = paymentBody(ctx, "unknown-status", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "unknown-status", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,
     });

@@ -1,5 +1,4 @@
-import type { Check } from "../check.ts";
-import { CheckFailure } from "../check.ts";
+import { type Check, CheckFailure, NotApplicable } from "../check.ts";
 import { eachCase, expectForwarded, expectNothingUpstream, expectRejected, summarise } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
 import { type FieldSpot, opaqueToken, paymentBody, simpleData } from "../payloads.ts";
@@ -13,18 +12,19 @@ import { type FieldSpot, opaqueToken, paymentBody, simpleData } from "../payload
 export const unprefixedNotDropped: Check = {
   id: "unprefixed-not-dropped",
   rule: "D1",
-  title: "Unprefixed top-level names refused or honoured, never dropped",
+  title: "Misplaced names (e.g. unprefixed top-level) refused or honoured, never dropped",
   async run(ctx) {
     const cases: Array<{ spot: FieldSpot; value: string; kind: "token" | "data" }> = [
-      { spot: { place: "root", name: "interoperability_token" }, value: opaqueToken(), kind: "token" },
-      { spot: { place: "root", name: "interoperability_data" }, value: simpleData(), kind: "data" },
+      ...ctx.names.misplacedToken.map((spot) => ({ spot, value: opaqueToken(), kind: "token" as const })),
+      ...ctx.names.misplacedData.map((spot) => ({ spot, value: simpleData(), kind: "data" as const })),
     ];
+    if (cases.length === 0) throw new NotApplicable("the profile names no misplaced spots (names.misplaced)");
     const outcomes: string[] = [];
     await eachCase(
       cases,
-      (c) => `top-level ${c.spot.name}`,
+      (c) => c.spot.pointer,
       async ({ spot, value, kind }) => {
-        const label = `top-level ${spot.name}`;
+        const label = spot.pointer;
         const body = paymentBody(ctx, "unprefixed", [[spot, value]]);
         const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
           until: (c) => paymentCreations(c).length > 0,

@@ -1,7 +1,7 @@
 import type { Check } from "../check.ts";
 import { CheckFailure } from "../check.ts";
 import { expectNothingUpstream, summarise } from "../expect.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /** D7: a verified PAYMENT_UNSUPPORTED token means Klarna is not offered: no payment request, a clear 422. */
 export const unsupportedNotRequested: Check = {
@@ -14,13 +14,20 @@ export const unsupportedNotRequested: Check = {
       currency: ctx.currency,
       amount: ctx.amount,
     });
-    const body = paymentBody(ctx, "unsupported", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "unsupported", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), { quiet: true });
     expectNothingUpstream(calls, "PAYMENT_UNSUPPORTED token");
-    // 422 and nothing else: a 401/403/404 would mean the request never got as far as the token.
-    if (result.status !== 422) {
-      throw new CheckFailure(`PAYMENT_UNSUPPORTED token: expected 422, got ${summarise(result)}`);
+    // A refusal: a 4xx about the payment (422, 409…), or a 2xx whose status the profile calls
+    // refused. A 400/401/403/404 would mean the request never got as far as the token.
+    const refusedByStatus =
+      result.status >= 200 && result.status < 300 && ctx.statusKind(result) === "refused";
+    const refusedByHttp =
+      result.status >= 402 && result.status < 500 && ![403, 404, 405].includes(result.status);
+    if (!refusedByStatus && !refusedByHttp) {
+      throw new CheckFailure(
+        `PAYMENT_UNSUPPORTED token: expected a refusal (e.g. 422, or a refused status), got ${summarise(result)}`,
+      );
     }
-    return `refused with HTTP ${result.status}; Klarna received no payment request`;
+    return `refused (${refusedByHttp ? `HTTP ${result.status}` : `status ${String(ctx.paymentStatus(result))}`}); Klarna received no payment request`;
   },
 };

@@ -3,7 +3,7 @@ import { CheckFailure } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { impostorToken } from "../foreign-token.ts";
 import { describeCall, paymentCreations } from "../klarna-traffic.ts";
-import { paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { paymentBody } from "../payloads.ts";
 
 /**
  * D6: a PAYMENT_PENDING_CONFIRMATION token signed by a foreign key (borrowing Klarna's kid) is
@@ -19,7 +19,7 @@ export const unverifiedNeverConfirmed: Check = {
       status: "PAYMENT_PENDING_CONFIRMATION",
       payment_confirmation_token: pct,
     });
-    const body = paymentBody(ctx, "unverified-pending", [[TOKEN_FIELD, token]]);
+    const body = paymentBody(ctx, "unverified-pending", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       // Then stay a little longer: a broken AP may confirm right after the payment request.
       until: (c) => paymentCreations(c).length > 0,

@@ -1,7 +1,7 @@
 import type { Check } from "../check.ts";
 import { expectAccepted, expectForwarded } from "../expect.ts";
 import { paymentCreations } from "../klarna-traffic.ts";
-import { DATA_FIELD, dataOfLength, opaqueTokenOfLength, paymentBody, TOKEN_FIELD } from "../payloads.ts";
+import { dataOfLength, opaqueTokenOfLength, paymentBody } from "../payloads.ts";
 import { DATA_MAX_LENGTH } from "./data-over-limit.ts";
 import { TOKEN_MAX_LENGTH } from "./token-over-limit.ts";
 
@@ -14,8 +14,8 @@ export const valuesAtLimit: Check = {
     const token = opaqueTokenOfLength(TOKEN_MAX_LENGTH);
     const data = dataOfLength(DATA_MAX_LENGTH);
     const body = paymentBody(ctx, "values-at-limit", [
-      [TOKEN_FIELD, token],
-      [DATA_FIELD, data],
+      [ctx.tokenField, token],
+      [ctx.dataField, data],
     ]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), {
       until: (c) => paymentCreations(c).length > 0,

@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+import { referenceProfile } from "../../src/profile/reference.ts";
+import type { Profile } from "../../src/profile/types.ts";
 
 /** Ways to be wrong, each aimed at one check. */
 export type Defect =
@@ -213,4 +215,19 @@ export async function startTinyAp(
   const app = buildTinyAp(options);
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   return { url, close: () => app.close() };
+}
+
+/** The reference shape, minus what the tiny AP does not offer (checkout, operations, webhooks, customers). */
+export function tinyProfile(): Profile {
+  const p = referenceProfile();
+  p.name = "tiny AP";
+  delete p.checkout;
+  delete p.customer_token;
+  delete p.webhooks;
+  p.response = {
+    payment_id: p.response.payment_id,
+    status: p.response.status,
+    statuses: p.response.statuses,
+  };
+  return p;
 }

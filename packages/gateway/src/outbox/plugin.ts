@@ -3,12 +3,11 @@
  * stopped (in-flight round finished, connections closed) when it closes. Every instance runs one;
  * claims keep them from delivering a row twice.
  *
- * Target policy: loopback-only by default (development, tests, the demo). An AP running the gateway
- * for real sets `KLARNA_INTEROP_WEBHOOK_TARGETS=public` to allow public https endpoints instead.
+ * Target policy: `app.gateway.config.webhookTargets` (`public` unless configured otherwise; the
+ * `dev` command and the tests use `loopback`).
  */
 import type { FastifyInstance } from "fastify";
 import { registerOutboxBacklog } from "../plugins/metrics.ts";
-import type { WebhookTargetPolicy } from "../webhooks/target-policy.ts";
 import { purgeWebhookHistory } from "./purge.ts";
 import { createWebhookWorker, type WebhookWorker } from "./worker.ts";
 
@@ -21,20 +20,6 @@ declare module "../app.ts" {
 
 const PURGE_INTERVAL_MS = 10 * 60_000;
 
-/** Environment variable selecting the webhook target policy (`loopback` | `public`). */
-export const TARGET_POLICY_ENV = "KLARNA_INTEROP_WEBHOOK_TARGETS";
-
-/** The target policy in force (throws naming the variable on a bad value). */
-export function webhookTargetPolicy(): WebhookTargetPolicy {
-  const value = process.env[TARGET_POLICY_ENV] ?? "loopback";
-  if (value !== "loopback" && value !== "public") {
-    throw new TypeError(
-      `${TARGET_POLICY_ENV}: expected "loopback" or "public", got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
 /** Registers the worker's lifecycle on the gateway (a route module without routes). */
 export async function webhookWorkerPlugin(app: FastifyInstance): Promise<void> {
   const { store } = app.gateway;
@@ -42,7 +27,7 @@ export async function webhookWorkerPlugin(app: FastifyInstance): Promise<void> {
   const worker = createWebhookWorker({
     db: store.db,
     dialect: store.engine,
-    targetPolicy: webhookTargetPolicy(),
+    targetPolicy: app.gateway.config.webhookTargets,
     onError: (error) => log.warn({ err: error }, "webhook delivery round failed"),
     onAttempt: (outcome) => app.gateway.metrics.webhookDeliveries.inc({ outcome }),
   });

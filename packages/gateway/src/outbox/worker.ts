@@ -11,7 +11,12 @@ import type { Kysely } from "kysely";
 import { Agent } from "undici";
 import { newId } from "../domain/ids.ts";
 import type { Database } from "../store/schema.ts";
-import { checkWebhookUrl, type WebhookTargetPolicy } from "../webhooks/target-policy.ts";
+import {
+  checkWebhookUrl,
+  createCheckedLookup,
+  type Resolver,
+  type WebhookTargetPolicy,
+} from "../webhooks/target-policy.ts";
 import { type BackoffOptions, createBackoff } from "./backoff.ts";
 import { claimDueDeliveries, type DeliveryRow } from "./claim.ts";
 import { attemptDelivery } from "./deliver.ts";
@@ -30,6 +35,8 @@ export interface WebhookWorkerOptions {
   backoff?: BackoffOptions;
   /** Where deliveries may go (default "loopback"); re-checked at send time, not only at registration. */
   targetPolicy?: WebhookTargetPolicy;
+  /** Name resolution for endpoint hosts (default `dns.lookup`; tests inject answers). */
+  resolver?: Resolver;
   now?: () => number;
   /** Called with unexpected errors of a round (the loop keeps going). */
   onError?: (error: unknown) => void;
@@ -70,8 +77,14 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   let running = false;
   let inFlight: Promise<RoundResult> | undefined;
   // Merchant endpoints are many and slow ones must not starve the Klarna client: own pool, short
-  // keep-alive (most endpoints see a request every few seconds at most).
-  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 8, connect: { timeout: timeoutMs } });
+  // keep-alive (most endpoints see a request every few seconds at most). Every connection resolves
+  // the endpoint's name through the target policy and connects to the address it checked, so a name
+  // pointed at an internal address is refused at send time too (SSRF, DNS rebinding).
+  const agent = new Agent({
+    keepAliveTimeout: 4_000,
+    connections: 8,
+    connect: { timeout: timeoutMs, lookup: createCheckedLookup(policy, options.resolver) },
+  });
 
   async function recordTimeline(
     row: DeliveryRow,

@@ -131,8 +131,9 @@ export type PaymentPatch = Omit<
 >;
 
 /**
- * Applies `patch` to `current` if nobody changed the payment since it was read and the state machine
- * allows the status change (else 409 `illegal_transition`); appends the timeline
+ * Applies `change` to `current` if nobody changed the payment since it was read and the state machine
+ * allows the status change (else 409 `illegal_transition`); a status change clears `failure` unless
+ * `change` sets it; appends the timeline
  * (a `state_changed` entry is added automatically when the status changes) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
  * With `settle`, the request's Idempotency-Key is completed with the response for the new row in
@@ -141,11 +142,11 @@ export type PaymentPatch = Omit<
 export async function updatePayment(
   db: Kysely<Database>,
   current: PaymentRow,
-  patch: PaymentPatch,
+  change: PaymentPatch,
   timeline: TimelineEntry[] = [],
   settle?: IdempotentSettlement<PaymentRow>,
 ): Promise<PaymentRow> {
-  const { write, next } = paymentUpdateWrite(current, patch, timeline, settle);
+  const { write, next } = paymentUpdateWrite(current, change, timeline, settle);
   const applied = await applyGuardedWrite(db, write);
   if (!applied) {
     throw new Problem(
@@ -161,11 +162,17 @@ export async function updatePayment(
 /** The write set of `updatePayment` and the row it leads to (exported for bench/pg-writes.ts). */
 export function paymentUpdateWrite(
   current: PaymentRow,
-  patch: PaymentPatch,
+  change: PaymentPatch,
   timeline: TimelineEntry[] = [],
   settle?: IdempotentSettlement<PaymentRow>,
 ): { write: GuardedWrite; next: PaymentRow } {
   const at = nowIso();
+  // A payment that moves on is no longer stuck where it failed: unless the change states a failure
+  // of its own (a `failed` or lapsed payment), a status change clears the old one.
+  const patch: PaymentPatch =
+    change.status !== undefined && change.status !== current.status && change.failure_code === undefined
+      ? { ...change, failure_code: null, failure_message: null }
+      : change;
   const next: PaymentRow = {
     ...current,
     ...(patch as Partial<PaymentRow>),

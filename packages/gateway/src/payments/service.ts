@@ -11,12 +11,21 @@
  * - PAYMENT_UNSUPPORTED → 422 `klarna_unavailable`; nothing stored, nothing sent to Klarna.
  *
  * Upstream faults never double or lose a payment: every Klarna POST carries a Klarna-Idempotency-Key
- * derived from the payment id and the operation (`pay_…:create`, `pay_…:confirm`,
- * `pay_…:capture:<captured so far>:<amount>`, …), so the client's retries, a merchant's retry with
- * the same Idempotency-Key, and the reconciliation job all land on the same Klarna object. When the
- * outcome is unknown the payment is left `pending` with `failure.code` saying why, and the API answers
- * 502 with the payment id; `resume` (same Idempotency-Key) or `reconcile` settles it by reading Klarna.
+ * derived from the payment id and the operation (`pay_…:create`, `pay_…:confirm`, `pay_…:void`), so
+ * the client's retries, a merchant's retry with the same Idempotency-Key, and the reconciliation job
+ * all land on the same Klarna object. When the outcome is unknown the payment is left `pending` with
+ * `failure.code` saying why, and the API answers 502 with the payment id; `resume` (same
+ * Idempotency-Key) or `reconcile` settles it by reading Klarna.
+ *
+ * Captures and refunds move money several times per payment, so their key comes from the merchant's
+ * request identity (`pay_…:capture:key:<hash of its Idempotency-Key>`, or unique to the request
+ * without one), never from state read earlier that concurrent requests would share. Capture, refund
+ * and cancel run one at a time per payment (operation-lock.ts: the loser gets 409
+ * `operation_in_progress`), and the amounts written are Klarna's running totals, so every 200 is
+ * money moved exactly once.
  */
+
+import { createHash } from "node:crypto";
 import {
   buildAuthorizeRequest,
   buildConfirmationRequest,
@@ -35,18 +44,18 @@ import {
   canTransition,
   isPaymentStatus,
   type PaymentStatus,
-  statusAfterCapture,
-  statusAfterRefund,
 } from "../domain/payment-state.ts";
 import { invalidRequest, notFound, Problem } from "../errors.ts";
 import { type KlarnaCallRecord, type KlarnaClient, KlarnaError } from "../klarna/client.ts";
-import type { KlarnaPaymentRequest } from "../klarna/types.ts";
+import type { KlarnaPaymentRequest, KlarnaTransaction } from "../klarna/types.ts";
 import type { Merchant } from "../merchants.ts";
 import type { IdempotencyHandle, IdempotentSettlement } from "../plugins/idempotency.ts";
 import type { GatewayMetrics } from "../plugins/metrics.ts";
 import type { Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
+import { planTransaction, type TransactionFacts } from "../webhooks/klarna-transactions.ts";
 import type { PaymentInput } from "./input.ts";
+import { PAYMENT_LOCK_LEASE_MS, type PaymentOperation, withPaymentLock } from "./operation-lock.ts";
 import {
   findPayment,
   findPaymentById,
@@ -73,6 +82,8 @@ export interface PaymentServiceDeps {
   metrics?: GatewayMetrics;
   accountId: string;
   log?: FastifyBaseLogger;
+  /** Lease of a payment's operation lock (default PAYMENT_LOCK_LEASE_MS). */
+  operationLeaseMs?: number;
 }
 
 /** Outcome of applying a Klarna payment-request state (from a webhook or a reconciliation read). */
@@ -86,6 +97,11 @@ export interface ApplyResult {
 export interface CallContext {
   /** Sent to Klarna as Partner-Correlation-Id (the gateway's request id). */
   correlationId?: string;
+  /**
+   * The merchant's Idempotency-Key of this request, if any: the identity a capture's or refund's
+   * Klarna-Idempotency-Key is derived from.
+   */
+  requestKey?: string;
   /**
    * Completes the request's Idempotency-Key in the transaction that writes the payment's outcome
    * (one commit fewer per payment); without it the key is completed when the reply is sent.
@@ -101,8 +117,36 @@ interface MoneyMovement {
   tooLarge: string;
   /** The 409 problem's detail when the payment has no Klarna transaction. */
   noTransaction: string;
-  /** Calls Klarna for `value` on transaction `tid`; returns the payment's new totals and the call's timeline entry. */
-  call(tid: string, value: number): Promise<{ patch: PaymentPatch; entry: TimelineEntry }>;
+  /** The Klarna transaction event this movement amounts to (for `planTransaction`). */
+  event: string;
+  /**
+   * Calls Klarna for `value` on transaction `tid`; returns Klarna's transaction after it (its
+   * running totals) and the call's timeline entry.
+   */
+  call(tid: string, value: number): Promise<{ transaction: TransactionFacts; entry: TimelineEntry }>;
+}
+
+/**
+ * The Klarna-Idempotency-Key of a capture or refund: derived from the merchant's request identity,
+ * so a retry of the same request (same Idempotency-Key) lands on the same Klarna capture and two
+ * different requests never do. Without an Idempotency-Key every request is a new movement.
+ */
+export function movementKey(paymentId: string, operation: "capture" | "refund", requestKey?: string): string {
+  if (requestKey === undefined) return `${paymentId}:${operation}:req:${newId("op")}`;
+  return `${paymentId}:${operation}:key:${createHash("sha256").update(requestKey).digest("base64url")}`;
+}
+
+/** Klarna's totals after a movement; computed from the locked row when Klarna's answer lacks them. */
+function transactionFacts(
+  transaction: KlarnaTransaction | undefined,
+  fallback: { captured_amount: number; refunded_amount: number },
+): TransactionFacts {
+  const captured = transaction?.captured_amount;
+  const refunded = transaction?.refunded_amount;
+  if (typeof captured === "number" && typeof refunded === "number") {
+    return { state: transaction?.state ?? "", captured_amount: captured, refunded_amount: refunded };
+  }
+  return { state: "", ...fallback };
 }
 
 function callEntry(record: KlarnaCallRecord, extra: Record<string, unknown> = {}): TimelineEntry {
@@ -176,6 +220,7 @@ function settledStatus(state: string): PaymentStatus | undefined {
 export function createPaymentService(deps: PaymentServiceDeps) {
   const { store, klarna, verifier } = deps;
   const db = store.db;
+  const leaseMs = deps.operationLeaseMs ?? PAYMENT_LOCK_LEASE_MS;
 
   /** Confirms a PENDING_CONFIRMATION request; returns the patch for an authorized payment. */
   async function confirm(
@@ -309,6 +354,11 @@ export function createPaymentService(deps: PaymentServiceDeps) {
         amount: row.amount,
         reference: row.reference ?? row.id,
         customerToken: token,
+        // A charge made through this API has a shopper behind it who can be handed over to Klarna.
+        stepUp: {
+          paymentRequestReference: row.reference ?? row.id,
+          ...(row.return_url ? { returnUrl: row.return_url } : {}),
+        },
         ...(row.klarna_token !== null ? { interoperabilityToken: row.klarna_token } : {}),
         ...(row.klarna_data !== null ? { data: row.klarna_data } : {}),
       });
@@ -569,86 +619,62 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     timeline: listTimeline.bind(null, db),
 
     /** Captures `amount` (default: everything not yet captured). */
-    async capture(
-      merchantId: string,
-      id: string,
-      amount: number | undefined,
-      ctx: CallContext = {},
-    ): Promise<PaymentRow> {
-      const row = await service.getOrThrow(merchantId, id);
-      assertOperation("capture", row.status as PaymentStatus);
-      const remaining = row.amount - row.captured_amount;
-      return moveMoney(row, amount, {
-        remaining,
-        tooLarge: `Only ${remaining} can still be captured.`,
-        noTransaction: "The payment has no Klarna transaction to capture.",
-        async call(tid, value) {
-          const result = await klarna
-            .forAccount(row.klarna_account_id)
-            .capture(tid, value, `${row.id}:capture:${row.captured_amount}:${value}`, ctx.correlationId);
-          const captured = result.data.transaction?.captured_amount ?? row.captured_amount + value;
-          return {
-            patch: { status: statusAfterCapture(row.amount, captured), captured_amount: captured },
-            entry: callEntry(result.record, { amount: value, capture_id: result.data.payment_capture_id }),
-          };
-        },
+    capture(merchantId: string, id: string, amount: number | undefined, ctx: CallContext = {}) {
+      return exclusive(merchantId, id, "capture", (row) => {
+        assertOperation("capture", row.status as PaymentStatus);
+        const remaining = row.amount - row.captured_amount;
+        return moveMoney(row, amount, {
+          remaining,
+          tooLarge: `Only ${remaining} can still be captured.`,
+          noTransaction: "The payment has no Klarna transaction to capture.",
+          event: "payment.transaction.captured",
+          async call(tid, value) {
+            const key = movementKey(row.id, "capture", ctx.requestKey);
+            const result = await klarna
+              .forAccount(row.klarna_account_id)
+              .capture(tid, value, key, ctx.correlationId);
+            return {
+              transaction: transactionFacts(result.data.transaction, {
+                captured_amount: row.captured_amount + value,
+                refunded_amount: row.refunded_amount,
+              }),
+              entry: callEntry(result.record, { amount: value, capture_id: result.data.payment_capture_id }),
+            };
+          },
+        });
       });
     },
 
     /** Refunds `amount` (default: everything captured and not yet refunded). */
-    async refund(
-      merchantId: string,
-      id: string,
-      amount: number | undefined,
-      ctx: CallContext = {},
-    ): Promise<PaymentRow> {
-      const row = await service.getOrThrow(merchantId, id);
-      assertOperation("refund", row.status as PaymentStatus);
-      const remaining = row.captured_amount - row.refunded_amount;
-      return moveMoney(row, amount, {
-        remaining,
-        tooLarge: `Only ${remaining} can still be refunded.`,
-        noTransaction: "The payment has no Klarna transaction to refund.",
-        async call(tid, value) {
-          const result = await klarna
-            .forAccount(row.klarna_account_id)
-            .refund(tid, value, `${row.id}:refund:${row.refunded_amount}:${value}`, ctx.correlationId);
-          const refunded = result.data.transaction?.refunded_amount ?? row.refunded_amount + value;
-          return {
-            patch: { status: statusAfterRefund(row.captured_amount, refunded), refunded_amount: refunded },
-            entry: callEntry(result.record, { amount: value, refund_id: result.data.refund_id }),
-          };
-        },
+    refund(merchantId: string, id: string, amount: number | undefined, ctx: CallContext = {}) {
+      return exclusive(merchantId, id, "refund", (row) => {
+        assertOperation("refund", row.status as PaymentStatus);
+        const remaining = row.captured_amount - row.refunded_amount;
+        return moveMoney(row, amount, {
+          remaining,
+          tooLarge: `Only ${remaining} can still be refunded.`,
+          noTransaction: "The payment has no Klarna transaction to refund.",
+          event: "payment.transaction.refunded",
+          async call(tid, value) {
+            const key = movementKey(row.id, "refund", ctx.requestKey);
+            const result = await klarna
+              .forAccount(row.klarna_account_id)
+              .refund(tid, value, key, ctx.correlationId);
+            return {
+              transaction: transactionFacts(result.data.transaction, {
+                captured_amount: row.captured_amount,
+                refunded_amount: row.refunded_amount + value,
+              }),
+              entry: callEntry(result.record, { amount: value, refund_id: result.data.refund_id }),
+            };
+          },
+        });
       });
     },
 
     /** Cancels a payment awaiting the shopper (cancels the Klarna request) or an authorized one (voids it). */
-    async cancel(merchantId: string, id: string, ctx: CallContext = {}): Promise<PaymentRow> {
-      const row = await service.getOrThrow(merchantId, id);
-      assertOperation("cancel", row.status as PaymentStatus);
-      try {
-        let record: KlarnaCallRecord;
-        if (row.status === "authorized" && row.klarna_payment_transaction_id) {
-          record = (
-            await klarna
-              .forAccount(row.klarna_account_id)
-              .voidTransaction(row.klarna_payment_transaction_id, `${row.id}:void`, ctx.correlationId)
-          ).record;
-        } else if (row.klarna_payment_request_id) {
-          record = (
-            await klarna.cancelPaymentRequest(
-              row.klarna_payment_request_id,
-              `${row.id}:cancel`,
-              ctx.correlationId,
-            )
-          ).record;
-        } else {
-          throw new Problem(409, "no_klarna_object", "The payment has nothing at Klarna to cancel.");
-        }
-        return await updatePayment(db, row, { status: "canceled", next_action: null }, [callEntry(record)]);
-      } catch (error) {
-        throw await klarnaFailure(error, row);
-      }
+    cancel(merchantId: string, id: string, ctx: CallContext = {}) {
+      return exclusive(merchantId, id, "cancel", (row) => cancelLocked(row, ctx));
     },
 
     /**
@@ -716,10 +742,10 @@ export function createPaymentService(deps: PaymentServiceDeps) {
   };
 
   /**
-   * Moves money on the payment's Klarna transaction (a capture or a refund): `amount` defaults to
-   * all that is left; more than that is a 422 naming `/amount`, no transaction a 409. The new totals
-   * go through `persist`, because a Klarna webhook reporting this very movement may have committed
-   * first; a failed Klarna call is recorded and answered by `klarnaFailure`.
+   * Moves money on the payment's Klarna transaction (a capture or a refund, under the payment's
+   * operation lock): `amount` defaults to all that is left; more than that is a 422 naming
+   * `/amount`, no transaction a 409. A failed Klarna call is recorded and answered by
+   * `klarnaFailure`; Klarna's new totals are written by `recordMovement`.
    */
   async function moveMoney(
     row: PaymentRow,
@@ -735,12 +761,94 @@ export function createPaymentService(deps: PaymentServiceDeps) {
     }
     const tid = row.klarna_payment_transaction_id;
     if (!tid) throw new Problem(409, "no_transaction", movement.noTransaction);
+    let moved: { transaction: TransactionFacts; entry: TimelineEntry };
     try {
-      const { patch, entry } = await movement.call(tid, value);
-      return await persist(row, patch, [entry]);
+      moved = await movement.call(tid, value);
     } catch (error) {
       throw await klarnaFailure(error, row);
     }
+    return recordMovement(row, moved.transaction, movement.event, moved.entry);
+  }
+
+  /**
+   * Writes Klarna's totals after a movement as a Klarna transaction webhook would
+   * (`planTransaction`: amounts only ever grow to Klarna's running totals, never added up). If the
+   * payment changed meanwhile (that webhook committed first, or a lock lapsed) it is re-read and
+   * re-planned; when Klarna's totals are known already, the payment as it is answers.
+   */
+  async function recordMovement(
+    row: PaymentRow,
+    transaction: TransactionFacts,
+    event: string,
+    entry: TimelineEntry,
+  ): Promise<PaymentRow> {
+    let current = row;
+    for (let attempt = 1; ; attempt++) {
+      const plan = planTransaction(current, transaction, event);
+      if (plan.steps.length === 0) {
+        await recordTimeline(db, current, [entry]);
+        if (plan.reason?.startsWith("illegal_transition")) {
+          throw new Problem(409, "illegal_transition", `Klarna's totals cannot be applied (${plan.reason}).`);
+        }
+        return current;
+      }
+      try {
+        let next = current;
+        for (const [i, patch] of plan.steps.entries()) {
+          next = await updatePayment(db, next, patch, i === plan.steps.length - 1 ? [entry] : []);
+        }
+        return next;
+      } catch (error) {
+        const again = error instanceof Problem && error.code === "concurrent_modification" && attempt < 5;
+        if (!again) throw error;
+        current = (await findPaymentById(db, row.id)) ?? current;
+      }
+    }
+  }
+
+  /** Cancels or voids the payment (holding its operation lock). */
+  async function cancelLocked(row: PaymentRow, ctx: CallContext): Promise<PaymentRow> {
+    assertOperation("cancel", row.status as PaymentStatus);
+    try {
+      let record: KlarnaCallRecord;
+      if (row.status === "authorized" && row.klarna_payment_transaction_id) {
+        record = (
+          await klarna
+            .forAccount(row.klarna_account_id)
+            .voidTransaction(row.klarna_payment_transaction_id, `${row.id}:void`, ctx.correlationId)
+        ).record;
+      } else if (row.klarna_payment_request_id) {
+        record = (
+          await klarna.cancelPaymentRequest(
+            row.klarna_payment_request_id,
+            `${row.id}:cancel`,
+            ctx.correlationId,
+          )
+        ).record;
+      } else {
+        throw new Problem(409, "no_klarna_object", "The payment has nothing at Klarna to cancel.");
+      }
+      return await updatePayment(db, row, { status: "canceled", next_action: null }, [callEntry(record)]);
+    } catch (error) {
+      throw await klarnaFailure(error, row);
+    }
+  }
+
+  /**
+   * Runs a capture, refund or cancel of a merchant's payment holding the payment's operation lock
+   * (404 when the merchant has no such payment, 409 `operation_in_progress` when another operation
+   * holds the lock); `work` gets the payment as read under the lock.
+   */
+  async function exclusive(
+    merchantId: string,
+    id: string,
+    operation: PaymentOperation,
+    work: (row: PaymentRow) => Promise<PaymentRow>,
+  ): Promise<PaymentRow> {
+    const found = await service.getOrThrow(merchantId, id);
+    return withPaymentLock(db, found.id, operation, leaseMs, async () =>
+      work((await findPaymentById(db, found.id)) ?? found),
+    );
   }
 
   /** Records a failed Klarna call on the timeline and maps it to the problem to answer with. */

@@ -4,7 +4,7 @@
  * unexpected failures (logged, answered with a generic 500 that leaks nothing).
  */
 import { jsonPointer } from "@klarna-interop/core";
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type FieldProblem, Problem } from "../errors.ts";
 
 interface AjvError {
@@ -90,6 +90,25 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
     return new Problem(status, "bad_request", error.message);
   }
   return undefined;
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a path with broken
+ * percent-encoding such as `/v2/payments/%ED%A0%80`, FST_ERR_BAD_URL) answered as problem+json too.
+ */
+export function problemFrameworkErrors(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const status =
+    error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const code = error.code === "FST_ERR_BAD_URL" ? "invalid_path" : "bad_request";
+  const detail =
+    error.code === "FST_ERR_BAD_URL"
+      ? "The request path is not valid percent-encoded UTF-8."
+      : "The request could not be routed.";
+  void send(reply, new Problem(status, code, detail));
 }
 
 /** Installs the error and not-found handlers on `app` (call before registering routes). */

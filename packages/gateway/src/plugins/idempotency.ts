@@ -9,10 +9,13 @@
  * - Same key, different request: 422 `idempotency_key_reused`.
  * - Same key while the first is still running: 409 `idempotency_key_in_use`.
  * - Which responses are kept: everything the operation decided (2xx, 404, 409, 422). Not kept:
- *   400 (the request was rejected before anything ran, so fixing it and reusing the key is fine)
- *   and 5xx (the outcome is unknown; the key is released so a retry runs again and, through
- *   `resourceId`, resumes the object the first attempt created instead of creating another).
- * - A crashed owner's lock expires after `lockMs`; the next retry takes the key over.
+ *   400 (the request was rejected before anything ran, so fixing it and reusing the key is fine),
+ *   5xx (the outcome is unknown; the key is released so a retry runs again and, through
+ *   `resourceId`, resumes the object the first attempt created instead of creating another), and
+ *   any answer with `Retry-After` (e.g. 409 `operation_in_progress`: "come back", not a decision).
+ * - The in-flight lock is a lease of `lockMs` that the owning request renews while it runs (every
+ *   third of it), so a slow request keeps its key and a crashed owner's lock lapses within `lockMs`
+ *   (seconds); the next retry then takes the key over.
  * - Keys are scoped per merchant and kept for the retention period (24 h by default), which every
  *   response advertises in `Idempotency-Retention-Seconds`.
  */
@@ -23,6 +26,7 @@ import { Problem } from "../errors.ts";
 import { insertIfAbsent, updateWhere } from "../store/fast-writes.ts";
 import type { Database, Store } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
+import { keepLease } from "../store/lease.ts";
 import type { IdempotencyKeysTable } from "../store/schema.ts";
 
 /** What a route handler learns about the Idempotency-Key of its request. */
@@ -44,6 +48,8 @@ export interface IdempotencyHandle {
   unclaimed?: PendingClaim;
   /** The deferred claim found the key taken by a concurrent request: nothing of it is stored. */
   lostRace?: boolean;
+  /** Stops renewing the in-flight lease (when the response is settled). */
+  stopRenewing?: () => void;
 }
 
 /** What a deferred claim writes. */
@@ -89,7 +95,7 @@ declare module "fastify" {
 
 export interface IdempotencyOptions {
   retentionMs: number;
-  /** How long an in-flight owner holds the key before a retry may take it over. */
+  /** Lease of an in-flight owner's lock, renewed while it runs; a crashed owner's lapses after it. */
   lockMs: number;
 }
 
@@ -144,6 +150,8 @@ export function attachmentApplied(handle: IdempotencyHandle, resourceId: string,
 }
 
 const KEY = ["merchant_id", "key"] as const;
+/** `locked_until` of a key its owner gave up (5xx, 400 after a resource, Retry-After): free now. */
+const RELEASED = nowIso(0);
 
 function keyInUse(): Problem {
   return new Problem(
@@ -365,12 +373,37 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     }
     reply.header("idempotency-retention-seconds", retentionSeconds);
     const deferred = request.routeOptions.config?.idempotency === "claim-with-resource";
-    return claim(request, reply, request.merchant.id, key, deferred);
+    const replayed = await claim(request, reply, request.merchant.id, key, deferred);
+    if (replayed) return replayed;
+    const handle = request.idempotency;
+    // (A deferred claim has no record until the handler's transaction inserts it; renewing a
+    // missing or released record changes nothing.)
+    if (handle) handle.stopRenewing = keepLease(() => renew(handle), options.lockMs);
+  });
+
+  /**
+   * Pushes an in-flight lock forward unless it was completed or released (`locked_until` of the
+   * epoch, set when the owner gives the key up).
+   */
+  function renew(handle: IdempotencyHandle) {
+    return db
+      .updateTable("idempotency_keys")
+      .set({ locked_until: nowIso(Date.now() + options.lockMs) })
+      .where("merchant_id", "=", handle.merchantId)
+      .where("key", "=", handle.key)
+      .where("state", "=", "in_flight")
+      .where("locked_until", ">", RELEASED)
+      .execute();
+  }
+
+  app.addHook("onResponse", async (request) => {
+    request.idempotency?.stopRenewing?.();
   });
 
   app.addHook("onSend", async (request, reply, payload) => {
     const handle = request.idempotency;
     if (!handle) return payload;
+    handle.stopRenewing?.();
     request.idempotency = null; // onSend may run again for an error reply; settle once
     if (handle.responseStored || handle.lostRace) return payload; // written already, or not ours
     const status = reply.statusCode;
@@ -378,7 +411,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     if (handle.unclaimed) {
       // Never claimed: the handler decided without creating anything (e.g. 422 PAYMENT_UNSUPPORTED).
       // Keep what it decided, as a claimed key would; 400s and 5xx leave no record at all.
-      if (status === 400 || status >= 500 || !storable) return payload;
+      if (status === 400 || status >= 500 || !storable || reply.hasHeader("retry-after")) return payload;
       const response = {
         status,
         body: (payload as string | null | undefined) ?? "",
@@ -398,10 +431,10 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .where("merchant_id", "=", handle.merchantId)
         .where("key", "=", handle.key)
         .execute();
-    } else if (status >= 500 || status === 400 || !storable) {
+    } else if (status >= 500 || status === 400 || !storable || reply.hasHeader("retry-after")) {
       await db
         .updateTable("idempotency_keys")
-        .set({ locked_until: nowIso(0) })
+        .set({ locked_until: RELEASED })
         .where("merchant_id", "=", handle.merchantId)
         .where("key", "=", handle.key)
         .execute();

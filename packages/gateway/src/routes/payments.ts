@@ -51,6 +51,12 @@ function parseLimit(raw: string | undefined): number {
   return limit;
 }
 
+/** What a capture, refund or cancel needs of its request: ids for Klarna (see CallContext). */
+function operationContext(request: FastifyRequest) {
+  const key = request.idempotency?.key;
+  return { correlationId: request.id, ...(key !== undefined ? { requestKey: key } : {}) };
+}
+
 /** Registers /v1/payments and /v2/payments routes. */
 export async function paymentRoutes(app: FastifyInstance): Promise<void> {
   const { payments } = app.gateway;
@@ -196,7 +202,7 @@ export async function paymentRoutes(app: FastifyInstance): Promise<void> {
       const merchant = merchantOf(request);
       const { id } = request.params as { id: string };
       const amount = (request.body as { amount?: number } | null)?.amount;
-      return serializePayment(await payments.capture(merchant.id, id, amount, { correlationId: request.id }));
+      return serializePayment(await payments.capture(merchant.id, id, amount, operationContext(request)));
     },
   );
 
@@ -207,7 +213,7 @@ export async function paymentRoutes(app: FastifyInstance): Promise<void> {
       const merchant = merchantOf(request);
       const { id } = request.params as { id: string };
       const amount = (request.body as { amount?: number } | null)?.amount;
-      return serializePayment(await payments.refund(merchant.id, id, amount, { correlationId: request.id }));
+      return serializePayment(await payments.refund(merchant.id, id, amount, operationContext(request)));
     },
   );
 
@@ -217,7 +223,7 @@ export async function paymentRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const merchant = merchantOf(request);
       const { id } = request.params as { id: string };
-      return serializePayment(await payments.cancel(merchant.id, id, { correlationId: request.id }));
+      return serializePayment(await payments.cancel(merchant.id, id, operationContext(request)));
     },
   );
 }

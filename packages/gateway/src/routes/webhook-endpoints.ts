@@ -11,7 +11,6 @@ import type { Selectable } from "kysely";
 import { Type } from "typebox";
 import { newId } from "../domain/ids.ts";
 import { invalidRequest, notFound, Problem } from "../errors.ts";
-import { webhookTargetPolicy } from "../outbox/plugin.ts";
 import { IdParams, ProblemSchema } from "../payments/schemas.ts";
 import { merchantOf } from "../plugins/auth.ts";
 import { nowIso } from "../store/index.ts";
@@ -99,7 +98,7 @@ function serializeDelivery(row: Selectable<WebhookDeliveriesTable>) {
 export async function webhookEndpointRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app.gateway;
   const db = store.db;
-  const policy = webhookTargetPolicy();
+  const policy = app.gateway.config.webhookTargets;
 
   async function ownEndpoint(merchantId: string, id: string) {
     const row = await db

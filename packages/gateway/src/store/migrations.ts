@@ -294,11 +294,28 @@ const m0003: Migration = {
   },
 };
 
+/**
+ * One capture, refund or cancel at a time per payment (payments/operation-lock.ts): a lease row per
+ * payment while its operation talks to Klarna, renewed by its owner, lapsing when the owner dies.
+ */
+const m0004: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable("payment_locks")
+      .addColumn("payment_id", "text", (c) => c.primaryKey())
+      .addColumn("owner", "text", (c) => c.notNull())
+      .addColumn("operation", "text", (c) => c.notNull())
+      .addColumn("locked_until", "text", (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** All migrations, in order. Names are stable forever: they are recorded in the database. */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_payment_method_klarna_revocation": m0002,
   "0003_klarna_network_flow": m0003,
+  "0004_payment_locks": m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

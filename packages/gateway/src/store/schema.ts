@@ -105,6 +105,17 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+/** A payment's capture, refund or cancel in progress (payments/operation-lock.ts). */
+export interface PaymentLocksTable {
+  payment_id: string;
+  /** Random id of the request holding the lease. */
+  owner: string;
+  /** `capture`, `refund` or `cancel`. */
+  operation: string;
+  /** Until when the owner holds the lease; it renews it while it works, a dead owner's lapses. */
+  locked_until: Timestamp;
+}
+
 export interface OutboxTable {
   id: string;
   merchant_id: string;
@@ -228,6 +239,7 @@ export interface Database {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  payment_locks: PaymentLocksTable;
   outbox: OutboxTable;
   klarna_webhook_events: KlarnaWebhookEventsTable;
   webhook_endpoints: WebhookEndpointsTable;

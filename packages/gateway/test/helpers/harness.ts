@@ -110,6 +110,8 @@ export async function startHarness(sandbox: RunningSandbox, options: HarnessOpti
     klarnaTimeoutMs: 2000,
     klarnaRetryBaseMs: 10,
     logger: options.log ? { level: "debug", stream } : false,
+    // Test endpoints listen on 127.0.0.1: the development policy (the default is `public`).
+    webhookTargets: "loopback",
     ...options.gateway,
   });
   await sandboxJson(sandbox, "DELETE", "/_sandbox/journal");

@@ -1,6 +1,7 @@
 import type { SandboxContext } from "../context.ts";
 import { KlarnaHttpError } from "../http/errors.ts";
 import type { ConfirmationToken, ShoppingSession } from "../types.ts";
+import { issueOpaqueBoostToken } from "./network-sessions.ts";
 
 /** Boost scenarios and the interoperability status each leaves the shopping session in. */
 export const SCENARIOS = {
@@ -31,6 +32,8 @@ export interface BoostInput {
   shoppingSessionId?: string;
   /** Seconds until the minted token expires (adds an `exp` claim); none by default, like Klarna's samples. */
   expiresInSeconds?: number;
+  /** "opaque": a `krn:network:…:session-token:…` the sandbox looks up instead of a signed JWT. */
+  format?: "jwt" | "opaque";
 }
 
 /** What the control API answers. */
@@ -125,7 +128,10 @@ export async function createBoostSession(ctx: SandboxContext, input: BoostInput)
     mint.paymentConfirmationToken = session.payment_confirmation_token;
   if (input.expiresInSeconds !== undefined)
     mint.exp = Math.floor(ctx.clock.now() / 1000) + input.expiresInSeconds;
-  const token = await ctx.mintToken(mint);
+  const token =
+    input.format === "opaque"
+      ? issueOpaqueBoostToken(ctx, session.shopping_session_id).token
+      : await ctx.mintToken(mint);
   const result: BoostResult = {
     interoperability_token: token,
     shopping_session_id: session.shopping_session_id,

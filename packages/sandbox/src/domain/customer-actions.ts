@@ -1,6 +1,8 @@
 import type { SandboxContext } from "../context.ts";
 import type { PaymentRequest } from "../types.ts";
 import { issueConfirmationToken } from "./boost.ts";
+import { issueAndStoreCustomerToken } from "./customer-token-store.ts";
+import { issueCompletedToken } from "./network-sessions.ts";
 import { expireIfDue, transition } from "./payment-requests.ts";
 
 /**
@@ -30,6 +32,7 @@ export function customerApproved(
   correlationId?: string,
 ): PaymentRequest {
   customerOpened(ctx, request, correlationId);
+  if (request.generation === "network") return completed(ctx, request, correlationId);
   if (request.state === "IN_PROGRESS") {
     const binding: {
       paymentRequestId: string;
@@ -46,6 +49,30 @@ export function customerApproved(
     request.state_context.payment_confirmation_token = issueConfirmationToken(ctx, binding).token;
   }
   return transition(ctx, request, "PENDING_CONFIRMATION", correlationId);
+}
+
+/**
+ * Current generation: the customer finished Klarna's purchase journey → COMPLETED, with a fresh
+ * klarna_network_session_token (single use, 60 minutes, bound to currency and amount; `payment_token`
+ * carries the same value under Klarna's deprecated name) and, for a token-only step-up, the customer token.
+ * Set before the transition so the `completed` webhook already carries them.
+ */
+function completed(ctx: SandboxContext, request: PaymentRequest, correlationId?: string): PaymentRequest {
+  if (request.state === "IN_PROGRESS") {
+    const token = issueCompletedToken(ctx, request);
+    const sc = request.state_context;
+    sc.klarna_network_session_token = token.token;
+    sc.klarna_network_session_token_expires_at = token.expires_at;
+    sc.payment_token = token.token;
+    const tokenization = request.tokenization;
+    if (tokenization && !tokenization.purchase) {
+      const issued = issueAndStoreCustomerToken(ctx, tokenization.scopes);
+      sc.customer_token = { customer_token: issued.customer_token, scopes: [...issued.scopes] };
+      if (tokenization.customer_token_reference !== undefined)
+        sc.customer_token.customer_token_reference = tokenization.customer_token_reference;
+    }
+  }
+  return transition(ctx, request, "COMPLETED", correlationId);
 }
 
 /** The customer declined: → DECLINED (through IN_PROGRESS when the page was never opened). */

@@ -14,6 +14,8 @@ export interface JournalEntry {
   body: string | null;
   /** Response status; absent while running or when the connection was dropped. */
   status?: number;
+  /** The parsed `Klarna-Integration-Metadata` header, when the request sent a valid one. */
+  integration_metadata?: Record<string, unknown>;
   correlation_id: string;
 }
 

@@ -1,43 +1,67 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
-import { type Static, Type } from "typebox";
-import type { SandboxContext } from "../context.ts";
-import { confirmPayment } from "../domain/confirmations.ts";
-import { decideCharge, KNOWN_SCOPES, parseScopes } from "../domain/customer-tokens.ts";
-import { createPaymentRequest, snapshot } from "../domain/payment-requests.ts";
-import type { JsonObject } from "../domain/shopping-sessions.ts";
-import { resolveToken } from "../domain/tokens.ts";
+import { Type } from "typebox";
 import {
-  authorizeTransaction,
-  capture,
-  type TransactionRecord,
-  type TransactionView,
-  viewTransaction,
-} from "../domain/transactions.ts";
-import { type KlarnaFieldError, KlarnaHttpError, validationError } from "../http/errors.ts";
-import type { PaymentRequest } from "../types.ts";
-import { customerTokenStore, findCustomerToken, issueAndStoreCustomerToken } from "./customer-tokens.ts";
+  type AuthorizeBody,
+  type AuthorizeCall,
+  chargeCustomerToken,
+  customerMustAct,
+  declined,
+  isDeclineTestAmount,
+} from "../domain/authorization.ts";
+import { findCustomerToken } from "../domain/customer-token-store.ts";
+import { KNOWN_SCOPES, parseScopes } from "../domain/customer-tokens.ts";
+import { authorizeWithSessionToken, SESSION_HEADER } from "../domain/final-authorization.ts";
+import { sessionBehindToken } from "../domain/network-sessions.ts";
+import type { JsonObject } from "../domain/shopping-sessions.ts";
+import { validationError } from "../http/errors.ts";
 import { Currency, ErrorResponses, MinorUnits } from "./schemas.ts";
 import { attachPurchaseData } from "./shopping-sessions.ts";
 
-const SESSION_HEADER = "Klarna-Network-Session-Token";
 const CUSTOMER_HEADER = "Klarna-Customer-Token";
+/**
+ * Older name of the session token header: on its own it is taken as the session token; beside a
+ * customer token it only binds a step-up to its shopping session.
+ */
 const INTEROPERABILITY_HEADER = "Klarna-Interoperability-Token";
 
-const AuthorizeBody = Type.Object(
+const Open = Type.Object({}, { additionalProperties: true });
+
+const AuthorizeBodySchema = Type.Object(
   {
     currency: Currency,
-    request_payment_transaction: Type.Object(
-      {
-        amount: MinorUnits,
-        payment_transaction_reference: Type.String({ minLength: 1, maxLength: 255 }),
-        payment_option_id: Type.Optional(Type.String({ maxLength: 255 })),
-        capture: Type.Optional(Type.Union([Type.Literal("NOW"), Type.Literal("LATER")])),
-      },
-      { additionalProperties: true },
+    request_payment_transaction: Type.Optional(
+      Type.Object(
+        {
+          amount: MinorUnits,
+          payment_transaction_reference: Type.String({ minLength: 1, maxLength: 255 }),
+          payment_option_id: Type.Optional(Type.String({ maxLength: 255 })),
+          capture: Type.Optional(Type.Union([Type.Literal("NOW"), Type.Literal("LATER")])),
+        },
+        { additionalProperties: true },
+      ),
     ),
-    supplementary_purchase_data: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    step_up_config: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    supplementary_purchase_data: Type.Optional(Open),
+    step_up_config: Type.Optional(
+      Type.Object(
+        {
+          payment_request_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+          customer_interaction_config: Type.Optional(
+            Type.Object(
+              {
+                method: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+                return_url: Type.Optional(
+                  Type.String({ minLength: 1, maxLength: 2048, pattern: "^https?://" }),
+                ),
+                app_return_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+              },
+              { additionalProperties: true },
+            ),
+          ),
+        },
+        { additionalProperties: true },
+      ),
+    ),
     request_customer_token: Type.Optional(
       Type.Object(
         {
@@ -50,9 +74,7 @@ const AuthorizeBody = Type.Object(
   },
   { additionalProperties: true },
 );
-type AuthorizeBodyType = Static<typeof AuthorizeBody>;
 
-const Open = Type.Object({}, { additionalProperties: true });
 const AuthorizeResponseSchema = Type.Object({
   payment_transaction_response: Type.Object(
     {
@@ -70,24 +92,6 @@ const AuthorizeResponseSchema = Type.Object({
   customer_token_response: Type.Optional(Open),
 });
 
-/** Stored on the transaction so a repeated final authorization returns the same customer token. */
-interface TokenizingTransaction extends TransactionRecord {
-  issued_customer_token?: string;
-}
-
-interface AuthorizeResponse {
-  payment_transaction_response: {
-    result: "APPROVED" | "DECLINED" | "STEP_UP_REQUIRED";
-    result_reason?: string;
-    payment_transaction?: TransactionView;
-  };
-  payment_request?: PaymentRequest;
-  customer_token_response?: {
-    result: "APPROVED";
-    customer_token: { customer_token: string; scopes: string[]; customer_token_reference?: string };
-  };
-}
-
 /** A single-valued header, or undefined; a repeated header is a 400 naming it. */
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name.toLowerCase()];
@@ -97,30 +101,9 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return value;
 }
 
-/** Renames confirm's field names to where the values came from in an authorize call. */
-const AUTHORIZE_PARAMETERS: Record<string, string> = {
-  "path.payment_confirmation_token": `header.${SESSION_HEADER}`,
-  "body.payment_amount": "body.request_payment_transaction.amount",
-};
-
-function asAuthorizeError(error: unknown): unknown {
-  if (!(error instanceof KlarnaHttpError)) return error;
-  const fields: KlarnaFieldError[] | undefined = error.fieldErrors?.map((f) => ({
-    parameter: AUTHORIZE_PARAMETERS[f.parameter] ?? f.parameter,
-    error_message: f.error_message,
-  }));
-  return new KlarnaHttpError(error.statusCode, error.errorCode, error.message, fields);
-}
-
 /**
- * Payment Authorize API (Klarna Network, second generation):
- * - `Klarna-Network-Session-Token`: final authorization of a session the customer approved. The
- *   sandbox accepts the payment confirmation token of an approved payment request, or an
- *   interoperability token it issued that carries one. Repeating it returns the same transaction.
- * - `Klarna-Customer-Token`: charge a stored customer token; the outcome follows the magic amounts
- *   of domain/customer-tokens.ts.
- * - neither: the customer has to approve first → STEP_UP_REQUIRED with a payment request.
- * `Klarna-Interoperability-Token` is accepted alongside (it binds a step-up to its shopping session).
+ * Payment Authorize API (Klarna Network, current generation); the decisions live in
+ * domain/authorization.ts and domain/final-authorization.ts (docs/sandbox.md, "Authorize decisions").
  */
 const authorizeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ctx = app.sandbox;
@@ -131,165 +114,60 @@ const authorizeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ["Klarna: payment authorize"],
         summary:
-          "Authorize a payment: final authorization (session token), token charge (customer token) or step-up",
+          "Authorize a payment: approve, decline or step up; final authorization with a session token; token charges",
         security: [{ basic: [] }],
         params: Type.Object({ partner_account_id: Type.String({ minLength: 1, maxLength: 255 }) }),
-        body: AuthorizeBody,
+        body: AuthorizeBodySchema,
         response: { 200: AuthorizeResponseSchema, ...ErrorResponses, 403: ErrorResponses[400] },
       },
     },
-    async (request): Promise<AuthorizeResponse> => {
-      const sessionToken = header(request, SESSION_HEADER);
+    async (request) => {
       const customerToken = header(request, CUSTOMER_HEADER);
       const interoperabilityToken = header(request, INTEROPERABILITY_HEADER);
+      const sessionToken =
+        header(request, SESSION_HEADER) ?? (customerToken === undefined ? interoperabilityToken : undefined);
       if (sessionToken !== undefined && customerToken !== undefined) {
         throw validationError(`header.${CUSTOMER_HEADER}`, `cannot be combined with ${SESSION_HEADER}`);
       }
-      const body = request.body;
+      const body = request.body as AuthorizeBody;
       if (body.request_customer_token?.scopes !== undefined) {
         const scopes = parseScopes(body.request_customer_token.scopes);
         if (!scopes.ok) throw validationError("body.request_customer_token.scopes", scopes.message);
       }
-      if (sessionToken !== undefined) return finalAuthorization(ctx, request, sessionToken, body);
-      if (customerToken !== undefined) return chargeCustomerToken(ctx, request, customerToken, body);
-      const resolved =
-        interoperabilityToken === undefined ? undefined : await resolveToken(ctx, interoperabilityToken);
-      return stepUp(ctx, request, body, resolved?.shoppingSessionId);
+      if (body.request_payment_transaction === undefined && body.request_customer_token === undefined) {
+        throw validationError(
+          "body.request_payment_transaction",
+          "is required (it may be left out only with request_customer_token)",
+        );
+      }
+      const idempotencyKey = request.headers["klarna-idempotency-key"];
+      const call: AuthorizeCall = {
+        correlationId: request.id,
+        idempotencyKey: typeof idempotencyKey === "string" ? idempotencyKey : undefined,
+        baseUrl: ctx.baseUrl(request),
+        attachPurchaseData: (created) =>
+          attachPurchaseData(ctx, created, body.supplementary_purchase_data as JsonObject | undefined),
+      };
+      if (sessionToken !== undefined) return authorizeWithSessionToken(ctx, call, sessionToken, body);
+      if (customerToken !== undefined) {
+        const token = findCustomerToken(ctx, customerToken, `header.${CUSTOMER_HEADER}`);
+        const context =
+          interoperabilityToken === undefined
+            ? undefined
+            : await sessionBehindToken(ctx, interoperabilityToken);
+        return chargeCustomerToken(
+          ctx,
+          call,
+          token,
+          body,
+          context?.kind === "boost" ? context.shoppingSessionId : undefined,
+        );
+      }
+      if (isDeclineTestAmount(body.request_payment_transaction?.amount))
+        return declined("DECLINED_TEST_AMOUNT");
+      return customerMustAct(ctx, call, body);
     },
   );
 };
-
-async function finalAuthorization(
-  ctx: SandboxContext,
-  request: FastifyRequest,
-  sessionToken: string,
-  body: AuthorizeBodyType,
-): Promise<AuthorizeResponse> {
-  let confirmationToken: string | undefined = ctx.state.confirmationTokens.has(sessionToken)
-    ? sessionToken
-    : undefined;
-  let shoppingSessionId: string | undefined;
-  if (confirmationToken === undefined) {
-    const resolved = await resolveToken(ctx, sessionToken);
-    if (!resolved) {
-      throw new KlarnaHttpError(404, "RESOURCE_NOT_FOUND", "The network session token does not exist", [
-        {
-          parameter: `header.${SESSION_HEADER}`,
-          error_message: "is not a session token issued by this sandbox",
-        },
-      ]);
-    }
-    confirmationToken = resolved.paymentConfirmationToken;
-    shoppingSessionId = resolved.shoppingSessionId;
-  }
-  // A valid session the customer has not approved yet: they must step up first.
-  if (confirmationToken === undefined) return stepUp(ctx, request, body, shoppingSessionId);
-
-  const rpt = body.request_payment_transaction;
-  let result: ReturnType<typeof confirmPayment>;
-  try {
-    result = confirmPayment(
-      ctx,
-      confirmationToken,
-      { currency: body.currency, amount: rpt.amount },
-      request.id,
-    );
-  } catch (error) {
-    throw asAuthorizeError(error);
-  }
-  let tx = result.transaction as TokenizingTransaction;
-  if (result.created) {
-    tx = { ...tx, payment_transaction_reference: rpt.payment_transaction_reference };
-    if (body.request_customer_token) {
-      const scopes = parseScopes(body.request_customer_token.scopes);
-      tx.issued_customer_token = issueAndStoreCustomerToken(
-        ctx,
-        scopes.ok ? scopes.scopes : [],
-      ).customer_token;
-    }
-    tx = captureNowIfAsked(ctx, request, tx, rpt.capture);
-    ctx.state.transactions.set(tx.payment_transaction_id, tx);
-    ctx.changed();
-  }
-  const response: AuthorizeResponse = {
-    payment_transaction_response: { result: "APPROVED", payment_transaction: viewTransaction(tx) },
-  };
-  const issued = tx.issued_customer_token ? customerTokenStore(ctx).get(tx.issued_customer_token) : undefined;
-  if (issued) {
-    response.customer_token_response = {
-      result: "APPROVED",
-      customer_token: { customer_token: issued.customer_token, scopes: [...issued.scopes] },
-    };
-    const reference = body.request_customer_token?.customer_token_reference;
-    if (reference !== undefined)
-      response.customer_token_response.customer_token.customer_token_reference = reference;
-  }
-  return response;
-}
-
-function chargeCustomerToken(
-  ctx: SandboxContext,
-  request: FastifyRequest,
-  raw: string,
-  body: AuthorizeBodyType,
-): AuthorizeResponse {
-  const token = findCustomerToken(ctx, raw, `header.${CUSTOMER_HEADER}`);
-  const rpt = body.request_payment_transaction;
-  const decision = decideCharge(token, rpt.amount);
-  if (decision.result === "DECLINED") {
-    return { payment_transaction_response: { result: "DECLINED", result_reason: decision.result_reason } };
-  }
-  if (decision.result === "STEP_UP_REQUIRED") return stepUp(ctx, request, body, undefined);
-  let tx = authorizeTransaction({
-    id: ctx.ids.krn("payment", "transaction"),
-    currency: body.currency,
-    amount: rpt.amount,
-    reference: rpt.payment_transaction_reference,
-    nowMs: ctx.clock.now(),
-  });
-  ctx.state.transactions.set(tx.payment_transaction_id, tx);
-  ctx.changed();
-  ctx.events.emit("payment.transaction.authorized", viewTransaction(tx), request.id);
-  tx = captureNowIfAsked(ctx, request, tx, rpt.capture);
-  ctx.state.transactions.set(tx.payment_transaction_id, tx);
-  return { payment_transaction_response: { result: "APPROVED", payment_transaction: viewTransaction(tx) } };
-}
-
-/** `capture: "NOW"` captures the full amount at once (the transaction is COMPLETED). */
-function captureNowIfAsked<T extends TransactionRecord>(
-  ctx: SandboxContext,
-  request: FastifyRequest,
-  tx: T,
-  mode: "NOW" | "LATER" | undefined,
-): T {
-  if (mode !== "NOW") return tx;
-  const captured = capture(tx, { id: ctx.ids.krn("payment", "capture"), nowMs: ctx.clock.now() })
-    .transaction as T;
-  ctx.events.emit("payment.transaction.captured", viewTransaction(captured), request.id);
-  return captured;
-}
-
-/** The customer must act: a payment request for them to approve on Klarna's purchase page. */
-function stepUp(
-  ctx: SandboxContext,
-  request: FastifyRequest,
-  body: AuthorizeBodyType,
-  shoppingSessionId: string | undefined,
-): AuthorizeResponse {
-  const rpt = body.request_payment_transaction;
-  const created = createPaymentRequest(
-    ctx,
-    {
-      currency: body.currency,
-      amount: rpt.amount,
-      reference: rpt.payment_transaction_reference,
-      ...(shoppingSessionId === undefined ? {} : { shoppingSessionId }),
-    },
-    ctx.baseUrl(request),
-    request.id,
-  );
-  attachPurchaseData(ctx, created, body.supplementary_purchase_data as JsonObject | undefined);
-  return { payment_transaction_response: { result: "STEP_UP_REQUIRED" }, payment_request: snapshot(created) };
-}
 
 export default authorizeRoutes;

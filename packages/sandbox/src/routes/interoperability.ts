@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { SandboxContext } from "../context.ts";
+import { issueSdkToken, sessionBehindToken } from "../domain/network-sessions.ts";
 import { type ResolvedToken, resolveToken } from "../domain/tokens.ts";
 import { corsPreflight } from "../http/cors.ts";
 import { KlarnaHttpError, validationError } from "../http/errors.ts";
@@ -17,11 +18,11 @@ const LookupResponse = Type.Object({
 });
 
 /**
- * These two routes are called by the web SDK from the Partner's page, where no API key can live, so a
+ * These routes are called by the web SDK from the Partner's page, where no API key can live, so a
  * request without `Authorization` is accepted as a browser call (the token is its credential). A
  * request that does send a key must send the right one.
  */
-function browserOrAuth(ctx: SandboxContext) {
+export function browserOrAuth(ctx: SandboxContext) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (request.headers.authorization !== undefined) await ctx.requireAuth(request, reply);
   };
@@ -161,19 +162,49 @@ const interoperabilityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { cors: true },
       schema: {
         tags: [TAG],
-        summary: "Exchange an interoperability token for a token that initialises Klarna's SDKs",
+        summary:
+          "Exchange a session token (Klarna-Network-Session-Token, or the older Klarna-Interoperability-Token) for a token that initialises Klarna's SDKs",
         params: Type.Object({ account_id: Type.String({ minLength: 1, maxLength: 255 }) }),
         headers: Type.Object({
-          "klarna-interoperability-token": Type.String({ minLength: 1, maxLength: TOKEN_MAX_LENGTH }),
+          "klarna-network-session-token": Type.Optional(
+            Type.String({ minLength: 1, maxLength: TOKEN_MAX_LENGTH }),
+          ),
+          "klarna-interoperability-token": Type.Optional(
+            Type.String({ minLength: 1, maxLength: TOKEN_MAX_LENGTH }),
+          ),
         }),
-        response: { 200: Type.Object({ sdk_token: Type.String() }), ...ErrorResponses },
+        response: {
+          200: Type.Object({ sdk_token: Type.String(), expires_at: Type.String() }),
+          ...ErrorResponses,
+        },
       },
     },
     async (request, reply) => {
-      const raw = request.headers["klarna-interoperability-token"];
-      requireOurToken(await resolveToken(ctx, raw), "header.Klarna-Interoperability-Token");
-      // Nothing in the sandbox consumes SDK tokens, so none are stored: an unguessable value is enough.
-      return reply.code(200).send({ sdk_token: ctx.ids.secret("sdk_token") });
+      const current = request.headers["klarna-network-session-token"];
+      const raw = current ?? request.headers["klarna-interoperability-token"];
+      const parameter =
+        current !== undefined || raw === undefined
+          ? "header.Klarna-Network-Session-Token"
+          : "header.Klarna-Interoperability-Token";
+      if (raw === undefined)
+        throw validationError(parameter, "is required (or Klarna-Interoperability-Token)");
+      if ((await sessionBehindToken(ctx, raw)) === undefined) {
+        throw new KlarnaHttpError(
+          400,
+          "INVALID_TOKEN",
+          `${parameter} is not a session token issued by this sandbox`,
+          [
+            {
+              parameter,
+              error_message:
+                "is not a session token issued by this sandbox (signature, key, expiry or unknown)",
+            },
+          ],
+        );
+      }
+      // Bound to the session behind the token: the presentation route reads it back (?sdk_token=).
+      const issued = issueSdkToken(ctx, raw);
+      return reply.code(200).send({ sdk_token: issued.sdk_token, expires_at: issued.expires_at });
     },
   );
 };

@@ -2,11 +2,13 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { SandboxContext } from "../context.ts";
 import {
+  cancelPaymentRequest,
   createPaymentRequest,
   getPaymentRequest,
   type NewPaymentRequest,
+  type PaymentRequestUpdate,
   snapshot,
-  transition,
+  updatePaymentRequest,
 } from "../domain/payment-requests.ts";
 import { resolveToken } from "../domain/tokens.ts";
 import { type KlarnaFieldError, KlarnaHttpError, validationError } from "../http/errors.ts";
@@ -53,6 +55,28 @@ type CreateBodyType = {
   return_url?: string;
   interoperability?: { interoperability_token?: string; interoperability_data?: string };
 };
+
+const UpdateBody = Type.Object(
+  {
+    currency: Type.Optional(Currency),
+    amount: Type.Optional(MinorUnits),
+    payment_amount: Type.Optional(MinorUnits),
+    paymentAmount: Type.Optional(MinorUnits),
+    payment_request_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    supplementary_purchase_data: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    customer_interaction_config: Type.Optional(
+      Type.Object(
+        {
+          method: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          return_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: "^https?://" })),
+          app_return_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const IdParams = Type.Object({ payment_request_id: Type.String({ minLength: 1, maxLength: 255 }) });
 
@@ -178,10 +202,48 @@ const paymentRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const found = getPaymentRequest(ctx, request.params.payment_request_id);
-        return snapshot(transition(ctx, found, "CANCELED", request.id));
+        return snapshot(cancelPaymentRequest(ctx, found, request.id));
       },
     );
   }
+
+  app.put(
+    "/v2/payment/requests/:payment_request_id",
+    {
+      schema: {
+        tags: [TAG],
+        summary: "Update a SUBMITTED payment request (only the members sent change)",
+        security: [{ basic: [] }],
+        params: IdParams,
+        body: UpdateBody,
+        response: { 200: PaymentRequestSchema, ...ErrorResponses },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const amounts = [body.amount, body.payment_amount, body.paymentAmount].filter((a) => a !== undefined);
+      if (new Set(amounts).size > 1)
+        throw validationError("body.amount", "differs from another amount member; send one");
+      const update: PaymentRequestUpdate = {};
+      if (body.currency !== undefined) update.currency = body.currency;
+      if (amounts[0] !== undefined) update.amount = amounts[0];
+      if (body.payment_request_reference !== undefined)
+        update.payment_request_reference = body.payment_request_reference;
+      if (body.customer_interaction_config !== undefined)
+        update.customer_interaction_config = body.customer_interaction_config;
+      const purchaseData = optionalPurchaseData(body);
+      if (Object.keys(update).length === 0 && purchaseData === undefined) {
+        throw validationError(
+          "body",
+          "must change at least one of currency, amount, payment_request_reference, supplementary_purchase_data, customer_interaction_config",
+        );
+      }
+      const found = getPaymentRequest(ctx, request.params.payment_request_id);
+      const updated = updatePaymentRequest(ctx, found, update);
+      attachPurchaseData(ctx, updated, purchaseData);
+      return snapshot(updated);
+    },
+  );
 };
 
 export default paymentRequestRoutes;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { customerApproved, customerDeclined, customerOpened } from "../domain/customer-actions.ts";
-import { getPaymentRequest } from "../domain/payment-requests.ts";
+import { getPaymentRequest, returnUrlOf } from "../domain/payment-requests.ts";
 import { KlarnaHttpError } from "../http/errors.ts";
 import type { PaymentRequest } from "../types.ts";
 
@@ -27,6 +27,7 @@ const MESSAGES: Record<string, string> = {
   IN_PROGRESS: "Review the purchase and choose whether to pay with Klarna.",
   PENDING_CONFIRMATION: "You approved this purchase. The store will now confirm it.",
   AUTHORIZED: "This purchase is paid.",
+  COMPLETED: "You approved this purchase. The store will now finish it.",
   DECLINED: "You declined this purchase.",
   CANCELED: "The store canceled this purchase.",
   EXPIRED: "This purchase request has expired.",
@@ -44,8 +45,8 @@ export function renderPurchasePage(request: PaymentRequest): string {
       <form method="post" action="/purchase/${id}/approve"><button type="submit" class="primary">Pay ${escapeHtml(formatAmount(request.payment_amount, request.currency))}</button></form>
       <form method="post" action="/purchase/${id}/decline"><button type="submit">Decline</button></form>
     </div>`
-    : request.return_url
-      ? `<p><a href="${escapeHtml(request.return_url)}">Return to the store</a></p>`
+    : returnUrlOf(request)
+      ? `<p><a href="${escapeHtml(returnUrlOf(request)!)}">Return to the store</a></p>`
       : "";
   return `<!doctype html>
 <html lang="en">
@@ -111,7 +112,7 @@ const purchasePageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           // A second click (or a stale tab) on a finished request: show where things stand instead of an error.
           if (!(error instanceof KlarnaHttpError) || error.statusCode !== 409) throw error;
         }
-        const target = found.return_url ?? `/purchase/${encodeURIComponent(found.payment_request_id)}`;
+        const target = returnUrlOf(found) ?? `/purchase/${encodeURIComponent(found.payment_request_id)}`;
         return reply.redirect(target, 303);
       },
     );

@@ -34,17 +34,29 @@ export const PaymentRequestState = Type.Union([
   Type.Literal("IN_PROGRESS"),
   Type.Literal("PENDING_CONFIRMATION"),
   Type.Literal("AUTHORIZED"),
+  Type.Literal("COMPLETED"),
   Type.Literal("DECLINED"),
   Type.Literal("CANCELED"),
   Type.Literal("EXPIRED"),
 ]);
 
+const Open = Type.Object({}, { additionalProperties: true });
+
+/**
+ * Both generations' views of a payment request: the first generation's carries `payment_amount`
+ * (and the interoperability fields), the current generation's `amount`, `payment_request_reference`
+ * and, from COMPLETED on, the session token (docs/sandbox.md).
+ */
 export const PaymentRequestSchema = Type.Object({
   payment_request_id: Type.String(),
   state: PaymentRequestState,
+  state_reason: Type.Optional(Type.String()),
   currency: Type.String(),
-  payment_amount: Type.Integer(),
+  payment_amount: Type.Optional(Type.Integer({ description: "First generation" })),
+  amount: Type.Optional(Type.Integer({ description: "Current generation" })),
   payment_reference: Type.Optional(Type.String()),
+  payment_request_reference: Type.Optional(Type.String()),
+  customer_interaction_config: Type.Optional(Open),
   return_url: Type.Optional(Type.String()),
   shopping_session_id: Type.Optional(Type.String()),
   expires_at: Type.String(),
@@ -52,11 +64,18 @@ export const PaymentRequestSchema = Type.Object({
   updated_at: Type.String(),
   state_context: Type.Object({
     customer_interaction: Type.Object({
+      method: Type.Optional(Type.String()),
       payment_request_id: Type.String(),
       payment_request_url: Type.String(),
     }),
     payment_confirmation_token: Type.Optional(Type.String()),
     payment_transaction_id: Type.Optional(Type.String()),
+    klarna_network_session_token: Type.Optional(Type.String()),
+    klarna_network_session_token_expires_at: Type.Optional(Type.String()),
+    payment_token: Type.Optional(
+      Type.String({ description: "Deprecated name of klarna_network_session_token" }),
+    ),
+    customer_token: Type.Optional(Open),
   }),
   interoperability: Type.Optional(
     Type.Object(

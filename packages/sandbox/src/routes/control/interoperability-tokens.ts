@@ -33,6 +33,11 @@ const Body = Type.Object(
       Type.Integer({ minimum: 1, description: "Adds an exp claim; none by default" }),
     ),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "Extra session data" })),
+    format: Type.Optional(
+      Type.Union([Type.Literal("jwt"), Type.Literal("opaque")], {
+        description: "jwt (default): a signed interoperability token; opaque: a krn:network:… session token",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -85,6 +90,7 @@ const interoperabilityTokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (body.shopping_session_id !== undefined) input.shoppingSessionId = body.shopping_session_id;
       if (body.expires_in_seconds !== undefined) input.expiresInSeconds = body.expires_in_seconds;
       if (body.data !== undefined) input.data = body.data;
+      if (body.format !== undefined) input.format = body.format;
       const { session: _session, ...result } = await createBoostSession(ctx, input);
       return reply.code(201).send(result);
     },

@@ -13,6 +13,9 @@ const EntrySchema = Type.Object({
   body: Type.Union([Type.String(), Type.Null()], { description: "Raw body exactly as received" }),
   status: Type.Optional(Type.Integer()),
   correlation_id: Type.String(),
+  integration_metadata: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: "Parsed Klarna-Integration-Metadata" }),
+  ),
 });
 
 /** GET/DELETE /_sandbox/journal — every request the sandbox received, raw body included. */

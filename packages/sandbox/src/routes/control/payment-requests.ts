@@ -15,7 +15,8 @@ const customerActionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: [CONTROL_TAG],
-        summary: "Customer approves: → PENDING_CONFIRMATION with a confirmation token",
+        summary:
+          "Customer approves: first generation → PENDING_CONFIRMATION with a confirmation token; current generation → COMPLETED with a klarna_network_session_token",
         params,
         response,
       },

@@ -1,0 +1,115 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { launchChromium } from "../browser.ts";
+import { type Check, CheckFailure, NotApplicable } from "../check.ts";
+import { describeDifference } from "../compare.ts";
+import { eachCase, expectAccepted, summarise } from "../expect.ts";
+import { headerValue, type KlarnaCall } from "../klarna-traffic.ts";
+import { readPointer } from "../profile/pointer.ts";
+
+/** The token a page handed to Klarna's SDK: resolve()'s query, or a header of the presentation call. */
+function tokenAsked(call: KlarnaCall): string | undefined {
+  const query = call.entry.query;
+  const fromQuery = query && typeof query === "object" ? query.interoperability_token : undefined;
+  if (typeof fromQuery === "string") return fromQuery;
+  return (
+    headerValue(call.entry, "klarna-interoperability-token") ??
+    headerValue(call.entry, "klarna-network-session-token")
+  );
+}
+
+/** Visible, enabled radio buttons, buttons or links whose text or label mentions Klarna. */
+function klarnaChoices(): number {
+  const visible = (el: Element) => {
+    const r = (el as HTMLElement).getBoundingClientRect();
+    const style = getComputedStyle(el as HTMLElement);
+    return r.width > 0 && r.height > 0 && style.visibility !== "hidden" && style.display !== "none";
+  };
+  const text = (el: Element) =>
+    `${el.textContent ?? ""} ${(el as HTMLInputElement).value ?? ""} ${el.getAttribute("aria-label") ?? ""} ${
+      el.closest("label")?.textContent ?? ""
+    } ${(el as HTMLInputElement).labels?.[0]?.textContent ?? ""}`;
+  return [
+    ...document.querySelectorAll("input[type=radio], button, a[href], [role=radio], [role=button]"),
+  ].filter((el) => visible(el) && !(el as HTMLInputElement).disabled && /klarna/i.test(text(el))).length;
+}
+
+/**
+ * D12: the AP's hosted checkout page asks Klarna's SDK about the very token the Partner gave
+ * (`resolve()` or the presentation call) and offers Klarna as the status says: shown for
+ * PAYMENT_SUPPORTED, not offered for PAYMENT_UNSUPPORTED. Optional: runs with `--browser`.
+ */
+export const browserCheckoutPage: Check = {
+  id: "browser-checkout-page",
+  rule: "D12",
+  title: "Hosted checkout page resolves the given token and shows Klarna as its status says",
+  optional: true,
+  async run(ctx) {
+    const checkout = ctx.ap.profile.checkout;
+    if (!checkout?.page_url) throw new NotApplicable("the profile has no checkout.page_url");
+    if ("unavailable" in ctx.browser) throw new NotApplicable(ctx.browser.unavailable);
+    const hosts = [new URL(ctx.ap.url).hostname, new URL(ctx.sandbox.url).hostname];
+    const browser = await launchChromium(ctx.browser.executablePath, hosts);
+    try {
+      // One page for both cases: opening a page costs more than navigating it.
+      const page = await browser.newPage();
+      return await eachCase(
+        [
+          { scenario: "standard", offered: true },
+          { scenario: "unsupported", offered: false },
+        ],
+        (c) => c.scenario,
+        async ({ scenario, offered }) => {
+          const { interoperability_token: token } = await ctx.sandbox.mintToken({
+            scenario,
+            currency: ctx.currency,
+            amount: ctx.amount,
+          });
+          const created = await ctx.ap.send(checkout.create, {
+            token,
+            currency: ctx.currency,
+            amount: ctx.amount,
+            reference: ctx.reference(`browser-${scenario}`),
+          });
+          expectAccepted(created, `${scenario}: creating the checkout session`);
+          const url = readPointer(created.json, checkout.page_url!);
+          if (typeof url !== "string")
+            throw new CheckFailure(
+              `${scenario}: no page URL at ${checkout.page_url} in ${summarise(created)}`,
+            );
+          const { calls } = await ctx.observe(
+            async () => {
+              await page.goto(new URL(url, ctx.ap.url).toString(), { waitUntil: "load", timeout: 15_000 });
+            },
+            { until: (c) => c.some((k) => tokenAsked(k) !== undefined) },
+          );
+          const asked = calls.map(tokenAsked).filter((t) => t !== undefined);
+          if (asked.length === 0)
+            throw new CheckFailure(`${scenario}: the page never asked Klarna about the token`);
+          for (const t of asked) {
+            const diff = describeDifference(token, t);
+            if (diff)
+              throw new CheckFailure(`${scenario}: the page asked Klarna about another token: ${diff}`);
+          }
+          // Let the page render Klarna's answer (the call has completed: observe waited for it).
+          let shown = 0;
+          const deadline = Date.now() + ctx.upstreamTimeoutMs;
+          do {
+            await sleep(100);
+            shown = await page.evaluate(klarnaChoices);
+          } while (shown > 0 !== offered && Date.now() < deadline);
+          // A page still rendering may pass through the right state: it must stay there.
+          await sleep(ctx.quietMs);
+          shown = await page.evaluate(klarnaChoices);
+          if (shown > 0 !== offered) {
+            throw new CheckFailure(
+              `${scenario}: Klarna ${offered ? "is not offered" : "is still offered"} on the page (${shown} Klarna choice(s) visible)`,
+            );
+          }
+        },
+        "the page resolved the token it was given; Klarna offered for PAYMENT_SUPPORTED, not for PAYMENT_UNSUPPORTED",
+      );
+    } finally {
+      await browser.close();
+    }
+  },
+};
