@@ -100,6 +100,7 @@ function paymentRow(): PaymentRow {
     klarna_finalize_lease: null,
     customer_present: null,
     customer_token_scopes: null,
+    saved_payment_method_id: null,
     version: 0,
     created_at: now,
     updated_at: now,

@@ -11,12 +11,18 @@
  * `vite` during development.
  */
 import { fileURLToPath } from "node:url";
-import { defineConfig, type InlineConfig } from "vite";
+import { defaultClientConditions, defineConfig, type InlineConfig } from "vite";
 
 /** Absolute path of packages/web. */
 export const webRoot: string = fileURLToPath(new URL(".", import.meta.url));
 /** Where every build writes. */
 export const distDir: string = fileURLToPath(new URL("./dist/", import.meta.url));
+
+/**
+ * Workspace packages (core's browser entry) are bundled from their TypeScript sources, as tests run
+ * them: the build needs no compiled lib/ (see docs/development.md).
+ */
+const resolve = { conditions: ["@klarna-interop/source", ...defaultClientConditions] };
 
 /** The multi-page app pages and their HTML entries (relative to pages/<name>/). */
 export const pages = {
@@ -34,6 +40,7 @@ export function pageConfig(name: PageName): InlineConfig {
     root,
     base: `/${name}/`,
     logLevel: "warn",
+    resolve,
     build: {
       outDir: `${distDir}${name}`,
       emptyOutDir: true,
@@ -53,6 +60,7 @@ export function sdkConfig(): InlineConfig {
     configFile: false,
     root: webRoot,
     logLevel: "warn",
+    resolve,
     build: {
       outDir: distDir,
       emptyOutDir: false,
@@ -69,5 +77,6 @@ export function sdkConfig(): InlineConfig {
 
 export default defineConfig({
   root: fileURLToPath(new URL("./pages/", import.meta.url)),
+  resolve,
   server: { host: "127.0.0.1" },
 });

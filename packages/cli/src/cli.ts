@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { parseErrorMessage } from "./lib/args.ts";
 
 /** What every `commands/<name>.ts` module exports. */
 export interface CommandModule {
@@ -24,6 +25,8 @@ export interface CliOptions {
 }
 
 const DEFAULT_COMMANDS_DIR = new URL("./commands/", import.meta.url);
+/** ".ts" when running from the sources (the repository), ".js" when compiled (an installed package). */
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 /** Command names are plain words: this also keeps `../x` from escaping the commands folder. */
 const COMMAND_NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -54,13 +57,13 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
   }
   let command: Partial<CommandModule>;
   try {
-    command = (await import(new URL(`${name}.ts`, dir).href)) as Partial<CommandModule>;
+    command = (await import(new URL(`${name}${EXT}`, dir).href)) as Partial<CommandModule>;
   } catch (error) {
     err(`klarna-interop ${name}: could not load the command: ${message(error)}`);
     return 1;
   }
   if (typeof command.run !== "function") {
-    err(`klarna-interop ${name}: commands/${name}.ts does not export run(argv)`);
+    err(`klarna-interop ${name}: commands/${name}${EXT} does not export run(argv)`);
     return 1;
   }
   try {
@@ -69,7 +72,7 @@ export async function runCli(argv: string[], options: CliOptions = {}): Promise<
   } catch (error) {
     // parseArgs reports unknown or malformed options by throwing; that is a usage error.
     const usage = (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
-    err(`klarna-interop ${name}: ${message(error)}`);
+    err(`klarna-interop ${name}: ${usage ? parseErrorMessage(error) : message(error)}`);
     if (usage) err(`Run \`klarna-interop ${name} --help\` for usage.`);
     return usage ? 2 : 1;
   }
@@ -84,8 +87,8 @@ export async function commandNames(dir: URL = DEFAULT_COMMANDS_DIR): Promise<str
     return [];
   }
   return files
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.endsWith(".test.ts"))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(EXT) && !f.endsWith(".d.ts") && !f.endsWith(`.test${EXT}`))
+    .map((f) => f.slice(0, -EXT.length))
     .filter((n) => COMMAND_NAME.test(n))
     .sort();
 }
@@ -113,7 +116,7 @@ async function globalHelp(dir: URL): Promise<string> {
  * every server and library; imported only when the description is not a plain string literal.
  */
 async function describeCommand(dir: URL, name: string): Promise<string> {
-  const file = new URL(`${name}.ts`, dir);
+  const file = new URL(`${name}${EXT}`, dir);
   try {
     const source = await readFile(fileURLToPath(file), "utf8");
     const m =

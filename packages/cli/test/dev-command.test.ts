@@ -48,7 +48,7 @@ it("starts sandbox, gateway and storefront, prints what a newcomer needs, pays, 
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   try {
-    for (let i = 0; i < 600 && !output.includes("Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 2400 && !output.includes("Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 25));
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     const sandbox = `http://127.0.0.1:${sandboxPort}`;
     const storefront = `http://127.0.0.1:${storefrontPort}`;

@@ -17,6 +17,8 @@ export class ApClient {
   readonly #apiKey: string;
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
+  /** The first request the AP answered 401 (unauthenticated), if any: the key is not accepted. */
+  authRefused: { status: number; method: string; path: string } | undefined;
 
   constructor(options: {
     url: string;
@@ -58,7 +60,7 @@ export class ApClient {
       ...filled.headers,
     };
     if (payload !== undefined) headers["content-type"] = "application/json";
-    return request(`${this.url}${filled.path}`, {
+    const res = await request(`${this.url}${filled.path}`, {
       method: filled.method,
       headers,
       body:
@@ -66,6 +68,10 @@ export class ApClient {
       timeoutMs: this.#timeoutMs,
       fetch: this.#fetch,
     });
+    if (res.status === 401 && this.authRefused === undefined) {
+      this.authRefused = { status: res.status, method: filled.method, path: filled.path };
+    }
+    return res;
   }
 
   /** Sends a raw POST to `path` with exactly these headers (no auth: e.g. a webhook as Klarna sends it). */

@@ -41,7 +41,8 @@ export function paymentBody(
     currency: ctx.currency,
     amount: options.amount ?? ctx.amount,
     reference: ctx.reference(label),
-    idempotency_key: "-",
+    // A key carried in the body (some APIs do) is fresh per body, like the header one.
+    idempotency_key: `conformance-${randomUUID()}`,
   }).body;
   const body = (
     rendered !== null && typeof rendered === "object" && !Array.isArray(rendered) ? rendered : {}

@@ -209,16 +209,19 @@ async function runOne(check: Check, ctx: CheckContext): Promise<CheckResult> {
 async function preflight(ap: ApClient): Promise<void> {
   let res: ApResponse;
   try {
-    res = await ap.send(ap.profile.payment, {}, {});
+    const vars = { currency: "USD", amount: 100, reference: "conformance-probe" };
+    res = await ap.send(ap.profile.payment, vars, {});
   } catch (error) {
     throw new RunError(`the AP at ${ap.url} is unreachable: ${(error as Error).message}`, { cause: error });
   }
-  if (res.status === 401 || res.status === 403) {
-    const headers = Object.keys(ap.profile.auth.headers).join(", ") || "no auth headers";
-    throw new RunError(
-      `the AP at ${ap.url} refused the API key (HTTP ${res.status} to ${ap.profile.payment.method} ${ap.profile.payment.path}, sent in ${headers})`,
-    );
-  }
+  if (res.status === 401 || res.status === 403) throw keyRefused(ap, res.status, ap.profile.payment);
+}
+
+function keyRefused(ap: ApClient, status: number, where: { method: string; path: string }): RunError {
+  const headers = Object.keys(ap.profile.auth.headers).join(", ") || "no auth headers";
+  return new RunError(
+    `the AP at ${ap.url} refused the API key (HTTP ${status} to ${where.method.toUpperCase()} ${where.path}, sent in ${headers})`,
+  );
 }
 
 /**
@@ -253,6 +256,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const results: CheckResult[] = [];
   for (const check of checks) {
     const result = await runOne(check, ctx);
+    // An AP that validates before it authenticates passes the probe: stop at its first 401.
+    if (ap.authRefused) throw keyRefused(ap, ap.authRefused.status, ap.authRefused);
     results.push(result);
     options.onResult?.(result);
   }

@@ -148,26 +148,27 @@ test("Pay2 (charge.total object, one name each, Pay2-Key, Request-Key, Klarna Ne
     "equal-duplicates",
     "every-payment-route",
     "forward-token-whitespace",
-    "network-final-authorization",
     "unprefixed-not-dropped",
     "webhook-forgery-ignored",
   ]);
   assert.match(detail(report, "conflicting-values"), /one place for the token and one for the data/);
+  // Pay2 finishes step-ups on Klarna's COMPLETED webhook with the fresh session token.
   assert.match(
     detail(report, "network-final-authorization"),
-    /sandbox does not model current-generation payment requests/,
+    /one final authorization carrying the fresh session token/,
   );
   assert.match(detail(report, "pending-confirmation-confirmed"), /Klarna-Network-Session-Token/);
   assert.match(detail(report, "unsupported-not-requested"), /refused \(HTTP 422\)/);
 });
 
-test("Pay2 broken (drops the data, re-encodes the token, forwards after refusing, doubles a retried capture) fails exactly the checks aimed at that", async (t) => {
+test("Pay2 broken (drops the data, re-encodes the token, forwards after refusing, doubles a retried capture, final-authorizes twice) fails exactly the checks aimed at that", async (t) => {
   if (skip) return t.skip(skip);
   const ap = await pay2([
     "drops-data",
     "re-encodes-token",
     "forwards-after-refusing",
     "doubles-capture-on-retry",
+    "finalizes-twice",
   ]);
   const report = await runConformance({
     gatewayUrl: ap.url,
@@ -186,6 +187,7 @@ test("Pay2 broken (drops the data, re-encodes the token, forwards after refusing
       "forward-data-exact",
       "forward-opaque-token",
       "forward-token-whitespace",
+      "network-final-authorization",
       "unsupported-not-requested",
       "values-at-limit",
     ],
@@ -201,4 +203,5 @@ test("Pay2 broken (drops the data, re-encodes the token, forwards after refusing
     /Klarna still received POST \/v2\/accounts\/.*\/payment\/authorize/,
   );
   assert.match(detail(report, "capture-once"), /reached Klarna 2 times/);
+  assert.match(detail(report, "network-final-authorization"), /exactly one final authorization .* saw 2/);
 });

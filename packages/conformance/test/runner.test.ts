@@ -95,11 +95,11 @@ test("a refused request that still reaches Klarna fails, even when the call arri
 
 test("idempotent replay: one Klarna request passes, two fail", async () => {
   const seen = new Map<string, { status: number; body: unknown }>();
-  const idempotent: FakeAp = async (body, headers, world) => {
+  const idempotent: FakeAp = async (body, headers, world, request) => {
     const key = headers.get("idempotency-key")!;
     const earlier = seen.get(key);
     if (earlier) return earlier;
-    const out = await forwarding()(body, headers, world);
+    const out = await forwarding()(body, headers, world, request);
     seen.set(key, out);
     return out;
   };
@@ -134,6 +134,23 @@ test("an unreachable AP or a refused API key stops the run at once; a network er
     runConformance({ ...base, fetch: wrongKey.fetch, checks: [forwardOpaqueToken] }),
     /the AP at http:\/\/ap\.test refused the API key \(HTTP 401 to POST \/v2\/payments, sent in Authorization\)/,
   );
+  // An AP that validates before it authenticates passes the probe, then 401s: the run stops there.
+  const validatesFirst = fakeWorld(async (body) =>
+    (body as { amount?: unknown }).amount === undefined
+      ? { status: 400, body: { detail: "amount" } }
+      : { status: 401, body: { detail: "unknown key" } },
+  );
+  const seen: string[] = [];
+  await assert.rejects(
+    runConformance({
+      ...base,
+      fetch: validatesFirst.fetch,
+      checks: [forwardOpaqueToken, tokenOverLimit],
+      onResult: (r) => seen.push(r.id),
+    }),
+    /refused the API key \(HTTP 401 to POST \/v2\/payments/,
+  );
+  assert.deepEqual(seen, [], "no check result is reported after the key was refused");
   // Reachable for the probe, then failing mid-run: that check fails with the cause.
   const flaky = fakeWorld(async (body) => {
     if ((body as { amount?: unknown }).amount === undefined) return { status: 400, body: {} };

@@ -22,7 +22,7 @@ function lookup(status: unknown): Action | undefined {
 }
 
 /** Every status of D7, in the table's order. */
-export const KNOWN_STATUSES: readonly KnownStatus[] = Object.freeze([
+export const KNOWN_STATUSES: readonly KnownStatus[] = /* @__PURE__ */ Object.freeze([
   "PAYMENT_PENDING_CONFIRMATION",
   "PAYMENT_PREPARED",
   "PAYMENT_SUPPORTED",

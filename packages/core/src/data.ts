@@ -8,7 +8,7 @@ import { childPointer } from "./pointer.ts";
 import type { DataFinding, DataInspection, FieldError } from "./types.ts";
 
 /** Content types whose content gets advisory checks (D8). */
-export const KNOWN_DATA_CONTENT_TYPES: readonly string[] = Object.freeze([
+export const KNOWN_DATA_CONTENT_TYPES: readonly string[] = /* @__PURE__ */ Object.freeze([
   "vnd.klarna.supplementary-data.v1",
   "vnd.klarna.supplementary-data.v2",
   "application/vnd.klarna.interoperability-data.v2+json",

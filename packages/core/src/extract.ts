@@ -12,20 +12,24 @@ export const TOKEN_MAX_LENGTH = 8192;
 export const DATA_MAX_LENGTH = 10240;
 
 /** Accepted names per concept, in precedence order (D1). Prefixed names are valid anywhere. */
-export const FIELD_NAMES: Readonly<Record<KlarnaField, readonly string[]>> = Object.freeze({
-  token: Object.freeze([
+export const FIELD_NAMES: Readonly<Record<KlarnaField, readonly string[]>> = /* @__PURE__ */ Object.freeze({
+  token: /* @__PURE__ */ Object.freeze([
     "interoperability_token",
     "klarna_interoperability_token",
     "klarna_network_session_token",
   ]),
-  data: Object.freeze(["interoperability_data", "klarna_interoperability_data", "klarna_network_data"]),
+  data: /* @__PURE__ */ Object.freeze([
+    "interoperability_data",
+    "klarna_interoperability_data",
+    "klarna_network_data",
+  ]),
 });
 
 /** Where a Klarna-specific object may sit; unprefixed names are accepted only inside one of these. */
-export const KLARNA_OBJECT_PATHS: readonly (readonly string[])[] = Object.freeze([
-  Object.freeze(["payment_method_options", "klarna"]),
-  Object.freeze(["payment_method_data", "klarna"]),
-  Object.freeze(["klarna"]),
+export const KLARNA_OBJECT_PATHS: readonly (readonly string[])[] = /* @__PURE__ */ Object.freeze([
+  /* @__PURE__ */ Object.freeze(["payment_method_options", "klarna"]),
+  /* @__PURE__ */ Object.freeze(["payment_method_data", "klarna"]),
+  /* @__PURE__ */ Object.freeze(["klarna"]),
 ]);
 
 /** Objects outside any Klarna object that are searched for the `klarna_`-prefixed names. */

@@ -65,12 +65,21 @@ export function decodeHeaderSegment(h: string): HeaderSegment | undefined {
   }
   const issues = found.length > 0 ? found : undefined;
   if (h.length > MAX_SEGMENT_LENGTH || !primitivesOnly(header)) return { header, issues, segment: h };
-  // A copy of the text: `h` is a slice that would keep the whole token it came from in memory.
-  const entry: HeaderSegment = { header, issues, segment: Buffer.from(h, "latin1").toString("latin1") };
+  const entry: HeaderSegment = { header, issues, segment: ownCopy(h) };
   if (cache.size >= MAX_ENTRIES) cache.clear();
   cache.set(entry.segment, entry);
   last = entry;
   return entry;
+}
+
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/**
+ * A copy of the text: `h` is a slice that would keep the whole token it came from in memory. Where
+ * there is no `Buffer` (browsers, edge runtimes) the slice is kept: a page decodes a few tokens.
+ */
+function ownCopy(h: string): string {
+  return NodeBuffer === undefined ? h : NodeBuffer.from(h, "latin1").toString("latin1");
 }
 
 /** A header object of the caller's own; spread keeps every own member, `__proto__` included. */

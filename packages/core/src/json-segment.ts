@@ -16,13 +16,41 @@ export function isBase64Url(segment: string): boolean {
   return BASE64URL.test(segment);
 }
 
+/** Node's `Buffer` where there is one (Node, Deno, Bun); browsers and edge runtimes have none. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes base64url text to a string, reading the bytes as UTF-8 (malformed sequences become
+ * U+FFFD). With Node's `Buffer` where there is one: it is the fastest.
+ */
+export function decodeBase64UrlText(segment: string): string {
+  return NodeBuffer === undefined
+    ? decodeBase64UrlPortably(segment)
+    : NodeBuffer.from(segment, "base64url").toString("utf8");
+}
+
+/**
+ * {@link decodeBase64UrlText} without `Buffer` (browsers, edge runtimes), with `atob`, made to read
+ * what `Buffer` reads: a lone trailing character (length ≡ 1 mod 4) is ignored rather than rejected.
+ * Throws on characters outside the alphabet, which `Buffer` would skip; callers check the alphabet
+ * first (see {@link isBase64Url}).
+ */
+export function decodeBase64UrlPortably(segment: string): string {
+  const whole = segment.length % 4 === 1 ? segment.slice(0, -1) : segment;
+  const binary = atob(whole.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return utf8.decode(bytes);
+}
+
 /**
  * Decodes a base64url segment as UTF-8 JSON and returns it if it is a (non-array) object, else
  * undefined. Never throws. The caller checks the alphabet first (see {@link isBase64Url}).
  */
 export function parseJsonObjectSegment(segment: string): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+    const value: unknown = JSON.parse(decodeBase64UrlText(segment));
     if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
     return value as Record<string, unknown>;
   } catch {

@@ -12,20 +12,21 @@
  *   onResponse  metrics
  * Errors anywhere become problem+json (plugins/errors.ts).
  */
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { createTokenVerifier, type TokenVerifier } from "@klarna-interop/core";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from "./config.ts";
 import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
 import { installRequestLogging, loggerOptions } from "./logging.ts";
+import { createKlarnaStatus, type KlarnaStatus } from "./payments/klarna-status.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
 import { installProblemHandlers, problemFrameworkErrors } from "./plugins/errors.ts";
+import { installHttpSemantics } from "./plugins/http-semantics.ts";
 import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idempotency.ts";
 import { applyConnectionLimits, installRateLimits, serverOptions } from "./plugins/limits.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
+import { installOpenApi } from "./plugins/openapi.ts";
 import { installSecurityHeaders } from "./plugins/security-headers.ts";
 import { installTextSafety } from "./plugins/text-safety.ts";
 import { ROUTES } from "./routes/index.ts";
@@ -39,6 +40,8 @@ export interface GatewayContext {
   verifier: TokenVerifier;
   metrics: GatewayMetrics;
   payments: PaymentService;
+  /** Klarna's word on a token the gateway cannot verify (lookup, presentation), cached briefly. */
+  klarnaStatus: KlarnaStatus;
   /** Public base URL of this gateway (known once listening when not configured). */
   publicUrl(): string;
 }
@@ -105,6 +108,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     metrics,
     logger: app.log.child({ component: "klarna" }),
   });
+  const klarnaStatus = createKlarnaStatus({ klarna, log: app.log });
   let listeningUrl: string | undefined;
   const context: GatewayContext = {
     config,
@@ -112,12 +116,15 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     klarna,
     verifier,
     metrics,
+    klarnaStatus,
     payments: createPaymentService({
       store,
       klarna,
       verifier,
       metrics,
       accountId: config.klarnaAccountId,
+      klarnaApi: config.klarnaApi,
+      klarnaStatus,
       log: app.log,
       operationLeaseMs: config.lockLeaseMs,
     }),
@@ -136,6 +143,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
   installProblemHandlers(app);
   installRequestLogging(app);
+  installHttpSemantics(app);
   await installSecurityHeaders(app, config);
   installHttpMetrics(app, metrics);
   const installPerKeyLimit = await installRateLimits(app, config);
@@ -148,25 +156,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     lockMs: config.lockLeaseMs,
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "klarna-interop gateway",
-        version: "0.1.0",
-        description:
-          "Acquiring Partner payment API honouring Klarna interoperability: the token and data are accepted on every payment-triggering route and forwarded to Klarna unaltered.",
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: "http", scheme: "bearer", description: "Merchant API key (sk_test_…)" },
-        },
-      },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  await installOpenApi(app, { publicUrl: config.publicUrl });
 
   for (const routes of ROUTES) await app.register(routes);
 

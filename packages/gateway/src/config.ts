@@ -83,6 +83,12 @@ export interface GatewayOptions {
    * environment variable, else `public`.
    */
   webhookTargets?: WebhookTargetPolicy;
+  /**
+   * Proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (fastify's `trustProxy`: `true`,
+   * or an address or CIDR list). Without it, behind a proxy every client has the proxy's
+   * address and shares one per-IP rate limit. Default `false`.
+   */
+  trustProxy?: boolean | string | string[];
   /** Time allowed to receive a whole request (headers and body), in ms; then 408. Default 30000. */
   requestTimeoutMs?: number;
   /** Time allowed to receive the request headers, in ms; then 408. Default 10000. */
@@ -134,6 +140,7 @@ export interface GatewayConfig {
   verifier: TokenVerifier | undefined;
   klarnaWebhookSigningKeys: KlarnaSigningKey[];
   webhookTargets: WebhookTargetPolicy;
+  trustProxy: boolean | string | string[];
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -296,6 +303,7 @@ export function resolveConfig(options: GatewayOptions): GatewayConfig {
     verifier: options.verifier,
     klarnaWebhookSigningKeys: signingKeys(options.klarnaWebhookSigningKey),
     webhookTargets: targetPolicy(options.webhookTargets),
+    trustProxy: options.trustProxy ?? false,
     requestTimeoutMs,
     headersTimeoutMs,
     keepAliveTimeoutMs: positiveInt("keepAliveTimeoutMs", options.keepAliveTimeoutMs, 5_000),

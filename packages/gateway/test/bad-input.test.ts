@@ -7,7 +7,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("bad input", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
   beforeEach(() => h.clearJournal());
 
   async function assertNothingHappened(): Promise<void> {

@@ -14,7 +14,7 @@ const DATA = JSON.stringify({
 });
 
 forEachEngine("hosted checkout sessions", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
 
   async function session(token: string, extra: Record<string, unknown> = {}) {
     const res = await h.api("POST", "/v2/checkout/sessions", {

@@ -6,7 +6,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { useHarness } from "./helpers/harness.ts";
 
 forEachEngine("dashboard API: payment timeline and token/data inspector", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
 
   const inspect = (body: unknown, key?: string | null) => h.api("POST", "/v2/tools/inspect", { body, key });
 

@@ -13,6 +13,7 @@ forEachEngine("upstream faults", (engine) => {
   // Short deadline and back-off so timeouts are quick; breaker threshold high so it stays out of the way.
   const h = useHarness(engine, {
     gateway: {
+      klarnaApi: "payment-requests",
       klarnaTimeoutMs: 250,
       klarnaRetryBaseMs: 5,
       klarnaMaxAttempts: 3,
@@ -235,6 +236,7 @@ forEachEngine("upstream faults", (engine) => {
       const local = await startHarness(h.sandbox, {
         engine,
         gateway: {
+          klarnaApi: "payment-requests",
           klarnaTimeoutMs: 250,
           klarnaRetryBaseMs: 1,
           klarnaMaxAttempts: 1,

@@ -16,7 +16,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, paymentRequestCalls, startHarness, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("idempotency", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
 
   describe("Idempotency-Key", () => {
     it("same key and body → the first response replayed, Klarna called once", async () => {
@@ -257,7 +257,10 @@ forEachEngine("idempotency", (engine) => {
     });
 
     it("a live owner keeps its key past the lease: a retry gets 409 until it is done, then the replay", async () => {
-      const g = await startHarness(h.sandbox, { engine, gateway: { lockLeaseMs: 300 } });
+      const g = await startHarness(h.sandbox, {
+        engine,
+        gateway: { klarnaApi: "payment-requests", lockLeaseMs: 300 },
+      });
       try {
         await g.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 1500, times: 1 });
         const first = g.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "lease-2" });
@@ -287,7 +290,7 @@ forEachEngine("idempotency", (engine) => {
     it("a second gateway on the same database replays the first one's response", async () => {
       const database = engine.durableDatabase();
       const store1 = await database.open();
-      const g1 = await startHarness(h.sandbox, { store: store1 });
+      const g1 = await startHarness(h.sandbox, { store: store1, gateway: { klarnaApi: "payment-requests" } });
       const first = await g1.api("POST", "/v2/payments", {
         body: paymentBody(),
         idempotencyKey: "restart-1",
@@ -297,7 +300,7 @@ forEachEngine("idempotency", (engine) => {
       await store1.close();
 
       const store2 = await database.open();
-      const g2 = await startHarness(h.sandbox, { store: store2 });
+      const g2 = await startHarness(h.sandbox, { store: store2, gateway: { klarnaApi: "payment-requests" } });
       try {
         const again = await g2.api("POST", "/v2/payments", {
           body: paymentBody(),

@@ -11,7 +11,8 @@ import { readFileSync } from "node:fs";
 import { beforeEach, it } from "node:test";
 import { createMerchant } from "../src/index.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { type Harness, paymentBody, useHarness } from "./helpers/harness.ts";
+import { paymentBody, useHarness } from "./helpers/harness.ts";
+import { approveAtKlarna, readRequest } from "./helpers/network.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const DEFAULT_ACCOUNT = "krn:partner:global:account:test:APDEFAULT";
@@ -120,4 +121,30 @@ forEachEngine("per-merchant Klarna accounts", (engine) => {
   });
 });
 
-export type { Harness };
+forEachEngine("per-merchant Klarna accounts, network flow", (engine) => {
+  const h = useHarness(engine, { gateway: { klarnaAccountId: DEFAULT_ACCOUNT, klarnaApi: "network" } });
+  beforeEach(() => h.clearJournal());
+
+  it("authorize, final authorize, capture and void go to the merchant's own account", async () => {
+    const own = "krn:partner:global:account:test:NETWORK1";
+    const { apiKey } = await createMerchant(h.store, { name: "Network shop", klarnaAccountId: own });
+    const created = await h.api("POST", "/v2/payments", { key: apiKey, body: paymentBody() });
+    assert.equal(created.body.status, "requires_action", created.text);
+    await approveAtKlarna(h.sandbox, created.body.klarna.payment_request_id);
+    const view = await readRequest(h.sandbox, created.body.klarna.payment_request_id);
+    const applied = await h.gateway.app.gateway.payments.applyKlarnaPaymentRequestState(view);
+    assert.equal(applied.payment?.status, "authorized");
+    const half = await h.api("POST", `/v2/payments/${created.body.id}/capture`, {
+      key: apiKey,
+      body: { amount: 100 },
+    });
+    assert.equal(half.status, 200, half.text);
+    const paths = (await h.journal({ method: "POST" })).map((e) => e.path);
+    assert.equal(
+      paths.filter((p) => p.endsWith("/payment/authorize")).length,
+      2,
+      "authorize and final authorize",
+    );
+    for (const path of paths) assert.ok(path.startsWith(`/v2/accounts/${own}/`), path);
+  });
+});

@@ -149,6 +149,20 @@ describe("rate limits", () => {
     assert.equal((await call(gw, "x", "/healthz")).status, 200);
   });
 
+  it("behind a trusted proxy, each client (X-Forwarded-For) has its own per-IP budget", async () => {
+    const gw = await gateway({
+      trustProxy: "127.0.0.1",
+      rateLimit: { perIp: 2, perKey: 1_000, windowMs: 60_000 },
+    });
+    const from = async (client: string) =>
+      (await fetch(`${gw.url}/v2/payments`, { headers: { "x-forwarded-for": client } })).status;
+    assert.deepEqual(
+      [await from("203.0.113.7"), await from("203.0.113.7"), await from("203.0.113.7")],
+      [401, 401, 429],
+    );
+    assert.equal(await from("198.51.100.9"), 401, "another client behind the same proxy is not limited");
+  });
+
   it("per API key: one merchant's burst does not limit another", async () => {
     const gw = await gateway({ rateLimit: { perIp: 1_000, perKey: 3, windowMs: 60_000 } });
     const a = await createMerchant(store, { name: "A" });

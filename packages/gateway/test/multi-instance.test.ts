@@ -32,7 +32,7 @@ describe("two gateway instances on one PostgreSQL schema", () => {
     sandbox = await startTestSandbox();
     storeA = await openStore(url!, { schema, poolSize: 4 });
     storeB = await openStore(url!, { schema, poolSize: 4 });
-    const gateway = { klarnaWebhookSigningKey: signingKey };
+    const gateway = { klarnaApi: "payment-requests" as const, klarnaWebhookSigningKey: signingKey };
     a = await startHarness(sandbox, { store: storeA, gateway });
     b = await startHarness(sandbox, { store: storeB, gateway });
   });

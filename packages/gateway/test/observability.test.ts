@@ -8,7 +8,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, startHarness, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("observability", (engine) => {
-  const h = useHarness(engine, { log: true });
+  const h = useHarness(engine, { log: true, gateway: { klarnaApi: "payment-requests" } });
 
   describe("logs", () => {
     it("carry request ids and Klarna correlation ids but never a key, a confirmation token or a whole token", async () => {
@@ -88,7 +88,10 @@ forEachEngine("observability", (engine) => {
     });
 
     it("/readyz is 503 when Klarna is unreachable", async () => {
-      const down = await startHarness(h.sandbox, { engine, gateway: { klarnaUrl: "http://127.0.0.1:9" } });
+      const down = await startHarness(h.sandbox, {
+        engine,
+        gateway: { klarnaApi: "payment-requests", klarnaUrl: "http://127.0.0.1:9" },
+      });
       try {
         const ready = await down.api("GET", "/readyz", { key: null });
         assert.equal(ready.status, 503);

@@ -149,6 +149,30 @@ forEachEngine("webhook delivery worker", (engine) => {
     );
   });
 
+  // The cause of webhooks-endpoints.test.ts failing under load ("3 deliveries where 2 expected"): a
+  // runOnce() that arrived during a background round was handed that round, which had read the outbox
+  // before the caller's events were written; they were fanned out later, to whatever endpoints
+  // existed by then.
+  it("runOnce() during a round runs another round after it: events written before the call are handled", async () => {
+    const rx = await receiver(() => 200, 300); // the first round's delivery stays in flight 300 ms
+    await endpoint(rx.url);
+    await event("payment.pending", '{"n":1}');
+    const worker = newWorker({ db: store.db, dialect });
+    const first = worker.runOnce();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first round is sending
+    const second = await event("payment.authorized", '{"n":2}');
+    const r = await worker.runOnce();
+    assert.equal(r.dispatched, 1);
+    const row = await store.db
+      .selectFrom("outbox")
+      .select("dispatched_at")
+      .where("id", "=", second)
+      .executeTakeFirstOrThrow();
+    assert.notEqual(row.dispatched_at, null);
+    assert.equal((await first).dispatched, 1);
+    assert.equal(rx.received.length, 2);
+  });
+
   it("retries a failing endpoint with back-off, then succeeds; gives up after maxAttempts", async () => {
     let clock = Date.now();
     const rx = await receiver((n) => (n <= 2 ? 503 : 200));

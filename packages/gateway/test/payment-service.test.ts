@@ -8,6 +8,7 @@ import { createTokenVerifier } from "@klarna-interop/core";
 import type { RunningSandbox } from "@klarna-interop/sandbox";
 import { createMerchant, type Store } from "../src/index.ts";
 import { type KlarnaCallRecord, type KlarnaClient, KlarnaError } from "../src/klarna/client.ts";
+import { paymentRequestsGeneration } from "../src/klarna/generations.ts";
 import { parsePaymentInput } from "../src/payments/input.ts";
 import { createPaymentService } from "../src/payments/service.ts";
 import { forEachEngine } from "./helpers/engines.ts";
@@ -48,12 +49,15 @@ forEachEngine("payment service against a scripted Klarna", (engine) => {
     const missing = (name: string) => () => {
       throw new Error(`unexpected Klarna call ${name}`);
     };
-    return new Proxy({ accountId: "acc" } as KlarnaClient, {
+    const client: KlarnaClient = new Proxy({ accountId: "acc" } as KlarnaClient, {
       get: (target, name: string) =>
-        (script as Record<string, unknown>)[name] ??
-        (target as unknown as Record<string, unknown>)[name] ??
-        missing(name),
+        name === "generation"
+          ? (_: string, version: "v1" | "v2" = "v2") => paymentRequestsGeneration(client, version)
+          : ((script as Record<string, unknown>)[name] ??
+            (target as unknown as Record<string, unknown>)[name] ??
+            missing(name)),
     });
+    return client;
   }
 
   it("a refused confirmation leaves the Klarna payment request to the shopper (requires_action, redirect)", async () => {
@@ -88,7 +92,13 @@ forEachEngine("payment service against a scripted Klarna", (engine) => {
       },
     });
     const verifier = createTokenVerifier({ jwksUrl: sandbox.jwksUrl });
-    const payments = createPaymentService({ store, klarna, verifier, accountId: "acc" });
+    const payments = createPaymentService({
+      store,
+      klarna,
+      verifier,
+      accountId: "acc",
+      klarnaApi: "payment-requests",
+    });
     const { merchant } = await createMerchant(store, { name: "S" });
     const input = parsePaymentInput({
       currency: "USD",
@@ -130,6 +140,7 @@ forEachEngine("payment service against a scripted Klarna", (engine) => {
     const payments = createPaymentService({
       store,
       klarna,
+      klarnaApi: "payment-requests",
       verifier: createTokenVerifier({ jwks: { keys: [] } }),
       accountId: "acc",
     });

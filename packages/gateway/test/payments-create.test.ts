@@ -8,7 +8,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, paymentRequestCalls, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("payment creation", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
   beforeEach(async () => {
     await h.clearJournal();
   });

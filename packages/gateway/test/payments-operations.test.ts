@@ -9,7 +9,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, sandboxJson, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("payment operations", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
 
   interface PaymentJson {
     id: string;
@@ -255,6 +255,23 @@ forEachEngine("payment operations", (engine) => {
       const last = JSON.parse(outbox.at(-1)!.payload);
       assert.equal(last.data.object.status, "captured");
       assert.equal(last.type, "payment.captured");
+    });
+
+    it("the timeline lists each Klarna call before the state change it caused (GET /events)", async () => {
+      const payment = await authorizedPayment(5000);
+      await h.api("POST", `/v2/payments/${payment.id}/capture`);
+      const res = await h.api("GET", `/v2/payments/${payment.id}/events`);
+      assert.equal(res.status, 200, res.text);
+      const order = (res.body.data as { type: string; detail: Record<string, unknown> }[])
+        .filter((e) => e.type === "state_changed" || e.type === "klarna_call")
+        .map((e) => (e.type === "klarna_call" ? `call:${e.detail.operation}` : `to:${e.detail.to}`));
+      const before = (cause: string, effect: string) =>
+        assert.ok(
+          order.indexOf(cause) !== -1 && order.indexOf(cause) < order.indexOf(effect),
+          `${cause} before ${effect}: ${order}`,
+        );
+      before("call:confirm", "to:authorized");
+      before("call:capture", "to:captured");
     });
   });
 

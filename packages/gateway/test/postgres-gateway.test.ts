@@ -25,8 +25,8 @@ before(async () => {
   sandbox = await startTestSandbox();
   storeA = await openStore(url!, { schema, poolSize: 4 });
   storeB = await openStore(url!, { schema, poolSize: 4 });
-  a = await startHarness(sandbox, { store: storeA });
-  b = await startHarness(sandbox, { store: storeB });
+  a = await startHarness(sandbox, { store: storeA, gateway: { klarnaApi: "payment-requests" } });
+  b = await startHarness(sandbox, { store: storeB, gateway: { klarnaApi: "payment-requests" } });
 });
 after(async () => {
   if (!enabled) return;

@@ -22,6 +22,7 @@ forEachEngine("reconciliation of pending payments", (engine) => {
   });
   const h = useHarness(engine, {
     gateway: {
+      klarnaApi: "payment-requests",
       klarnaTimeoutMs: 250,
       klarnaRetryBaseMs: 5,
       klarnaMaxAttempts: 2,
@@ -130,7 +131,7 @@ forEachEngine("reconciliation of payments whose Klarna webhook was lost", (engin
     delete process.env[RECONCILE_INTERVAL_ENV];
   });
   // No webhook subscription at the sandbox: Klarna's notification never arrives.
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
 
   it("reads the request of a payment waiting in requires_action and applies it (approved → confirmed)", async () => {
     const { interoperability_token } = await h.mint({ scenario: "standard", currency: "USD", amount: 1500 });

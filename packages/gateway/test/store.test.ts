@@ -29,6 +29,7 @@ const TABLES = [
   "payment_methods",
   "checkout_sessions",
   "payment_locks",
+  "customer_token_bindings",
 ];
 
 function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): PaymentRow {
@@ -60,6 +61,7 @@ function paymentRow(merchantId: string, extra: Partial<PaymentRow> = {}): Paymen
     klarna_finalize_lease: null,
     customer_present: null,
     customer_token_scopes: null,
+    saved_payment_method_id: null,
     version: 0,
     created_at: now,
     updated_at: now,
@@ -86,6 +88,8 @@ forEachEngine("storage", (engine) => {
       "0002_payment_method_klarna_revocation",
       "0003_klarna_network_flow",
       "0004_payment_locks",
+      "0005_customer_token_bindings",
+      "0006_payment_saved_method",
     ]);
     await store.ping();
   });

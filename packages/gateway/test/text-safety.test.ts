@@ -14,7 +14,7 @@ const NUL = "\\u0000";
 const LONE = "\\ud800";
 
 forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
   beforeEach(() => h.clearJournal());
 
   async function counts() {
@@ -139,6 +139,25 @@ forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
         "nul_character",
       );
     });
+  });
+
+  it("a body that is not valid UTF-8 → 400 invalid_utf8 (not silently decoded to U+FFFD)", async () => {
+    const before = await counts();
+    const prefix = Buffer.from('{"currency":"USD","amount":100,"reference":"ord');
+    for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+      const body = Buffer.concat([prefix, Buffer.from(bad), Buffer.from('er"}')]);
+      const res = await fetch(`${h.gateway.url}/v2/payments`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${h.apiKey}`, "content-type": "application/json" },
+        body,
+      });
+      const problem = (await res.json()) as { code: string };
+      assert.equal(res.status, 400, JSON.stringify(problem));
+      assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
+      assert.equal(problem.code, "invalid_utf8");
+    }
+    assert.deepEqual(await h.journal(), []);
+    assert.deepEqual(await counts(), before);
   });
 
   it("well-formed text, astral characters included, is stored and forwarded unaltered", async () => {

@@ -7,7 +7,7 @@ import { forEachEngine } from "./helpers/engines.ts";
 import { eventually, useHarness } from "./helpers/harness.ts";
 
 forEachEngine("webhook endpoints API and deliveries to merchants", (engine) => {
-  const h = useHarness(engine);
+  const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
   const received: { headers: IncomingHttpHeaders; body: string }[] = [];
   let answer = 200;
   // While set, the endpoint receives but does not answer: a delivery stays in flight (still pending).

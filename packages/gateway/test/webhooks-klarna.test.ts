@@ -20,7 +20,12 @@ forEachEngine("POST /webhooks/klarna", (engine) => {
   // The key first (the gateway needs it at start), then the subscription pointing at the gateway.
   const h = useHarness(engine, async (sandbox) => {
     signing = await klarnaCall<typeof signing>(sandbox, "/v1/notification/signing-keys", {});
-    return { gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } } };
+    return {
+      gateway: {
+        klarnaApi: "payment-requests",
+        klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key },
+      },
+    };
   });
   before(async () => {
     await klarnaCall(h.sandbox, "/v1/notification/webhooks", {

@@ -30,7 +30,12 @@ forEachEngine("Klarna transaction webhooks", (engine) => {
   // The signing key first (the gateway needs it at start), then the subscription pointing at it.
   const h = useHarness(engine, async () => {
     signing = await klarna("POST", "/v1/notification/signing-keys", {});
-    return { gateway: { klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key } } };
+    return {
+      gateway: {
+        klarnaApi: "payment-requests",
+        klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key },
+      },
+    };
   });
   before(async () => {
     await klarna("POST", "/v1/notification/webhooks", {

@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createClock } from "./clock.ts";
@@ -21,6 +19,7 @@ import { IdempotencyStore, installIdempotency } from "./http/idempotency.ts";
 import { installIntegrationMetadata } from "./http/integration-metadata.ts";
 import { installJournal, Journal } from "./http/journal.ts";
 import { installMtls } from "./http/mtls.ts";
+import { installOpenApi } from "./http/openapi.ts";
 import { BODY_LIMIT_BYTES, installRawBodyParsers } from "./http/raw-body.ts";
 import { ids } from "./ids.ts";
 import { KeyRing, type SigningKey } from "./keys/keyring.ts";
@@ -33,6 +32,7 @@ import journalRoutes from "./routes/control/journal.ts";
 import keyRoutes from "./routes/control/keys.ts";
 import customerActionRoutes from "./routes/control/payment-requests.ts";
 import customerTokenRoutes from "./routes/customer-tokens.ts";
+import indexRoutes from "./routes/index-page.ts";
 import interoperabilityRoutes from "./routes/interoperability.ts";
 import jwksRoutes from "./routes/jwks.ts";
 import messagingRoutes from "./routes/messaging.ts";
@@ -166,23 +166,10 @@ export async function buildSandbox(options: SandboxOptions = {}): Promise<Sandbo
   installErrorHandlers(app);
   installExpiry(app);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "klarna-interop sandbox",
-        version: "0.1.0",
-        description:
-          "A local Klarna Network simulator: Klarna-side APIs (Basic auth with the sandbox API key) and the " +
-          "control API under /_sandbox/ (no auth) for tests.",
-      },
-      components: { securitySchemes: { basic: { type: "apiKey", in: "header", name: "Authorization" } } },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
-  app.get("/openapi.json", { schema: { hide: true } }, () => app.swagger());
+  await installOpenApi(app, { publicUrl: options.publicUrl, requireAuth: context.requireAuth });
 
   // Route plugins. Klarna side first, then pages, then the control API. One line each.
+  await app.register(indexRoutes);
   await app.register(jwksRoutes);
   await app.register(interoperabilityRoutes);
   await app.register(paymentRequestRoutes);

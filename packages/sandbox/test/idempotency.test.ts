@@ -81,7 +81,8 @@ describe("Klarna-Idempotency-Key", () => {
   it("does not store 5xx answers, so a retry runs again", async () => {
     const { app: flakyApp } = await sandbox();
     let calls = 0;
-    flakyApp.post("/v2/flaky", async () => {
+    const flakySchema = { response: { 200: { type: "object", properties: { calls: { type: "integer" } } } } };
+    flakyApp.post("/v2/flaky", { schema: flakySchema }, async () => {
       calls++;
       if (calls === 1) throw new Error("transient");
       return { calls };
@@ -115,7 +116,8 @@ describe("Klarna-Idempotency-Key", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    slowApp.post("/v2/slow", async (_request, reply) => {
+    const slowSchema = { response: { 201: { type: "object", properties: { done: { type: "boolean" } } } } };
+    slowApp.post("/v2/slow", { schema: slowSchema }, async (_request, reply) => {
       await gate;
       return reply.code(201).send({ done: true });
     });

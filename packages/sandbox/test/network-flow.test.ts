@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildSandbox, type SandboxApp } from "../src/app.ts";
 import type { SandboxEvent } from "../src/events.ts";
@@ -363,6 +366,26 @@ describe("tokenization (request_customer_token)", () => {
   });
 });
 
+describe("a customer-token charge with Klarna-Interoperability-Token", () => {
+  it("binds the step-up to the token's shopping session", async () => {
+    const minted = await mint({ scenario: "siwk" });
+    const ct = await app.inject({
+      method: "POST",
+      url: "/_sandbox/customer-tokens",
+      payload: { scopes: ["payment:customer_present"] },
+    });
+    const res = await authorize(
+      {
+        "klarna-customer-token": ct.json().customer_token,
+        "klarna-interoperability-token": minted.interoperability_token,
+      },
+      purchase(4242, STEP_UP),
+    );
+    assert.equal(res.json().payment_transaction_response.result, "STEP_UP_REQUIRED", res.body);
+    assert.equal(res.json().payment_request.shopping_session_id, minted.shopping_session_id);
+  });
+});
+
 describe("PUT /v2/payment/requests/{id}", () => {
   it("updates a SUBMITTED request (only the members sent); the token is bound to the new amount", async () => {
     const step = await authorize({}, purchase(8000, STEP_UP));
@@ -411,6 +434,52 @@ describe("PUT /v2/payment/requests/{id}", () => {
       payload: { amount: 1 },
     });
     assert.equal(missing.statusCode, 404);
+  });
+});
+
+describe("--state FILE", () => {
+  it("keeps a COMPLETED request's token across a restart: it still finalizes, once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sandbox-network-state-"));
+    const stateFile = join(dir, "state.json");
+    try {
+      const keys = app.sandbox.keys;
+      const first = await buildSandbox({ keys, stateFile, apiKey: "k" });
+      const headers = { authorization: "Basic k" };
+      const step = await first.inject({
+        method: "POST",
+        url: AUTHORIZE,
+        headers,
+        payload: purchase(3300, STEP_UP),
+      });
+      const id = step.json().payment_request.payment_request_id;
+      const approved = await first.inject({
+        method: "POST",
+        url: `/_sandbox/payment-requests/${encodeURIComponent(id)}/approve`,
+      });
+      const token = approved.json().state_context.klarna_network_session_token;
+      await first.close();
+      const second = await buildSandbox({ keys, stateFile, apiKey: "k" });
+      try {
+        const final = await second.inject({
+          method: "POST",
+          url: AUTHORIZE,
+          headers: { ...headers, "klarna-network-session-token": token },
+          payload: purchase(3300),
+        });
+        assert.equal(final.json().payment_transaction_response.result, "APPROVED", final.body);
+        const again = await second.inject({
+          method: "POST",
+          url: AUTHORIZE,
+          headers: { ...headers, "klarna-network-session-token": token },
+          payload: purchase(3300),
+        });
+        assert.equal(again.statusCode, 409);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

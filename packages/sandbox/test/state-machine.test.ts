@@ -10,6 +10,7 @@ const STATES: PaymentRequestState[] = [
   "IN_PROGRESS",
   "PENDING_CONFIRMATION",
   "AUTHORIZED",
+  "COMPLETED",
   "DECLINED",
   "CANCELED",
   "EXPIRED",
@@ -29,7 +30,31 @@ const ALLOWED = new Set([
   "PENDING_CONFIRMATION>EXPIRED",
 ]);
 
+/** The current generation (Klarna's "Monitor the payment request state"), written out independently. */
+const NETWORK_ALLOWED = new Set([
+  "SUBMITTED>IN_PROGRESS",
+  "SUBMITTED>CANCELED",
+  "SUBMITTED>EXPIRED",
+  "IN_PROGRESS>COMPLETED",
+  "IN_PROGRESS>DECLINED",
+  "IN_PROGRESS>CANCELED",
+  "IN_PROGRESS>EXPIRED",
+  "COMPLETED>CANCELED",
+]);
+
 describe("payment request state machine", () => {
+  it("current generation: allows exactly Klarna's transitions", () => {
+    for (const from of STATES) {
+      for (const to of STATES) {
+        assert.equal(
+          canTransition(from, to, "network"),
+          NETWORK_ALLOWED.has(`${from}>${to}`),
+          `${from} → ${to}`,
+        );
+      }
+    }
+  });
+
   it("allows exactly the documented transitions", () => {
     for (const from of STATES) {
       for (const to of STATES) {

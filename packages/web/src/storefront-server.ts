@@ -12,6 +12,10 @@ import { claimedStatus, gatewayClient, mintKlarnaToken, UpstreamError } from "./
 import { createSessionStore } from "./storefront/sessions.ts";
 import { sendStatic } from "./storefront/static.ts";
 
+/** The shop's icon (a linen-coloured square with an N), so browsers do not log a 404 for it. */
+const FAVICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#e8dccb"/>' +
+  '<path d="M8 25V7h4l8 11V7h4v18h-4l-8-11v11z" fill="#17120f"/></svg>';
 /** What the shop sells in this demo. */
 export const PRODUCT = { name: "Linen overshirt", amount: 17800, currency: "USD", country: "US" } as const;
 
@@ -109,6 +113,11 @@ export async function startStorefront(options: StorefrontOptions): Promise<Store
       return sendStatic(res, root, pathname.slice("/storefront/".length));
     }
     if (method === "GET" && pathname === "/healthz") return json(res, 200, { ok: true });
+    if (method === "GET" && pathname === "/favicon.ico") {
+      res.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" });
+      res.end(FAVICON_SVG);
+      return;
+    }
 
     if (method === "POST" && pathname === "/api/klarna/session") {
       const body = await readBody(req);

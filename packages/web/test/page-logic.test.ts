@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { presentationFor, redirectUrlOf } from "../src/pages/checkout/presentation.ts";
+import {
+  presentationFor,
+  presentationForInstruction,
+  redirectUrlOf,
+} from "../src/pages/checkout/presentation.ts";
 import { readCheckoutSession } from "../src/pages/checkout/session.ts";
 
 test("each interoperability status maps to the hosted checkout's presentation (D7)", () => {
@@ -11,6 +15,28 @@ test("each interoperability status maps to the hosted checkout's presentation (D
   for (const unknown of ["PAYMENT_FUTURE", "", null, undefined, "payment_prepared"]) {
     assert.equal(presentationFor(unknown), "show", `status ${String(unknown)}`);
   }
+});
+
+test("each Payment Presentation instruction maps to the hosted checkout's presentation (network)", () => {
+  assert.equal(presentationForInstruction("SHOW_ONLY_KLARNA"), "only");
+  assert.equal(presentationForInstruction("PRESELECT_KLARNA"), "preselect");
+  assert.equal(presentationForInstruction("SHOW_KLARNA"), "show");
+  assert.equal(presentationForInstruction("HIDE_KLARNA"), "hide");
+  for (const unknown of ["SHOW_KLARNA_LOUDLY", "", null, undefined, "hide_klarna"]) {
+    assert.equal(presentationForInstruction(unknown), "show", `instruction ${String(unknown)}`);
+  }
+});
+
+test("session JSON: the Klarna generation and the presentation URL; an older gateway means resolve()", () => {
+  const base = { id: "cs_1", amount: 100, currency: "USD" };
+  const network = readCheckoutSession({
+    ...base,
+    klarna: { api: "network", presentation_url: "/checkout/cs_1/klarna" },
+  });
+  assert.equal(network.api, "network");
+  assert.equal(network.presentationUrl, "/checkout/cs_1/klarna");
+  assert.equal(readCheckoutSession({ ...base, klarna: { api: "payment-requests" } }).api, "payment-requests");
+  assert.equal(readCheckoutSession(base).api, "payment-requests");
 });
 
 test("only requires_action payments redirect, preferring next_action", () => {

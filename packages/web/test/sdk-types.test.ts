@@ -17,6 +17,10 @@ export async function pay(token: string): Promise<string> {
   const r = await Klarna.Interoperability.resolve({ interoperabilityToken: token }, { currency: "USD", paymentAmount: 100 });
   const off = window.Klarna.Interoperability.on("tokenupdate", (t: string) => void t);
   off();
+  const off2 = Klarna.Network.Session.on("tokenupdate", (t: string) => void t);
+  off2();
+  const current: string | undefined = Klarna.Network.Session.token();
+  void current;
   Klarna.init({ baseUrl: "http://127.0.0.1:4010" });
   try {
     // @ts-expect-error options.currency is required

@@ -280,6 +280,35 @@ describe("token() and tokenupdate", () => {
     assert.equal(klarna.Interoperability.token(), "third");
   });
 
+  test("Web SDK v2 names: Network.Session.token() and on('tokenupdate') share v1's token", async () => {
+    const { fetch } = fakeFetch(ok({ status: "PAYMENT_SUPPORTED", shopping_session_id: "s" }));
+    const klarna = createKlarna({ fetch, baseUrl: BASE });
+    const v2: string[] = [];
+    const v1: string[] = [];
+    const off = klarna.Network.Session.on("tokenupdate", (t) => v2.push(t));
+    klarna.Interoperability.on("tokenupdate", (t) => v1.push(t));
+    assert.equal(klarna.Network.Session.token(), undefined);
+    klarna.init({ klarnaNetworkSessionToken: "krn:network:eu1:test:session-token:1" });
+    assert.equal(klarna.Network.Session.token(), "krn:network:eu1:test:session-token:1");
+    assert.equal(klarna.Interoperability.token(), "krn:network:eu1:test:session-token:1");
+    await klarna.Interoperability.resolve({ interoperabilityToken: ODD_TOKEN }, { currency: "USD" });
+    assert.equal(klarna.Network.Session.token(), ODD_TOKEN, "exactly as handed over");
+    assert.deepEqual(v2, ["krn:network:eu1:test:session-token:1", ODD_TOKEN]);
+    assert.deepEqual(v1, v2);
+    off();
+    klarna.init({ interoperabilityToken: "t3", klarnaNetworkSessionToken: "t3" });
+    assert.equal(v2.length, 2, "unsubscribed");
+    assert.throws(
+      () => klarna.init({ interoperabilityToken: "a", klarnaNetworkSessionToken: "b" }),
+      (e: { field?: string }) => e.field === "options.klarnaNetworkSessionToken",
+    );
+    assert.throws(
+      // @ts-expect-error only "tokenupdate" exists
+      () => klarna.Network.Session.on("other", () => {}),
+      (e: { field?: string }) => e.field === "event",
+    );
+  });
+
   test("a throwing listener does not stop the others, and its error is reported", () => {
     const reported: unknown[] = [];
     const klarna = createKlarna({

@@ -40,13 +40,14 @@ Options:
   --reporter NAME      pretty (default), json or junit (JUnit XML for CI)
   --json               same as --reporter json
   --browser            also run the browser checks of the hosted checkout page (Chromium)
-  --chromium PATH      the Chromium to use (default CHROMIUM_PATH, then /usr/bin/chromium)
+  --chromium PATH      the Chromium to use, implies --browser (default CHROMIUM_PATH, then
+                       /usr/bin/chromium)
   --webhook-signing-key KEY  the AP's Klarna webhook signing key (or CONFORMANCE_WEBHOOK_SIGNING_KEY):
                        adds the altered-genuine-event case to webhook-forgery-ignored
   -h, --help           show this help
 
-Exit status: 0 when every required check passed, 1 when one failed or was skipped, 2 when the run
-could not happen (bad options or profile, sandbox or AP unreachable, API key refused).`;
+Exit status: 0 when every required check passed, 1 when one failed or could not be judged, 2 when
+the run could not happen (bad options or profile, sandbox or AP unreachable, API key refused).`;
 
 /** Parses the options, runs the suite and prints the report; resolves to the exit status. */
 export async function run(argv: string[]): Promise<number> {
@@ -88,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       extraPaymentPaths: values["also-path"],
       only: list(values.only),
       skip: list(values.skip),
-      browser: values.browser ? findChromium(values.chromium) : undefined,
+      browser: values.browser || values.chromium ? findChromium(values.chromium) : undefined,
       webhookSigningKey: values["webhook-signing-key"] ?? process.env.CONFORMANCE_WEBHOOK_SIGNING_KEY,
       // The pretty reporter streams lines as checks finish; a run takes several seconds.
       onResult: reporter === "pretty" ? (result) => console.log(formatResult(result)) : undefined,

@@ -9,6 +9,8 @@ import {
 } from "@klarna-interop/gateway";
 import { startSandbox } from "@klarna-interop/sandbox";
 import { startStorefront } from "@klarna-interop/web/storefront-server";
+import { demoFiles, readDemoState, removeDemoState, writeDemoState } from "../lib/demo-state.ts";
+import { watchParent } from "../lib/parent-watch.ts";
 import { portNumber } from "../lib/port.ts";
 import { untilStopped } from "../lib/until-stopped.ts";
 
@@ -17,16 +19,22 @@ export const description =
 
 const usage = `Usage: klarna-interop dev [options]
 
-Starts, on 127.0.0.1:
-  the sandbox (a local Klarna)      --sandbox-port   (default 4010)
-  the gateway (the AP's API)        --port           (default 3000)
-  the demo storefront (a Partner)   --storefront-port (default 3100)
-wires them together, creates a demo merchant and prints every URL, its API key and a curl to try.
-Ctrl-C stops everything.
+Starts, on 127.0.0.1, the sandbox (a local Klarna), the gateway (the AP's API) and the demo storefront
+(a Partner), wires them together and prints every URL, the demo merchant's API key and a curl to try.
+The demo merchant and the sandbox's state are kept next to the database (demo.json,
+sandbox-state.json) and reused by the next start; --fresh starts over. Ctrl-C (or SIGTERM, or the
+parent process going away) stops everything.
 
 Options:
-  --database PATH   SQLite file for the gateway (default ${DEFAULT_DATABASE})
-  -h, --help        show this help`;
+  --port N              gateway port (default 3000)
+  --sandbox-port N      sandbox port (default 4010)
+  --storefront-port N   storefront port (default 3100)
+  --database PATH       SQLite file for the gateway (default ${DEFAULT_DATABASE})
+  --fresh               delete the database, demo merchant and sandbox state first
+  -h, --help            show this help`;
+
+/** Which command-line option names each server's port (for the busy-port message). */
+const PORT_OPTION = { sandbox: "--sandbox-port", gateway: "--port", storefront: "--storefront-port" };
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -36,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
       "sandbox-port": { type: "string", default: "4010" },
       "storefront-port": { type: "string", default: "3100" },
       database: { type: "string", default: DEFAULT_DATABASE },
+      fresh: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -55,32 +64,93 @@ export async function run(argv: string[]): Promise<number> {
   }
   const database = resolve(values.database);
   await mkdir(resolve(database, ".."), { recursive: true });
+  const files = demoFiles(database);
+  if (values.fresh) {
+    await removeDemoState(files, database);
+    console.log(`--fresh: removed ${database}, ${files.demo} and ${files.sandboxState}`);
+  }
+  const saved = await readDemoState(files.demo);
 
-  const sandbox = await startSandbox({ port: ports["sandbox-port"], host: "127.0.0.1" });
+  const started: { close(): Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const server of started.reverse()) await server.close();
+  };
+  const listen = async <T extends { close(): Promise<void> }>(
+    name: keyof typeof PORT_OPTION,
+    port: number,
+    start: () => Promise<T>,
+  ): Promise<T | undefined> => {
+    try {
+      const server = await start();
+      started.push(server);
+      return server;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
+      console.error(
+        `klarna-interop dev: port ${port} (the ${name}) is already in use, probably by an earlier ` +
+          "`klarna-interop dev` / `npm start` that is still running. Stop it, or choose another port with " +
+          `${PORT_OPTION[name]} N.`,
+      );
+      return undefined;
+    }
+  };
+
+  const sandbox = await listen("sandbox", ports["sandbox-port"], () =>
+    startSandbox({
+      port: ports["sandbox-port"],
+      host: "127.0.0.1",
+      stateFile: files.sandboxState,
+      ...(saved ? { apiKey: saved.sandboxApiKey } : {}),
+    }),
+  );
+  if (!sandbox) return 1;
   const gatewayPort = ports.port;
   const publicUrl = `http://127.0.0.1:${gatewayPort}`;
   const signingKey = await registerKlarnaWebhook(sandbox.url, sandbox.apiKey, publicUrl);
-  const gateway = await startGateway({
-    port: gatewayPort,
-    host: "127.0.0.1",
-    klarnaUrl: sandbox.url,
-    klarnaApiKey: sandbox.apiKey,
-    klarnaWebhookSigningKey: signingKey,
-    database,
-    publicUrl,
-    // The demo's merchant endpoints run on this machine: the development policy.
-    webhookTargets: "loopback",
-  });
-  const { apiKey } = await createMerchant(database, { name: "Demo shop" });
-  const storefront = await startStorefront({
-    port: ports["storefront-port"],
-    sandboxUrl: sandbox.url,
-    gatewayUrl: gateway.url,
-    gatewayApiKey: apiKey,
-  });
+  const gateway = await listen("gateway", gatewayPort, () =>
+    startGateway({
+      port: gatewayPort,
+      host: "127.0.0.1",
+      klarnaUrl: sandbox.url,
+      klarnaApiKey: sandbox.apiKey,
+      klarnaWebhookSigningKey: signingKey,
+      database,
+      publicUrl,
+      // The demo's merchant endpoints run on this machine: the development policy.
+      webhookTargets: "loopback",
+    }),
+  );
+  if (!gateway) {
+    await closeAll();
+    return 1;
+  }
+  // The demo merchant is the storefront's shop, so the hosted checkout shows the same name.
+  let apiKey = saved?.merchantApiKey;
+  const reused = apiKey !== undefined && (await keyWorks(gateway.url, apiKey));
+  if (!reused || apiKey === undefined)
+    apiKey = (await createMerchant(database, { name: DEMO_MERCHANT_NAME })).apiKey;
+  await writeDemoState(files.demo, { merchantApiKey: apiKey, sandboxApiKey: sandbox.apiKey });
+  const storefront = await listen("storefront", ports["storefront-port"], () =>
+    startStorefront({
+      port: ports["storefront-port"],
+      sandboxUrl: sandbox.url,
+      gatewayUrl: gateway.url,
+      gatewayApiKey: apiKey,
+    }),
+  );
+  if (!storefront) {
+    await closeAll();
+    return 1;
+  }
+  console.log(
+    reused
+      ? `Reusing the demo merchant and the sandbox state from ${files.demo} and ${files.sandboxState} (--fresh starts over).`
+      : `Created the demo merchant "${DEMO_MERCHANT_NAME}"; it and the sandbox state are kept in ${resolve(database, "..")} for the next start.`,
+  );
 
   // Listen for the stop signals before the banner says Ctrl-C works (see commands/sandbox.ts).
-  const stopped = untilStopped();
+  const parentGone = new AbortController();
+  const stopped = untilStopped(parentGone.signal);
   console.log(`
 klarna-interop demo is running
 
@@ -105,10 +175,22 @@ Try it: mint a single-step Express Checkout token in the sandbox, then pay with 
 Press Ctrl-C to stop.
 `);
 
-  await stopped;
-  console.log("\nStopping…");
-  await storefront.close();
-  await gateway.close();
-  await sandbox.close();
+  const unwatch = watchParent(() => parentGone.abort());
+  const reason = await stopped;
+  unwatch();
+  console.log(reason === "abort" ? "\nThe parent process went away: stopping…" : "\nStopping…");
+  await closeAll();
   return 0;
+}
+
+/** The storefront's shop name (packages/web/pages/storefront). */
+const DEMO_MERCHANT_NAME = "Nordic Linen";
+
+/** Whether the gateway accepts `apiKey` (the kept demo key still names a merchant in this database). */
+async function keyWorks(gatewayUrl: string, apiKey: string): Promise<boolean> {
+  const response = await fetch(`${gatewayUrl}/v2/payments?limit=1`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  await response.arrayBuffer();
+  return response.status === 200;
 }

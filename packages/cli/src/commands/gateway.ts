@@ -41,6 +41,8 @@ Options:
                           or "loopback" (this machine only, for development) [KLARNA_INTEROP_WEBHOOK_TARGETS]
   --rate-limit-redis URL  share the rate-limit counters (per IP, per API key) between instances
                           through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
+  --trust-proxy LIST      proxies (addresses/CIDRs, comma-separated) whose X-Forwarded-For is believed,
+                          so per-IP rate limits see the client, not the proxy           [TRUST_PROXY]
   --rate-limit on|off     per-IP and per-API-key request limits (default on; off when a
                           front proxy limits already, or to benchmark)             [RATE_LIMIT]
   --workers N             N gateway processes on one port (node:cluster; default 1). Needs
@@ -53,9 +55,15 @@ Create a merchant API key with: klarna-interop merchant create --name "My shop" 
 /** Runs the command; `options` exist for tests (stop signal, output sink, environment). */
 export async function run(
   argv: string[],
-  options: { signal?: AbortSignal; out?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    signal?: AbortSignal;
+    out?: (line: string) => void;
+    err?: (line: string) => void;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<number> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = options.err ?? ((line: string) => process.stderr.write(`${line}\n`));
   const env = options.env ?? process.env;
   const { values } = parseArgs({
     args: argv,
@@ -76,6 +84,7 @@ export async function run(
       "webhook-targets": { type: "string" },
       "rate-limit-redis": { type: "string" },
       "rate-limit": { type: "string" },
+      "trust-proxy": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -86,8 +95,13 @@ export async function run(
   }
   const port = values.port ?? env.PORT;
   const klarnaApiKey = values["klarna-api-key"] ?? env.KLARNA_API_KEY;
-  if (!klarnaApiKey)
-    throw new Error("--klarna-api-key (or KLARNA_API_KEY) is required: the key the gateway sends to Klarna");
+  if (!klarnaApiKey) {
+    err(
+      "klarna-interop gateway: --klarna-api-key (or KLARNA_API_KEY) is required: the key the gateway sends to Klarna " +
+        "(the sandbox prints its key at start). Run `klarna-interop gateway --help` for usage.",
+    );
+    return 2;
+  }
   const klarnaUrl = values["klarna-url"] ?? env.KLARNA_URL ?? "http://127.0.0.1:4010";
   const jwksUrl = values["jwks-url"] ?? env.JWKS_URL;
   const database = values.database ?? env.DATABASE_URL ?? DEFAULT_DATABASE;
@@ -141,6 +155,10 @@ export async function run(
   if (rateLimit !== "on" && rateLimit !== "off") {
     throw new Error(`--rate-limit: expected "on" or "off", got ${JSON.stringify(rateLimit)}`);
   }
+  const trustProxy = (values["trust-proxy"] ?? env.TRUST_PROXY)
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   const gateway = await startGateway({
     port: port === undefined ? 3000 : parsePort(port, values.port === undefined ? "PORT" : "--port"),
@@ -158,6 +176,7 @@ export async function run(
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
     webhookTargets,
     ...(rateLimit === "off" ? { rateLimit: false as const } : redisUrl ? { rateLimit: { redisUrl } } : {}),
+    ...(trustProxy?.length ? { trustProxy } : {}),
     logger: values.log,
   });
   const shownDatabase = gateway.app.gateway.store.location;

@@ -3,6 +3,7 @@
  * once (only a hash is stored, so it cannot be shown again).
  * @module
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createMerchant, DEFAULT_DATABASE, setMerchantKlarnaAccount } from "@klarna-interop/gateway";
 
@@ -88,11 +89,27 @@ export async function run(
     name: values.name,
     ...(account !== undefined ? { klarnaAccountId: account } : {}),
   });
+  const where = describeDatabase(database);
   if (values.json) {
-    out(JSON.stringify({ merchant, api_key: apiKey }));
+    out(JSON.stringify({ merchant, api_key: apiKey, database: where }));
   } else {
-    out(`Merchant ${merchant.id} ("${merchant.name}") created.
-API key (shown once; store it safely): ${apiKey}`);
+    out(`Merchant ${merchant.id} ("${merchant.name}") created in ${where}.
+API key (shown once; store it safely): ${apiKey}
+A gateway started with the same --database (or DATABASE_URL) accepts it.`);
   }
   return 0;
+}
+
+/** "SQLite file /abs/path" or "PostgreSQL postgres://user:***@host/db" (the password never printed). */
+export function describeDatabase(database: string): string {
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    try {
+      const url = new URL(database);
+      if (url.password) url.password = "***";
+      return `PostgreSQL ${url.href}`;
+    } catch {
+      return "PostgreSQL (DATABASE_URL)";
+    }
+  }
+  return `SQLite file ${database === ":memory:" ? database : resolve(database)}`;
 }

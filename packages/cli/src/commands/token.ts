@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createTokenVerifier, decodeToken, inspectToken, type TokenVerifier } from "@klarna-interop/core";
 import { mintInteroperabilityToken } from "@klarna-interop/core/mint";
+import { parseErrorMessage } from "../lib/args.ts";
 import {
   DEFAULT_DATA_DIR,
   fromDevKey,
@@ -21,16 +22,26 @@ import { readTokenArgument } from "../lib/read-input.ts";
 
 export const description = "Decode, verify and mint interoperability tokens; print the dev key's JWKS";
 
+/** Statuses are Klarna's upper-case names (any, for forward compatibility, but never lower case). */
+const STATUS = /^[A-Z][A-Z0-9_]*$/;
+/** The sandbox's Boost scenarios (the sandbox checks the name). */
+const SCENARIO_NAMES = "kec_single_step | kec_multi_step | siwk | standard | unsupported";
+
 const usage = `Usage: klarna-interop token <subcommand> [options]
 
 Subcommands:
   decode <token|->                      show header, claims, form and status (no verification)
   verify <token|-> --jwks-url URL       verify the signature and claims, show the action to take
   verify <token|-> --jwks-file FILE     … against a JWKS file (e.g. the output of \`token jwks\`)
-  mint --status S [options]             print a token signed with the dev key (or --key FILE)
+  mint --scenario NAME [--sandbox URL]  print a token minted by the running sandbox (the demo gateway accepts it)
+  mint --status S [options]             print a token signed with the local dev key (or --key FILE);
+                                        a gateway that trusts the sandbox's JWKS refuses it (unknown_kid)
   jwks                                  print the JWKS of the dev key
 
 Options for mint:
+  --scenario NAME             ${SCENARIO_NAMES} (minted by the sandbox)
+  --sandbox URL               the sandbox that mints it (default $SANDBOX_URL or http://127.0.0.1:4010);
+                              with --status, the sandbox signs that status instead of the dev key
   --status S                  PAYMENT_PENDING_CONFIRMATION | PAYMENT_PREPARED | PAYMENT_SUPPORTED | PAYMENT_UNSUPPORTED (or any)
   --confirmation-token T      payment_confirmation_token (generated for PAYMENT_PENDING_CONFIRMATION when absent)
   --shopping-session-id ID    shopping_session_id (default: a random one)
@@ -50,6 +61,8 @@ const options = {
   "jwks-url": { type: "string" },
   "jwks-file": { type: "string" },
   status: { type: "string" },
+  scenario: { type: "string" },
+  sandbox: { type: "string" },
   "confirmation-token": { type: "string" },
   "shopping-session-id": { type: "string" },
   "expires-in": { type: "string" },
@@ -73,7 +86,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     parsed = parse(argv);
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
+    console.error(
+      `klarna-interop token: ${parseErrorMessage(error)}\nRun \`klarna-interop token --help\` for usage.`,
+    );
     return 2;
   }
   const { values, positionals } = parsed;
@@ -172,7 +187,20 @@ async function signingKey(values: Values): Promise<SigningKey> {
 async function mint(rest: string[], values: Values): Promise<number> {
   if (rest.length > 0) throw new UsageError(`mint takes no arguments, got ${rest.join(" ")}`);
   const status = values.status;
-  if (!status) throw new UsageError("--status is required, e.g. --status PAYMENT_PENDING_CONFIRMATION");
+  if (values.scenario !== undefined && status !== undefined)
+    throw new UsageError("give either --scenario or --status, not both");
+  if (!status && values.scenario === undefined) {
+    throw new UsageError(
+      "--scenario or --status is required, e.g. --scenario kec_single_step (minted by the sandbox)",
+    );
+  }
+  if (status !== undefined && !STATUS.test(status)) {
+    throw new UsageError(
+      `--status must be an upper-case status such as PAYMENT_PREPARED (got "${status}"); statuses are case-sensitive`,
+    );
+  }
+  if (values.scenario !== undefined || values.sandbox !== undefined) return mintInSandbox(values);
+  if (!status) throw new UsageError("--status is required");
   const pending = status === "PAYMENT_PENDING_CONFIRMATION";
   if (!pending && values["confirmation-token"] !== undefined) {
     throw new UsageError("--confirmation-token is only allowed with --status PAYMENT_PENDING_CONFIRMATION");
@@ -185,6 +213,12 @@ async function mint(rest: string[], values: Values): Promise<number> {
     exp = Math.floor(Date.now() / 1000) + seconds;
   }
   const key = await signingKey(values);
+  if (values.key === undefined) {
+    console.error(
+      `note: signed with the local dev key ${key.kid} (not the sandbox's): a gateway that trusts the sandbox's ` +
+        "JWKS answers unknown_kid. For the demo use --scenario NAME (or --sandbox URL), which mints in the sandbox.",
+    );
+  }
   const input = {
     status,
     shoppingSessionId: values["shopping-session-id"] ?? `krn:partner:global:shopping-session:${randomUUID()}`,
@@ -204,6 +238,40 @@ async function mint(rest: string[], values: Values): Promise<number> {
     const decoded = decodeToken(token);
     console.log(JSON.stringify({ token, kid: key.kid, key: key.source, ...decoded }, null, 2));
   } else console.log(token);
+  return 0;
+}
+
+/** Mints through the running sandbox's control API, so the token verifies against its JWKS. */
+async function mintInSandbox(values: Values): Promise<number> {
+  const base = (values.sandbox ?? process.env.SANDBOX_URL ?? "http://127.0.0.1:4010").replace(/\/+$/, "");
+  const body: Record<string, unknown> = values.scenario
+    ? { scenario: values.scenario }
+    : { status: values.status };
+  if (values["shopping-session-id"]) body.shopping_session_id = values["shopping-session-id"];
+  if (values["expires-in"] !== undefined) body.expires_in_seconds = Number(values["expires-in"]);
+  let response: Response;
+  try {
+    response = await fetch(`${base}/_sandbox/interoperability-tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    const why = (error as { cause?: { code?: string; message?: string } }).cause;
+    const cause = why?.code ?? why?.message ?? (error as Error).message;
+    console.error(
+      `could not reach the sandbox at ${base} (${cause}): is \`klarna-interop dev\` running? (--sandbox URL)`,
+    );
+    return 1;
+  }
+  const text = await response.text();
+  if (response.status !== 201) {
+    console.error(`the sandbox at ${base} refused: ${response.status} ${text}`);
+    return 1;
+  }
+  const minted = JSON.parse(text) as { interoperability_token: string };
+  if (values.json) console.log(JSON.stringify({ ...minted, sandbox: base }, null, 2));
+  else console.log(minted.interoperability_token);
   return 0;
 }
 

@@ -4,7 +4,7 @@
  */
 
 /** Why a command stopped: a signal from the terminal or the system, or (in tests) an abort. */
-export type StopReason = "SIGINT" | "SIGTERM" | "abort";
+export type StopReason = "SIGINT" | "SIGTERM" | "abort" | "parent-gone";
 
 /**
  * Resolves once SIGINT (Ctrl-C) or SIGTERM arrives, or `signal` aborts (how tests stop a command).

@@ -17,8 +17,12 @@ function tokenAsked(call: KlarnaCall): string | undefined {
   );
 }
 
-/** Visible, enabled radio buttons, buttons or links whose text or label mentions Klarna. */
-function klarnaChoices(): number {
+/**
+ * What the page offers: visible, enabled radio buttons, buttons or links whose text or label
+ * mentions Klarna (`offered`), and whether a Klarna radio choice is already selected (`preselected`).
+ * Runs in the page.
+ */
+function klarnaState(): { offered: number; preselected: boolean } {
   const visible = (el: Element) => {
     const r = (el as HTMLElement).getBoundingClientRect();
     const style = getComputedStyle(el as HTMLElement);
@@ -28,15 +32,30 @@ function klarnaChoices(): number {
     `${el.textContent ?? ""} ${(el as HTMLInputElement).value ?? ""} ${el.getAttribute("aria-label") ?? ""} ${
       el.closest("label")?.textContent ?? ""
     } ${(el as HTMLInputElement).labels?.[0]?.textContent ?? ""}`;
-  return [
+  const choices = [
     ...document.querySelectorAll("input[type=radio], button, a[href], [role=radio], [role=button]"),
-  ].filter((el) => visible(el) && !(el as HTMLInputElement).disabled && /klarna/i.test(text(el))).length;
+  ].filter((el) => visible(el) && !(el as HTMLInputElement).disabled && /klarna/i.test(text(el)));
+  const preselected = choices.some(
+    (el) => (el as HTMLInputElement).checked === true || el.getAttribute("aria-checked") === "true",
+  );
+  return { offered: choices.length, preselected };
 }
+
+/** The presentation each token status calls for (D7): hidden, shown, or shown and preselected. */
+const CASES = [
+  { scenario: "standard", status: "PAYMENT_SUPPORTED", offered: true, preselected: false },
+  { scenario: "kec_multi_step", status: "PAYMENT_PREPARED", offered: true, preselected: true },
+  { scenario: "unsupported", status: "PAYMENT_UNSUPPORTED", offered: false, preselected: false },
+] as const;
+
+const describe = (s: { offered: boolean | number; preselected: boolean }) =>
+  !s.offered ? "not offered" : s.preselected ? "offered and preselected" : "offered, not preselected";
 
 /**
  * D12: the AP's hosted checkout page asks Klarna's SDK about the very token the Partner gave
- * (`resolve()` or the presentation call) and offers Klarna as the status says: shown for
- * PAYMENT_SUPPORTED, not offered for PAYMENT_UNSUPPORTED. Optional: runs with `--browser`.
+ * (`resolve()` or the presentation call) and offers Klarna as the status says (D7): shown for
+ * PAYMENT_SUPPORTED, shown and preselected for PAYMENT_PREPARED, not offered for PAYMENT_UNSUPPORTED.
+ * Optional: runs with `--browser`.
  */
 export const browserCheckoutPage: Check = {
   id: "browser-checkout-page",
@@ -53,12 +72,9 @@ export const browserCheckoutPage: Check = {
       // One page for both cases: opening a page costs more than navigating it.
       const page = await browser.newPage();
       return await eachCase(
-        [
-          { scenario: "standard", offered: true },
-          { scenario: "unsupported", offered: false },
-        ],
-        (c) => c.scenario,
-        async ({ scenario, offered }) => {
+        CASES,
+        (c) => c.status,
+        async ({ scenario, status, offered, preselected }) => {
           const { interoperability_token: token } = await ctx.sandbox.mintToken({
             scenario,
             currency: ctx.currency,
@@ -70,12 +86,10 @@ export const browserCheckoutPage: Check = {
             amount: ctx.amount,
             reference: ctx.reference(`browser-${scenario}`),
           });
-          expectAccepted(created, `${scenario}: creating the checkout session`);
+          expectAccepted(created, `${status}: creating the checkout session`);
           const url = readPointer(created.json, checkout.page_url!);
           if (typeof url !== "string")
-            throw new CheckFailure(
-              `${scenario}: no page URL at ${checkout.page_url} in ${summarise(created)}`,
-            );
+            throw new CheckFailure(`${status}: no page URL at ${checkout.page_url} in ${summarise(created)}`);
           const { calls } = await ctx.observe(
             async () => {
               await page.goto(new URL(url, ctx.ap.url).toString(), { waitUntil: "load", timeout: 15_000 });
@@ -84,29 +98,30 @@ export const browserCheckoutPage: Check = {
           );
           const asked = calls.map(tokenAsked).filter((t) => t !== undefined);
           if (asked.length === 0)
-            throw new CheckFailure(`${scenario}: the page never asked Klarna about the token`);
+            throw new CheckFailure(`${status}: the page never asked Klarna about the token`);
           for (const t of asked) {
             const diff = describeDifference(token, t);
-            if (diff)
-              throw new CheckFailure(`${scenario}: the page asked Klarna about another token: ${diff}`);
+            if (diff) throw new CheckFailure(`${status}: the page asked Klarna about another token: ${diff}`);
           }
           // Let the page render Klarna's answer (the call has completed: observe waited for it).
-          let shown = 0;
+          const matches = (state: { offered: number; preselected: boolean }) =>
+            state.offered > 0 === offered && state.preselected === preselected;
+          let state = { offered: 0, preselected: false };
           const deadline = Date.now() + ctx.upstreamTimeoutMs;
           do {
             await sleep(100);
-            shown = await page.evaluate(klarnaChoices);
-          } while (shown > 0 !== offered && Date.now() < deadline);
+            state = await page.evaluate(klarnaState);
+          } while (!matches(state) && Date.now() < deadline);
           // A page still rendering may pass through the right state: it must stay there.
           await sleep(ctx.quietMs);
-          shown = await page.evaluate(klarnaChoices);
-          if (shown > 0 !== offered) {
+          state = await page.evaluate(klarnaState);
+          if (!matches(state)) {
             throw new CheckFailure(
-              `${scenario}: Klarna ${offered ? "is not offered" : "is still offered"} on the page (${shown} Klarna choice(s) visible)`,
+              `${status}: Klarna should be ${describe({ offered, preselected })}, the page has it ${describe(state)}`,
             );
           }
         },
-        "the page resolved the token it was given; Klarna offered for PAYMENT_SUPPORTED, not for PAYMENT_UNSUPPORTED",
+        "the page asked Klarna about the token it was given; Klarna offered for PAYMENT_SUPPORTED, preselected for PAYMENT_PREPARED, not offered for PAYMENT_UNSUPPORTED",
       );
     } finally {
       await browser.close();

@@ -55,9 +55,9 @@ export const networkFinalAuthorization: Check = {
         quiet: true,
       },
     );
-    const sessionToken =
-      approved.klarna_network_session_token ??
-      (approved.state_context as Record<string, unknown> | undefined)?.klarna_network_session_token;
+    const context = (approved.state_context ?? {}) as Record<string, unknown>;
+    const sessionToken = context.klarna_network_session_token;
+    const expiresAt = context.klarna_network_session_token_expires_at;
     if (approved.state !== "COMPLETED" || typeof sessionToken !== "string") {
       // The sandbox's shortcoming, not the AP's: the check does not apply here.
       throw new NotApplicable(
@@ -72,7 +72,6 @@ export const networkFinalAuthorization: Check = {
         `expected exactly one final authorization with the session token ${abbreviate(sessionToken)}, saw ${finals.length} (${calls.map(describeCall).join(", ") || "nothing"})`,
       );
     }
-    const expiresAt = approved.klarna_network_session_token_expires_at ?? approved.expires_at;
     if (
       typeof expiresAt === "string" &&
       finals[0]!.entry.received_at &&

@@ -9,6 +9,8 @@ import type { JournalEntry } from "../../src/types.ts";
 export interface FakeWorld {
   fetch: FetchLike;
   journal: JournalEntry[];
+  /** What `POST /_sandbox/payment-requests/{id}/approve` answers (the shopper approving at Klarna). */
+  onApprove?: (paymentRequestId: string) => unknown;
   /** Records a request Klarna received (`delayMs` later when given). */
   klarnaReceives(
     method: string,
@@ -23,6 +25,7 @@ export type FakeAp = (
   body: unknown,
   headers: Headers,
   world: FakeWorld,
+  request: { method: string; path: string },
 ) => Promise<{ status: number; body: unknown }>;
 
 const json = (status: number, body: unknown) =>
@@ -66,8 +69,17 @@ export function fakeWorld(ap: FakeAp): FakeWorld {
           payment_confirmation_token: pct,
         });
       }
+      const approve = /^\/_sandbox\/payment-requests\/([^/]+)\/approve$/.exec(url.pathname);
+      if (approve) {
+        const view = world.onApprove?.(decodeURIComponent(approve[1]!));
+        return view === undefined ? json(404, { error_code: "RESOURCE_NOT_FOUND" }) : json(200, view);
+      }
       if (url.host === "ap.test") {
-        const out = await ap(JSON.parse(String(init?.body)), new Headers(init?.headers), world);
+        const body = init?.body === undefined ? undefined : JSON.parse(String(init.body));
+        const out = await ap(body, new Headers(init?.headers), world, {
+          method: init?.method ?? "GET",
+          path: url.pathname,
+        });
         return json(out.status, out.body);
       }
       return json(404, { error: "no route" });

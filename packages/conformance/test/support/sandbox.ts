@@ -1,4 +1,5 @@
 /** Starts the real sandbox for a test, or explains why it cannot be used yet. */
+import "@klarna-interop/openapi-check/enforce";
 import { startSandbox } from "@klarna-interop/sandbox";
 
 export type RunningSandbox = Awaited<ReturnType<typeof startSandbox>>;

@@ -8,12 +8,16 @@
  *   customer-tokens.ts    revoke, in a partner account
  *   interoperability.ts   presentation, interoperability lookup, sdk tokens, in a partner account
  *   messaging.ts          on-site messaging placements, in a partner account
+ *   generations.ts        the two payment API generations behind one interface (begin/finish/read)
  *
  * Account-scoped resources use the deployment's `accountId` unless a caller asks for another one
  * with `forAccount(id)` (a merchant's own `partner_account_id`): the scoped client shares the pool.
  */
+
+import type { KlarnaApi } from "../config.ts";
 import { type AuthorizeApi, authorizeApi } from "./authorize.ts";
 import { type CustomerTokensApi, customerTokensApi } from "./customer-tokens.ts";
+import { type KlarnaGeneration, networkGeneration, paymentRequestsGeneration } from "./generations.ts";
 import { createKlarnaHttp, integrationMetadata, type KlarnaHttpOptions, type MtlsStatus } from "./http.ts";
 import { type InteroperabilityApi, interoperabilityApi } from "./interoperability.ts";
 import { type MessagingApi, messagingApi } from "./messaging.ts";
@@ -43,6 +47,8 @@ export interface KlarnaClient
     MessagingApi {
   /** The partner account id this client's account-scoped paths use. */
   readonly accountId: string;
+  /** Klarna's payment API of generation `name` (`version`: the first generation's request API). */
+  generation(name: KlarnaApi, version?: "v1" | "v2"): KlarnaGeneration;
   /** The same client in partner account `accountId` (a merchant's own): shares the connection pool. */
   forAccount(accountId: string | null | undefined): KlarnaClient;
   /** Any HTTP answer from Klarna within `timeoutMs` (default 1000) counts as reachable. */
@@ -62,9 +68,19 @@ export function createKlarnaClient(options: KlarnaClientOptions): KlarnaClient {
     ...options,
     integrationMetadata: integrationMetadata(options.integratorName ?? DEFAULT_INTEGRATOR_NAME),
   });
+  const requests = paymentRequestsApi(http);
+  const authorize = authorizeApi(http);
+  const calls = { ...requests, ...authorize };
+  const generations = {
+    network: networkGeneration(calls),
+    v1: paymentRequestsGeneration(calls, "v1"),
+    v2: paymentRequestsGeneration(calls, "v2"),
+  };
   const shared = {
-    ...paymentRequestsApi(http),
-    ...authorizeApi(http),
+    ...requests,
+    ...authorize,
+    generation: (name: KlarnaApi, version: "v1" | "v2" = "v2") =>
+      name === "network" ? generations.network : generations[version],
     probe: http.probe,
     breakerState: http.breakerState,
     mtlsStatus: http.mtlsStatus,

@@ -36,7 +36,10 @@ export interface InteroperabilityApi {
     correlationId?: string,
   ): Promise<KlarnaResponse<KlarnaInteroperabilityStatus>>;
   /** `POST /v2/accounts/{id}/interoperability/sdk-tokens`: exchanges the token for an sdk token. */
-  sdkToken(token: string, correlationId?: string): Promise<KlarnaResponse<{ sdk_token: string }>>;
+  sdkToken(
+    token: string,
+    correlationId?: string,
+  ): Promise<KlarnaResponse<{ sdk_token: string; expires_at?: string }>>;
 }
 
 export function interoperabilityApi(http: KlarnaHttp, accountId: string): InteroperabilityApi {
@@ -71,7 +74,7 @@ export function interoperabilityApi(http: KlarnaHttp, accountId: string): Intero
         operation: "sdk_token",
         method: "POST",
         path: `/v2/accounts/${account}/interoperability/sdk-tokens`,
-        headers: { "klarna-interoperability-token": token },
+        headers: { "klarna-network-session-token": token },
         correlationId,
       });
     },

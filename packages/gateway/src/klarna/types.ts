@@ -1,6 +1,7 @@
 /** Klarna API shapes the gateway reads (first generation; see docs/contracts.md "sandbox"). */
 
 export type PaymentRequestState =
+  | "COMPLETED"
   | "SUBMITTED"
   | "IN_PROGRESS"
   | "PENDING_CONFIRMATION"
@@ -20,6 +21,12 @@ export interface KlarnaPaymentRequest {
     customer_interaction?: { payment_request_id?: string; payment_request_url?: string };
     payment_confirmation_token?: string;
     payment_transaction_id?: string;
+    /** Current generation: the fresh session token of a COMPLETED request (final authorization). */
+    klarna_network_session_token?: string;
+    klarna_network_session_token_expires_at?: string;
+    /** Klarna's deprecated name of the same token. */
+    payment_token?: string;
+    customer_token?: KlarnaCustomerToken;
   };
   [field: string]: unknown;
 }
@@ -63,6 +70,12 @@ export interface KlarnaErrorBody {
   errors?: { parameter?: string; error_message?: string }[];
 }
 
+export interface KlarnaCustomerToken {
+  customer_token: string;
+  scopes?: string[];
+  customer_token_reference?: string;
+}
+
 /** Second-generation authorize response (D9, D13). */
 export interface KlarnaAuthorizeResponse {
   payment_transaction_response?: {
@@ -71,4 +84,5 @@ export interface KlarnaAuthorizeResponse {
     payment_transaction?: KlarnaTransaction;
   };
   payment_request?: KlarnaPaymentRequest;
+  customer_token_response?: { result?: string; customer_token?: KlarnaCustomerToken };
 }

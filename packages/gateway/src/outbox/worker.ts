@@ -55,7 +55,11 @@ export interface WebhookWorker {
   start(): void;
   /** Stops the loop, waits for the round in progress and closes the worker's connections. */
   stop(): Promise<void>;
-  /** Runs the loop body once now (tests, and `wake()`); concurrent calls share one round. */
+  /**
+   * Runs the loop body once now (tests, and `wake()`): a round that starts after the call, so it
+   * handles every event written before it. While a round is running, callers share the one queued
+   * after it (that running round may have read the outbox before their writes).
+   */
   runOnce(): Promise<RoundResult>;
   /** Requests a round as soon as possible. */
   wake(): void;
@@ -76,6 +80,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<RoundResult> | undefined;
+  let queued: Promise<RoundResult> | undefined;
   // Merchant endpoints are many and slow ones must not starve the Klarna client: own pool, short
   // keep-alive (most endpoints see a request every few seconds at most). Every connection resolves
   // the endpoint's name through the target policy and connects to the address it checked, so a name
@@ -187,11 +192,23 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
 
   let stopped: Promise<void> | undefined;
 
-  function runOnce(): Promise<RoundResult> {
-    inFlight ??= round().finally(() => {
-      inFlight = undefined;
+  function startRound(): Promise<RoundResult> {
+    const current: Promise<RoundResult> = round().finally(() => {
+      if (inFlight === current) inFlight = undefined;
     });
-    return inFlight;
+    inFlight = current;
+    return current;
+  }
+
+  function runOnce(): Promise<RoundResult> {
+    if (!inFlight) return startRound();
+    queued ??= inFlight
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return inFlight ?? startRound();
+      });
+    return queued;
   }
 
   function schedule(delay: number): void {
@@ -219,6 +236,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       running = false;
       clearTimeout(timer);
       stopped ??= (async () => {
+        await queued?.catch(() => undefined);
         await inFlight?.catch(() => undefined);
         await agent.close();
       })();

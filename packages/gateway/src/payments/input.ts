@@ -27,10 +27,22 @@ export interface PaymentInput {
   reference: string | null;
   returnUrl: string | null;
   customerPaymentMethodId: string | null;
+  /** Whether the shopper is at the checkout (token charges: `customer_present`); null when unsaid. */
+  customerPresent: boolean | null;
+  /** Tokenization: ask Klarna for a customer token with these scopes, saved for `customerId`. */
+  requestCustomerToken: { scopes: string[] } | null;
+  /** The merchant's customer a requested customer token is saved for. */
+  customerId: string | null;
   token: ExtractedValue | undefined;
   data: ExtractedValue | undefined;
   warnings: { pointer: string; code: string; message: string }[];
 }
+
+/** Scopes a customer token may be asked for (Klarna's tokenized payments). */
+export const CUSTOMER_TOKEN_SCOPES: ReadonlySet<string> = new Set([
+  "payment:customer_present",
+  "payment:customer_not_present",
+]);
 
 /** Top-level fields a payment-triggering body may carry (others → 400 `unknown_field`). */
 export const PAYMENT_BODY_FIELDS: ReadonlySet<string> = new Set([
@@ -39,6 +51,9 @@ export const PAYMENT_BODY_FIELDS: ReadonlySet<string> = new Set([
   "reference",
   "return_url",
   "customer_payment_method_id",
+  "customer_present",
+  "customer_id",
+  "request_customer_token",
   "payment_method_options",
   "payment_method_data",
   "klarna",
@@ -100,6 +115,36 @@ export function parsePaymentInput(body: unknown, extraFields: ReadonlySet<string
     });
   }
 
+  const tokenization = record.request_customer_token as { scopes?: unknown } | undefined;
+  let requestCustomerToken: PaymentInput["requestCustomerToken"] = null;
+  if (tokenization !== undefined) {
+    const scopes = Array.isArray(tokenization?.scopes) ? tokenization.scopes : [];
+    const bad = scopes.filter((s) => typeof s !== "string" || !CUSTOMER_TOKEN_SCOPES.has(s));
+    if (scopes.length === 0 || bad.length > 0) {
+      errors.push({
+        pointer: "/request_customer_token/scopes",
+        code: "invalid_scopes",
+        detail: `/request_customer_token/scopes: one or more of ${[...CUSTOMER_TOKEN_SCOPES].join(", ")}`,
+      });
+    } else {
+      requestCustomerToken = { scopes: [...new Set(scopes as string[])] };
+    }
+    if (typeof record.customer_id !== "string") {
+      errors.push({
+        pointer: "/customer_id",
+        code: "required",
+        detail: "/customer_id: the customer the requested customer token is saved for is required",
+      });
+    }
+  }
+  if (record.customer_present !== undefined && typeof record.customer_present !== "boolean") {
+    errors.push({
+      pointer: "/customer_present",
+      code: "invalid_type",
+      detail: "/customer_present: a boolean",
+    });
+  }
+
   const warnings: PaymentInput["warnings"] = [];
   const token = extracted.ok ? extracted.token : undefined;
   const data = extracted.ok ? extracted.data : undefined;
@@ -128,6 +173,9 @@ export function parsePaymentInput(body: unknown, extraFields: ReadonlySet<string
     returnUrl,
     customerPaymentMethodId:
       typeof record.customer_payment_method_id === "string" ? record.customer_payment_method_id : null,
+    customerPresent: typeof record.customer_present === "boolean" ? record.customer_present : null,
+    requestCustomerToken,
+    customerId: typeof record.customer_id === "string" ? record.customer_id : null,
     token,
     data,
     warnings,

@@ -99,7 +99,8 @@ export function paymentInsertWrite(
 ): GuardedWrite {
   const events = timelineRows(
     row,
-    [{ type: "state_changed", detail: { from: null, to: row.status } }, ...timeline],
+    // Causes before effects: the Klarna calls that decided the status come before the state change.
+    [...timeline, { type: "state_changed", detail: { from: null, to: row.status } }],
     row.created_at,
   );
   const rest = [
@@ -133,8 +134,8 @@ export type PaymentPatch = Omit<
 /**
  * Applies `change` to `current` if nobody changed the payment since it was read and the state machine
  * allows the status change (else 409 `illegal_transition`); a status change clears `failure` unless
- * `change` sets it; appends the timeline
- * (a `state_changed` entry is added automatically when the status changes) and, on a status change,
+ * `change` sets it; appends the timeline (a `state_changed` entry is added automatically when the
+ * status changes, after the entries that caused it: cause before effect) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
  * With `settle`, the request's Idempotency-Key is completed with the response for the new row in
  * the same write (and `settle.handle.responseStored` set once it committed).
@@ -183,7 +184,7 @@ export function paymentUpdateWrite(
   // The state machine is the single authority on status changes: nothing is written past it.
   if (statusChanged) assertTransition(current.status as PaymentStatus, next.status as PaymentStatus);
   const entries = statusChanged
-    ? [{ type: "state_changed", detail: { from: current.status, to: next.status } }, ...timeline]
+    ? [...timeline, { type: "state_changed", detail: { from: current.status, to: next.status } }]
     : timeline;
   const inserts: NonNullable<GuardedWrite["inserts"]> = [];
   if (entries.length > 0) inserts.push({ table: "payment_events", rows: timelineRows(next, entries, at) });

@@ -48,6 +48,31 @@ export const CreatePaymentBody = Type.Object(
     reference: Type.Optional(Type.String({ minLength: 1, maxLength: REFERENCE_MAX_LENGTH })),
     return_url: Type.Optional(Type.String({ minLength: 1, maxLength: URL_MAX_LENGTH })),
     customer_payment_method_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    customer_present: Type.Optional(
+      Type.Boolean({
+        description:
+          "Token charges: whether the customer is at the checkout (present: Klarna may ask them to step up; not present: never). Default true.",
+      }),
+    ),
+    customer_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "Customer a requested customer token is saved for",
+      }),
+    ),
+    request_customer_token: Type.Optional(
+      Type.Object(
+        {
+          scopes: Type.Array(Type.String(), {
+            minItems: 1,
+            maxItems: 2,
+            description: "payment:customer_present and/or payment:customer_not_present",
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     payment_method_options: Type.Optional(
       Type.Object({ klarna: Type.Optional(KlarnaOptions) }, { additionalProperties: true }),
     ),
@@ -101,6 +126,7 @@ export const Payment = Type.Object({
   reference: Type.Union([Type.String(), Type.Null()]),
   return_url: Type.Union([Type.String(), Type.Null()]),
   customer_payment_method_id: Type.Union([Type.String(), Type.Null()]),
+  customer_present: Type.Union([Type.Boolean(), Type.Null()]),
   next_action: Type.Union([
     Type.Null(),
     Type.Object({
@@ -113,6 +139,15 @@ export const Payment = Type.Object({
     payment_request_id: Type.Union([Type.String(), Type.Null()]),
     payment_transaction_id: Type.Union([Type.String(), Type.Null()]),
     payment_request_url: Type.Union([Type.String(), Type.Null()]),
+    api: Type.Union([Type.Literal("network"), Type.Literal("payment-requests")], {
+      description: "The Klarna payment flow the payment uses",
+    }),
+    partner_account_id: Type.Union([Type.String(), Type.Null()], {
+      description: "The merchant's own partner account the payment was made in (null: the gateway's)",
+    }),
+    saved_payment_method_id: Type.Union([Type.String(), Type.Null()], {
+      description: "The payment method the customer token Klarna issued was saved as",
+    }),
   }),
   failure: Type.Union([Type.Null(), Type.Object({ code: Type.String(), message: Type.String() })]),
   warnings: Type.Array(Warning),

@@ -29,8 +29,12 @@ const KEY_CACHE_MAX = 1_000;
 
 /** Whether a route needs a merchant key. */
 export function requiresAuth(request: FastifyRequest): boolean {
-  if (request.routeOptions.config?.public) return false;
-  const url = request.routeOptions.url ?? request.url;
+  return routeRequiresAuth(request.routeOptions.url ?? request.url, request.routeOptions.config);
+}
+
+/** The same rule from a route's url and config (the OpenAPI document declares security with it). */
+export function routeRequiresAuth(url: string, config: { public?: boolean } | undefined): boolean {
+  if (config?.public) return false;
   return url.startsWith("/v1/") || url.startsWith("/v2/");
 }
 

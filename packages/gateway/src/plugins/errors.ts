@@ -6,6 +6,7 @@
 import { jsonPointer } from "@klarna-interop/core";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type FieldProblem, Problem } from "../errors.ts";
+import { drainRequest, methodNotAllowed } from "./http-semantics.ts";
 
 interface AjvError {
   instancePath?: string;
@@ -67,7 +68,9 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
   }
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new Problem(413, "body_too_large", "The request body is larger than this API accepts.");
+      return new Problem(413, "body_too_large", "The request body is larger than this API accepts.", {
+        headers: { Connection: "close" },
+      });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new Problem(415, "unsupported_media_type", "Send the request body as application/json.");
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
@@ -94,7 +97,8 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
 
 /**
  * Fastify's `frameworkErrors` option: errors raised before routing (a path with broken
- * percent-encoding such as `/v2/payments/%ED%A0%80`, FST_ERR_BAD_URL) answered as problem+json too.
+ * percent-encoding such as `/v2/payments/%ED%A0%80`, FST_ERR_BAD_URL; a path segment over
+ * `maxParamLength`, 414) answered as problem+json too.
  */
 export function problemFrameworkErrors(
   error: FastifyError,
@@ -103,11 +107,12 @@ export function problemFrameworkErrors(
 ): void {
   const status =
     error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  const code = error.code === "FST_ERR_BAD_URL" ? "invalid_path" : "bad_request";
-  const detail =
+  const [code, detail] =
     error.code === "FST_ERR_BAD_URL"
-      ? "The request path is not valid percent-encoded UTF-8."
-      : "The request could not be routed.";
+      ? ["invalid_path", "The request path is not valid percent-encoded UTF-8."]
+      : error.code === "FST_ERR_MAX_PARAM_LENGTH"
+        ? ["uri_too_long", "A path segment of the URL is longer than this API accepts."]
+        : ["bad_request", "The request could not be routed."];
   void send(reply, new Problem(status, code, detail));
 }
 
@@ -120,6 +125,10 @@ export function installProblemHandlers(app: FastifyInstance): void {
       return send(reply, error);
     }
     const mapped = fromFastifyError(error);
+    if (mapped?.status === 413) {
+      // Let the client finish writing before it is answered, or it sees EPIPE instead of the 413.
+      return drainRequest(request.raw).then(() => send(reply, mapped));
+    }
     if (mapped) return send(reply, mapped);
     request.log.error({ err: error }, "unhandled error");
     return send(
@@ -127,10 +136,12 @@ export function installProblemHandlers(app: FastifyInstance): void {
       new Problem(500, "internal_error", "An unexpected error occurred; it has been logged."),
     );
   });
-  app.setNotFoundHandler((request, reply) =>
-    send(
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "/";
+    return send(
       reply,
-      new Problem(404, "route_not_found", `No route ${request.method} ${request.url.split("?")[0]}.`),
-    ),
-  );
+      methodNotAllowed(app, request.method, path) ??
+        new Problem(404, "route_not_found", `No route ${request.method} ${path}.`),
+    );
+  });
 }

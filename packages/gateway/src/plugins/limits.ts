@@ -16,11 +16,12 @@ import type { GatewayConfig } from "../config.ts";
 import { Problem } from "../errors.ts";
 
 /** Routes never rate limited: probes from load balancers and orchestrators. */
-const UNLIMITED = new Set(["/healthz", "/readyz"]);
+export const UNLIMITED = new Set(["/healthz", "/readyz"]);
 
 /** Fastify and `http.Server` options enforcing the connection-level limits. */
 export function serverOptions(config: GatewayConfig) {
   return {
+    trustProxy: config.trustProxy,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     maxRequestsPerSocket: config.maxRequestsPerSocket,

@@ -15,7 +15,10 @@
  *
  * Second, a slower sweep covers lost Klarna webhooks: a payment waiting in `requires_action` for
  * longer than `requiresActionAfterMs` has its Klarna payment request read (at most once per
- * `requiresActionEveryMs` per instance) and its state applied — e.g. approved at Klarna → confirmed.
+ * `requiresActionEveryMs` per instance) and its state applied — e.g. approved at Klarna → confirmed
+ * (first generation), or COMPLETED → the final authorization (network flow; the defaults of 10 min
+ * keep it well inside the session token's 60 minutes, and a payment whose token expired first ends
+ * `failed`, never stuck).
  * Klarna expires unfinished requests after 48 h, so the sweep stops looking after 49 h.
  *
  * Third, when given `revocations`, each round retries the customer-token revocations at Klarna that

@@ -25,10 +25,11 @@ import type { PaymentInput } from "../payments/input.ts";
 import { parsePaymentInput } from "../payments/input.ts";
 import { CreatePaymentBody, Payment, ProblemSchema } from "../payments/schemas.ts";
 import { type InteroperabilitySummary, type PaymentRow, serializePayment } from "../payments/serialize.ts";
-import { summarize } from "../payments/service.ts";
+import { networkSummary, summarize } from "../payments/service.ts";
 import { merchantOf } from "../plugins/auth.ts";
 import { nowIso } from "../store/index.ts";
 import type { CheckoutSessionsTable } from "../store/schema.ts";
+import { escapeHtml, htmlPage, wantsHtml } from "./html.ts";
 import { sendPage, serveAssets } from "./web-pages.ts";
 
 /** How long a session can be paid. */
@@ -55,6 +56,32 @@ const CheckoutSession = Type.Object({
   created_at: Type.String(),
 });
 
+/** What the hosted checkout page reads (GET /checkout/{id}/session). */
+const CheckoutPageData = Type.Object({
+  id: Type.String(),
+  status: Type.String({ description: "open | processing | complete | expired" }),
+  amount: Type.Integer(),
+  currency: Type.String(),
+  country: Type.Optional(Type.String()),
+  reference: Type.Union([Type.String(), Type.Null()]),
+  return_url: Type.Union([Type.String(), Type.Null()]),
+  merchant_name: Type.String(),
+  interoperability_token: Type.Union([Type.String(), Type.Null()], {
+    description: "Exactly as the Partner sent it; the page hands it to Klarna.Interoperability.resolve().",
+  }),
+  klarna: Type.Object({
+    base_url: Type.String(),
+    web_sdk_url: Type.String(),
+    interoperability: Type.Object({
+      status: Type.Union([Type.String(), Type.Null()]),
+      action: Type.String(),
+      verified: Type.Boolean(),
+    }),
+  }),
+  payment: Type.Union([Payment, Type.Null()]),
+  expires_at: Type.String(),
+});
+
 const PayBody = Type.Object({ method: Type.Literal("klarna") }, { additionalProperties: false });
 const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -76,7 +103,7 @@ function extracted(value: string | null, pointer: string | undefined): Extracted
 
 /** Registers the checkout routes (API, page, page data, pay). */
 export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
-  const { store, payments, verifier, config } = app.gateway;
+  const { store, payments, verifier, config, klarnaStatus } = app.gateway;
   const db = store.db;
   const sdkUrl = `${config.klarnaUrl}/web-sdk/v1/klarna.js`;
 
@@ -146,8 +173,22 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
           { pointer: "/country", code: "invalid_format", detail: "/country: ISO 3166-1 alpha-2, upper-case" },
         ]);
       }
-      const inspection = input.token ? await inspectToken(input.token.value, verifier) : undefined;
-      const summary = summarize(inspection, input.token, input.data);
+      // network: Klarna decides (the page asks for the presentation instruction, GET /checkout/{id}/klarna);
+      // payment-requests: a token the gateway cannot verify is looked up at Klarna before "show".
+      let summary = networkSummary(input.token, input.data);
+      if (config.klarnaApi === "payment-requests") {
+        let inspection = input.token ? await inspectToken(input.token.value, verifier) : undefined;
+        if (inspection && !inspection.verified && input.token) {
+          inspection =
+            (await klarnaStatus.lookupStatus({
+              accountId: merchant.klarna_account_id ?? config.klarnaAccountId,
+              token: input.token.value,
+              currency: input.currency,
+              amount: input.amount,
+            })) ?? inspection;
+        }
+        summary = summarize(inspection, input.token, input.data);
+      }
       const now = Date.now();
       const at = nowIso(now);
       const row: SessionRow = {
@@ -191,8 +232,40 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  // A shopper's browser on an unknown or expired link gets a page, not problem+json; API clients
+  // (Accept: application/json) keep the problem.
   app.get("/checkout/:id", { schema: { hide: true, params: SessionParams } }, async (request, reply) => {
-    await load((request.params as { id: string }).id);
+    const id = (request.params as { id: string }).id;
+    const row = await load(id).catch((error: unknown) => {
+      if (wantsHtml(request)) return undefined;
+      throw error;
+    });
+    if (!row) {
+      return reply
+        .code(404)
+        .type("text/html; charset=utf-8")
+        .send(
+          htmlPage(
+            "Checkout link not found",
+            "<h1>This checkout link is not valid</h1><p>It may be mistyped, or the shop has not created it. " +
+              "Please return to the shop and start the checkout again.</p>",
+          ),
+        );
+    }
+    if (effectiveStatus(row) === "expired" && wantsHtml(request)) {
+      return reply
+        .code(410)
+        .type("text/html; charset=utf-8")
+        .send(
+          htmlPage(
+            "Checkout expired",
+            "<h1>This checkout has expired</h1><p>Nothing was charged. Please return to the shop and start again.</p>" +
+              (row.return_url && /^https?:\/\//i.test(row.return_url)
+                ? `<p><a href="${escapeHtml(row.return_url)}">Back to the shop</a></p>`
+                : ""),
+          ),
+        );
+    }
     return sendPage(reply, "checkout");
   });
   serveAssets(app, "checkout");
@@ -204,6 +277,7 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         tags: ["checkout"],
         summary: "Data of the hosted checkout page (public; the id is the secret)",
         params: SessionParams,
+        response: { 200: CheckoutPageData, 404: ProblemSchema },
       },
     },
     async (request, reply) => {
@@ -229,6 +303,9 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         // Exactly as the Partner sent it: the page passes it to Klarna.Interoperability.resolve().
         interoperability_token: row.klarna_token,
         klarna: {
+          api: config.klarnaApi,
+          // network: the page asks GET /checkout/{id}/klarna for the sdk token and instruction.
+          presentation_url: `/checkout/${row.id}/klarna`,
           base_url: config.klarnaUrl,
           web_sdk_url: sdkUrl,
           interoperability: { status: summary.status, action: summary.action, verified: summary.verified },
@@ -311,6 +388,9 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         reference: row.reference,
         returnUrl: row.return_url,
         customerPaymentMethodId: null,
+        customerPresent: null,
+        requestCustomerToken: null,
+        customerId: null,
         token: extracted(row.klarna_token, summary.token_field),
         data: extracted(row.klarna_data, summary.data_field),
         warnings: JSON.parse(row.warnings),

@@ -16,6 +16,7 @@ import type { FastifyInstance } from "fastify";
 import type { Selectable } from "kysely";
 import { Type } from "typebox";
 import { attemptRevocation, REVOCATION_CLAIM_MS } from "../customers/revocation.ts";
+import { claimCustomerToken, tokenNotFound } from "../customers/token-binding.ts";
 import { newId } from "../domain/ids.ts";
 import { invalidRequest, notFound } from "../errors.ts";
 import { IdParams, ProblemSchema } from "../payments/schemas.ts";
@@ -215,6 +216,12 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
         ]);
       }
       const customer = await ownCustomer(merchant.id, id);
+      // A token saved (or charged) by another merchant, or in another Klarna partner account, is
+      // not this merchant's to save.
+      const owner = { merchantId: merchant.id, klarnaAccountId: merchant.klarna_account_id ?? null };
+      if (!(await claimCustomerToken(db, token, owner, app.gateway.config.klarnaAccountId))) {
+        throw tokenNotFound();
+      }
       const existing = (await methodsOf(customer.id)).find(
         (m) => m.status === "active" && m.klarna_customer_token === token,
       );

@@ -9,6 +9,8 @@ import { checkoutRoutes } from "./checkout.ts";
 import { customerRoutes } from "./customers.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import { healthRoutes } from "./health.ts";
+import { indexRoutes } from "./index-page.ts";
+import { klarnaRoutes } from "./klarna.ts";
 import { merchantRoutes } from "./merchant.ts";
 import { paymentRoutes } from "./payments.ts";
 import { toolRoutes } from "./tools.ts";
@@ -18,6 +20,7 @@ import { klarnaWebhookRoutes } from "./webhooks-klarna.ts";
 export type RouteModule = (app: FastifyInstance) => Promise<void>;
 
 export const ROUTES: RouteModule[] = [
+  indexRoutes,
   healthRoutes,
   merchantRoutes,
   paymentRoutes,
@@ -25,6 +28,7 @@ export const ROUTES: RouteModule[] = [
   webhookEndpointRoutes,
   customerRoutes,
   checkoutRoutes,
+  klarnaRoutes,
   dashboardRoutes,
   toolRoutes,
   webhookWorkerPlugin,

@@ -22,6 +22,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { Problem } from "../errors.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
+import { problemResponse } from "../plugins/openapi.ts";
 import { claimKlarnaEvent, completeKlarnaEvent, failKlarnaEvent } from "../webhooks/klarna-events.ts";
 import {
   KLARNA_SIGNATURE_HEADER,
@@ -117,7 +118,12 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
         summary: "Klarna webhooks (HMAC-signed; de-duplicated by metadata.event_id)",
         description:
           "Called by Klarna, not by merchants. Verifies Klarna-Signature (hex HMAC-SHA256 of the raw body) and applies payment request state changes to the payment.",
-        response: { 200: Ack },
+        response: {
+          200: Ack,
+          400: problemResponse(400, "Signature invalid or missing, or not a Klarna event envelope."),
+          404: problemResponse(404, "The event names a payment or transaction this gateway does not know."),
+          409: problemResponse(409, "The same event is being processed; retry after Retry-After seconds."),
+        },
       },
     },
     async (request) => {

@@ -66,6 +66,8 @@ export interface PaymentsTable {
   customer_present: number | null;
   /** JSON array of scopes asked for with `request_customer_token`, or null. */
   customer_token_scopes: string | null;
+  /** The payment method the issued customer token was saved as (migration 0005). */
+  saved_payment_method_id: string | null;
   /** Optimistic-lock counter: every update is `WHERE version = ?` and bumps it. */
   version: number;
   created_at: Timestamp;
@@ -103,6 +105,16 @@ export interface IdempotencyKeysTable {
   response_headers: string | null;
   created_at: Timestamp;
   expires_at: Timestamp;
+}
+
+/** Which merchant and Klarna partner account a customer token belongs to (customers/token-binding.ts). */
+export interface CustomerTokenBindingsTable {
+  /** Lowercase hex SHA-256 of the token. */
+  token_hash: string;
+  merchant_id: string;
+  /** The merchant's partner account when it was bound; null: the deployment's account. */
+  klarna_account_id: string | null;
+  created_at: Timestamp;
 }
 
 /** A payment's capture, refund or cancel in progress (payments/operation-lock.ts). */
@@ -240,6 +252,7 @@ export interface Database {
   payment_events: PaymentEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   payment_locks: PaymentLocksTable;
+  customer_token_bindings: CustomerTokenBindingsTable;
   outbox: OutboxTable;
   klarna_webhook_events: KlarnaWebhookEventsTable;
   webhook_endpoints: WebhookEndpointsTable;

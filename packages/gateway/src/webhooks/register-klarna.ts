@@ -12,6 +12,8 @@ export const KLARNA_EVENT_TYPES: readonly string[] = [
   "payment.request.state-change.in-progress",
   "payment.request.state-change.pending-confirmation",
   "payment.request.state-change.authorized",
+  // The current generation's: carries the klarna_network_session_token for the final authorization.
+  "payment.request.state-change.completed",
   "payment.request.state-change.declined",
   "payment.request.state-change.canceled",
   "payment.request.state-change.expired",

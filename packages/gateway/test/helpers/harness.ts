@@ -3,6 +3,7 @@
  * store), a merchant, and helpers to call the API and read the sandbox journal. `useHarness` declares
  * the usual per-suite setup and teardown in one line.
  */
+import "@klarna-interop/openapi-check/enforce";
 import { Writable } from "node:stream";
 import { after, before } from "node:test";
 import { type RunningSandbox, startSandbox } from "@klarna-interop/sandbox";
@@ -55,6 +56,8 @@ export interface JournalEntry {
   id: string;
   method: string;
   path: string;
+  /** The query string, parsed. */
+  query: Record<string, string | string[]>;
   headers: Record<string, string>;
   body: string;
 }

@@ -20,6 +20,9 @@ export const KlarnaError = Type.Object({
   errors: Type.Optional(Type.Array(Type.Object({ parameter: Type.String(), error_message: Type.String() }))),
 });
 
+/** A response without a body (204). */
+export const NoContent = Type.Null({ description: "No content" });
+
 /** Standard error responses of an authenticated Klarna-side route. */
 export const ErrorResponses = {
   400: KlarnaError,

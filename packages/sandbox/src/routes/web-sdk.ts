@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { corsPreflight } from "../http/cors.ts";
 import { klarnaError } from "../http/errors.ts";
+import { KlarnaError as KlarnaErrorSchema } from "./schemas.ts";
 
 /**
  * GET /web-sdk/v1/klarna.js — the built web SDK, the way Klarna serves its SDK to Partner pages
@@ -15,7 +16,17 @@ const webSdkRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/web-sdk/v1/klarna.js",
     {
       config: { cors: true },
-      schema: { tags: ["Web SDK"], summary: "The Klarna web SDK (built from packages/web)" },
+      schema: {
+        tags: ["Web SDK"],
+        summary: "The Klarna web SDK (built from packages/web)",
+        response: {
+          200: {
+            description: "The SDK script",
+            content: { "text/javascript": { schema: { type: "string" } } },
+          },
+          404: KlarnaErrorSchema,
+        },
+      },
     },
     async (_request, reply) => {
       const missing = () =>
@@ -37,7 +48,7 @@ const webSdkRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .type("text/javascript; charset=utf-8")
         .header("Cache-Control", "no-cache")
-        .send(cached.body);
+        .send(cached.body as unknown as string);
     },
   );
 };

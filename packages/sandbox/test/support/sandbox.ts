@@ -1,3 +1,4 @@
+import "@klarna-interop/openapi-check/enforce";
 import { buildSandbox, type SandboxApp, type SandboxOptions } from "../../src/app.ts";
 import type { SandboxEvent } from "../../src/events.ts";
 import { generateSigningKey, type SigningKey } from "../../src/keys/keyring.ts";

@@ -39,6 +39,10 @@ export function createKlarna(deps: {
       on: interoperability.on,
       off: interoperability.off,
     },
+    // v2 names over the same state: a listener registered here hears tokens set through v1, and back.
+    Network: {
+      Session: { token: interoperability.token, on: interoperability.on, off: interoperability.off },
+    },
     InteroperabilityError: KlarnaInteroperabilityError,
   };
   return sdk;

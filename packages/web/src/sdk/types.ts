@@ -80,12 +80,26 @@ export interface KlarnaInteroperability {
   off(event: "tokenupdate", listener: TokenUpdateListener): void;
 }
 
+/**
+ * `Klarna.Network.Session` — Web SDK v2's name for the same token (the `klarna_network_session_token`):
+ * `token()` and `on("tokenupdate")` share their state with `Klarna.Interoperability`.
+ */
+export interface KlarnaNetworkSession {
+  /** The current network session token, or undefined when none is known yet. */
+  token(): string | undefined;
+  /** Subscribe to token changes. Returns a function that unsubscribes. */
+  on(event: "tokenupdate", listener: TokenUpdateListener): () => void;
+  off(event: "tokenupdate", listener: TokenUpdateListener): void;
+}
+
 /** Options for `Klarna.init()`. */
 export interface KlarnaInitOptions {
   /** Klarna (sandbox) origin the SDK talks to. Defaults to the origin the script was loaded from. */
   baseUrl?: string;
   /** A token the page already holds; makes `token()` answer it and fires `tokenupdate`. */
   interoperabilityToken?: string;
+  /** Web SDK v2's name for the same token (equal values only when both are given). */
+  klarnaNetworkSessionToken?: string;
   /** Per-request timeout in milliseconds (default 10000). */
   timeoutMs?: number;
 }
@@ -95,6 +109,8 @@ export interface KlarnaSdk {
   readonly version: string;
   init(options: KlarnaInitOptions): KlarnaSdk;
   readonly Interoperability: KlarnaInteroperability;
+  /** Web SDK v2 names: `Klarna.Network.Session.token()`, `.on("tokenupdate", cb)`. */
+  readonly Network: { readonly Session: KlarnaNetworkSession };
   readonly InteroperabilityError: new (
     code: KlarnaErrorCode,
     message: string,

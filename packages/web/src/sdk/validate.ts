@@ -1,8 +1,9 @@
+// Klarna's limit on an interoperability token (D2), from core's browser-safe entry: one definition
+// for the SDK, the gateway and the conformance suite.
+import { TOKEN_MAX_LENGTH } from "@klarna-interop/core/browser";
 import { KlarnaInteroperabilityError } from "./errors.ts";
 import type { InteroperabilityContext, InteroperabilityOptions } from "./types.ts";
 
-/** Klarna's limit on an interoperability token (D2). */
-export const TOKEN_MAX_LENGTH = 8192;
 const REFERENCE_MAX_LENGTH = 255;
 const PLATFORM_REFERENCE_MAX_LENGTH = 256;
 const AMOUNT_MAX = 2_147_483_647;
@@ -115,6 +116,15 @@ export function validateInitOptions(options: unknown): {
     out.timeoutMs = o.timeoutMs;
   }
   const token = optionalString(o.interoperabilityToken, "options.interoperabilityToken", TOKEN_MAX_LENGTH);
-  if (token !== undefined) out.interoperabilityToken = token;
+  const networkToken = optionalString(
+    o.klarnaNetworkSessionToken,
+    "options.klarnaNetworkSessionToken",
+    TOKEN_MAX_LENGTH,
+  );
+  // Both names hold one token (Klarna renamed it); two different values cannot both be "the" token.
+  if (token !== undefined && networkToken !== undefined && token !== networkToken) {
+    fail("options.klarnaNetworkSessionToken", "differs from options.interoperabilityToken; send one of them");
+  }
+  if (token !== undefined || networkToken !== undefined) out.interoperabilityToken = (token ?? networkToken)!;
   return out;
 }

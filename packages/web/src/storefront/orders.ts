@@ -31,6 +31,7 @@ interface Payment {
     payment_request_url?: string;
     interoperability?: { status?: string | null; action?: string; verified?: boolean };
   };
+  failure?: { code: string; message: string } | null;
 }
 
 /** What the shop's result page shows about an order's payment. */
@@ -42,6 +43,8 @@ export interface OrderView {
   reference: string;
   /** How the AP read Klarna's token: claimed status, its decision, and whether the signature checked out. */
   interoperability?: { status: string | null; action: string | null; verified: boolean };
+  /** Why the payment failed (the AP's failure code and message), when it did. */
+  failure?: { code: string; message: string };
 }
 
 /** Where the browser goes next for a freshly created payment. */
@@ -115,6 +118,7 @@ export async function findOrder(gateway: Gateway, reference: string): Promise<Or
     currency: payment.currency,
     reference: payment.reference ?? reference,
   };
+  if (payment.failure) view.failure = { code: payment.failure.code, message: payment.failure.message };
   const interop = payment.klarna?.interoperability;
   if (interop) {
     view.interoperability = {

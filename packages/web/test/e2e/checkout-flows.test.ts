@@ -1,7 +1,8 @@
 /**
  * The three hand-offs from a Partner's shop to the Acquiring Partner, driven in chromium from the storefront
- * click to the payment's final state in the gateway. Each asserts that Klarna (the sandbox journal) received
- * exactly the token the storefront got.
+ * click to the payment's final state in the gateway, with the gateway on Klarna's first generation
+ * (`payment-requests`: resolve() on the page, payment request, confirm). Each asserts that Klarna (the
+ * sandbox journal) received exactly the token the storefront got. checkout-network.test.ts covers `network`.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -31,14 +32,16 @@ interface Payment {
 const reason = skipReason();
 const FINAL = '[data-payment-status="authorized"], [data-payment-status="captured"]';
 
-describe("checkout flows in chromium", { skip: reason ? `e2e skipped: ${reason}` : false }, () => {
+describe("checkout flows in chromium (payment-requests)", {
+  skip: reason ? `e2e skipped: ${reason}` : false,
+}, () => {
   let stack: Stack;
   let browser: Browser;
   const failures = failureScreenshots("checkout-flows");
 
   before(async () => {
     await failures.clear();
-    stack = await startStack();
+    stack = await startStack({ klarnaApi: "payment-requests" });
     browser = await launchBrowser();
   });
   after(async () => {

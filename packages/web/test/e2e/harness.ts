@@ -4,6 +4,7 @@
  * and a headless Debian chromium driven by playwright-core, kept off the network. Screenshots go to
  * test-artifacts/ under fixed names.
  */
+import "@klarna-interop/openapi-check/enforce";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -71,8 +72,13 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Starts sandbox, gateway (with Klarna webhooks registered) and storefront. */
-export async function startStack(): Promise<Stack> {
+/**
+ * Starts sandbox, gateway (with Klarna webhooks registered) and storefront. `klarnaApi` picks the
+ * gateway's Klarna generation (its default, `network`, when absent).
+ */
+export async function startStack(
+  settings: { klarnaApi?: "network" | "payment-requests" } = {},
+): Promise<Stack> {
   const { startSandbox } = await import("@klarna-interop/sandbox");
   const gatewayModule = await import("@klarna-interop/gateway");
   const dir = await mkdtemp(join(tmpdir(), "klarna-interop-e2e-"));
@@ -94,6 +100,7 @@ export async function startStack(): Promise<Stack> {
       database,
       publicUrl,
       logger: false,
+      ...(settings.klarnaApi ? { klarnaApi: settings.klarnaApi } : {}),
       ...(webhook ? { klarnaWebhookSigningKey: webhook } : {}),
     } as Parameters<typeof gatewayModule.startGateway>[0];
     const gateway = await gatewayModule.startGateway(options);

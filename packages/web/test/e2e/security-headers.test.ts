@@ -19,7 +19,9 @@ describe("pages under the gateway's security headers", {
   const violations: string[] = [];
 
   before(async () => {
-    stack = await startStack();
+    // payment-requests: the hosted checkout loads Klarna's SDK from another origin and calls resolve(),
+    // the case the CSP must allow (in network mode the page only calls its own origin).
+    stack = await startStack({ klarnaApi: "payment-requests" });
     browser = await launchBrowser();
   });
   after(async () => {

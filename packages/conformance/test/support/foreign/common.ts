@@ -15,7 +15,8 @@ export type ForeignDefect =
   | "forwards-after-refusing" // refuses PAYMENT_UNSUPPORTED, yet sends the payment to Klarna
   | "doubles-capture-on-retry" // a retried capture (same idempotency key) captures again
   | "ignores-a-name" // ignores the second token name it claims to accept
-  | "unsigned-webhooks"; // acts on Klarna webhooks without checking their signature
+  | "unsigned-webhooks" // acts on Klarna webhooks without checking their signature
+  | "finalizes-twice"; // a step-up's final authorization is sent again (with another idempotency key)
 
 export const ACCOUNT = "krn:partner:global:account:test:foreign-ap";
 
@@ -78,12 +79,15 @@ export function klarnaSide(klarnaUrl: string, klarnaApiKey: string, defects: rea
           amount,
         },
       ),
-    /** Subscribes `url` to Klarna's transaction webhooks; returns the signing secret. */
-    async subscribe(url: string): Promise<{ id: string; key: string }> {
+    /** Subscribes `url` to Klarna's webhooks (default: transactions); returns the signing secret. */
+    async subscribe(
+      url: string,
+      eventTypes = ["payment.transaction.*"],
+    ): Promise<{ id: string; key: string }> {
       const key = await call("/v1/notification/signing-keys", {});
       await call("/v1/notification/webhooks", {
         url,
-        event_types: ["payment.transaction.*"],
+        event_types: eventTypes,
         signing_key_id: key.signing_key_id,
       });
       return { id: key.signing_key_id, key: key.signing_key };

@@ -8,7 +8,16 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Profile } from "../../../src/profile/types.ts";
-import { ACCOUNT, checkValue, type ForeignDefect, Invalid, klarnaSide, newId, Replies } from "./common.ts";
+import {
+  ACCOUNT,
+  checkValue,
+  type ForeignDefect,
+  Invalid,
+  klarnaSide,
+  newId,
+  Replies,
+  signatureValid,
+} from "./common.ts";
 
 const idem = { "Request-Key": "{{idempotency_key}}" };
 
@@ -54,6 +63,9 @@ interface Charge {
   iso: string;
   transactionId?: string;
   next?: { url: string };
+  /** The Klarna payment request of a step-up, and whether its final authorization has started. */
+  paymentRequestId?: string;
+  finalizing?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a test AP reading arbitrary client JSON; every use is checked at runtime
@@ -65,14 +77,24 @@ export function buildPay2(options: {
   klarnaApiKey: string;
   apiKey: string;
   defects?: readonly ForeignDefect[];
-}): FastifyInstance {
+}): { app: FastifyInstance; subscribe: (url: string) => Promise<void> } {
   const klarna = klarnaSide(options.klarnaUrl, options.klarnaApiKey, options.defects ?? []);
   const { has } = klarna;
   const charges = new Map<string, Charge>();
   const replies = new Replies();
   const app = Fastify();
+  let signingKey: string | undefined;
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    // Webhooks are verified over their raw bytes; everything else is parsed.
+    if (request.url === "/hooks/klarna") return done(null, body);
+    try {
+      done(null, body === "" ? {} : JSON.parse(String(body)));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.addHook("onRequest", async (request, reply) => {
-    if (request.headers["pay2-key"] !== options.apiKey) {
+    if (request.url !== "/hooks/klarna" && request.headers["pay2-key"] !== options.apiKey) {
       return reply.code(401).send({ error: { code: "unauthorized", param: "Pay2-Key" } });
     }
   });
@@ -97,6 +119,7 @@ export function buildPay2(options: {
         {
           currency: total.iso,
           request_payment_transaction: { amount: total.minor, payment_transaction_reference: charge.id },
+          step_up_config: { customer_interaction_config: { method: "HANDOVER" } },
           ...(payload === undefined ? {} : { klarna_network_data: payload }),
         },
         outgoing === undefined ? {} : { "klarna-network-session-token": outgoing },
@@ -108,6 +131,7 @@ export function buildPay2(options: {
       } else if (result === "STEP_UP_REQUIRED") {
         const pr = res.payment_request ?? {};
         charge.outcome = "action_required";
+        charge.paymentRequestId = pr.payment_request_id;
         charge.next = {
           url:
             pr.state_context?.customer_interaction?.payment_request_url ??
@@ -148,6 +172,47 @@ export function buildPay2(options: {
     const charge = charges.get((request.params as { id: string }).id);
     return charge ? { data: charge } : reply.code(404).send({ error: { code: "not_found", param: "id" } });
   });
+  /**
+   * Klarna's `payment.request.state-change.completed` webhook: the final authorization, once, with
+   * the fresh session token, within its window (at once).
+   */
+  app.post("/hooks/klarna", async (request, reply) => {
+    const raw = String(request.body ?? "");
+    if (!signingKey || !signatureValid(signingKey, raw, request.headers["klarna-signature"])) {
+      return reply.code(400).send({ error: { code: "invalid_signature", param: "Klarna-Signature" } });
+    }
+    const event = JSON.parse(raw) as Json;
+    const token = event.payload?.state_context?.klarna_network_session_token;
+    const charge = [...charges.values()].find(
+      (c) => c.paymentRequestId === event.payload?.payment_request_id,
+    );
+    if (
+      event.metadata?.event_type !== "payment.request.state-change.completed" ||
+      !charge ||
+      typeof token !== "string"
+    ) {
+      return { received: true };
+    }
+    if (charge.finalizing) return { received: true };
+    charge.finalizing = true;
+    const finalize = (key: string) =>
+      klarna.call(
+        `/v2/accounts/${encodeURIComponent(ACCOUNT)}/payment/authorize`,
+        {
+          currency: charge.iso,
+          request_payment_transaction: { amount: charge.minor, payment_transaction_reference: charge.id },
+        },
+        { "klarna-network-session-token": token, "klarna-idempotency-key": key },
+      );
+    const res = await finalize(`${charge.id}-final`);
+    if (has("finalizes-twice")) await finalize(`${charge.id}-final-again`);
+    if (res.payment_transaction_response?.result === "APPROVED") {
+      charge.outcome = "approved";
+      charge.transactionId = res.payment_transaction_response.payment_transaction?.payment_transaction_id;
+    }
+    return { received: true };
+  });
+
   for (const op of ["capture", "refund"] as const) {
     app.post(`/charges/:id/${op}`, (request, reply) => {
       const id = (request.params as { id: string }).id;
@@ -175,12 +240,18 @@ export function buildPay2(options: {
       );
     });
   }
-  return app;
+  return {
+    app,
+    async subscribe(url: string) {
+      signingKey = (await klarna.subscribe(url, ["payment.request.state-change.completed"])).key;
+    },
+  };
 }
 
-/** Starts Pay2 on 127.0.0.1, a free port. */
+/** Starts Pay2 on 127.0.0.1 (a free port), subscribed to Klarna's payment request webhooks. */
 export async function startPay2(options: Parameters<typeof buildPay2>[0]) {
-  const app = buildPay2(options);
+  const { app, subscribe } = buildPay2(options);
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
+  await subscribe(`${url}/hooks/klarna`);
   return { url, close: () => app.close() };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { KlarnaHttpError, validationError } from "../../http/errors.ts";
 import { pathMatcher } from "../../http/faults.ts";
+import { NoContent } from "../schemas.ts";
 import { CONTROL_TAG, KlarnaErrorSchema } from "./schemas.ts";
 
 const FaultInput = Type.Object(
@@ -20,7 +21,7 @@ const FaultInput = Type.Object(
   { additionalProperties: false },
 );
 
-const FaultRule = Type.Intersect([FaultInput, Type.Object({ id: Type.String(), fired: Type.Integer() })]);
+const FaultRule = Type.Object({ ...FaultInput.properties, id: Type.String(), fired: Type.Integer() });
 
 /** /_sandbox/faults — inject delays, 429/500/503 answers and dropped connections into Klarna-side routes. */
 const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -74,10 +75,10 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.delete(
     "/_sandbox/faults",
-    { schema: { tags: [CONTROL_TAG], summary: "Remove all fault rules" } },
+    { schema: { tags: [CONTROL_TAG], summary: "Remove all fault rules", response: { 204: NoContent } } },
     async (_request, reply) => {
       faults.clear();
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
   app.delete(
@@ -87,6 +88,7 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: [CONTROL_TAG],
         summary: "Remove one fault rule",
         params: Type.Object({ id: Type.String() }),
+        response: { 204: NoContent, 404: KlarnaErrorSchema },
       },
     },
     async (request, reply) => {
@@ -97,7 +99,7 @@ const faultRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `Fault rule ${request.params.id} does not exist`,
         );
       }
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { validationError } from "../../http/errors.ts";
+import { NoContent } from "../schemas.ts";
 import { CONTROL_TAG } from "./schemas.ts";
 
 const EntrySchema = Type.Object({
@@ -51,10 +52,10 @@ const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.delete(
     "/_sandbox/journal",
-    { schema: { tags: [CONTROL_TAG], summary: "Clear the journal" } },
+    { schema: { tags: [CONTROL_TAG], summary: "Clear the journal", response: { 204: NoContent } } },
     async (_request, reply) => {
       journal.clear();
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,13 +1,21 @@
 /**
  * Hosted checkout page (served by the gateway at /checkout/{id}, the Acquiring Partner's domain).
- * Loads Klarna's web SDK from the Klarna (sandbox) origin, asks resolve() about the token the Partner
- * handed over, and presents Klarna accordingly: confirm at once, preselect, show, or hide.
+ * `network` (Klarna's current generation): the gateway exchanges the Partner's token for an sdk token
+ * and asks Klarna's Payment Presentation API; the page follows the instruction (show only, preselect,
+ * show, hide) and, on a step-up, sends the shopper to Klarna's payment request URL.
+ * `payment-requests` (first generation): loads Klarna's web SDK from the Klarna (sandbox) origin, asks
+ * resolve() about the token, and presents Klarna accordingly: confirm at once, preselect, show, or hide.
  */
 import "../shared/base.css";
 import "./checkout.css";
 import type { KlarnaSdk } from "../../sdk/types.ts";
 import { byId, FINAL_STATUSES, h, money, readJson, replace } from "../shared/dom.ts";
-import { type Presentation, presentationFor, redirectUrlOf } from "./presentation.ts";
+import {
+  type Presentation,
+  presentationFor,
+  presentationForInstruction,
+  redirectUrlOf,
+} from "./presentation.ts";
 import { type CheckoutPayment, type CheckoutSession, readCheckoutSession } from "./session.ts";
 
 const base = location.pathname.replace(/\/+$/, "");
@@ -48,8 +56,32 @@ function loadSdk(url: string, timeoutMs = 8000): Promise<KlarnaSdk> {
   });
 }
 
+/**
+ * `network`: the instruction Klarna's Payment Presentation API gave the gateway for this session (the
+ * gateway falls back to SHOW_KLARNA when Klarna cannot be asked); a failure here also means "show".
+ */
+async function presentationInstruction(
+  session: CheckoutSession,
+): Promise<{ presentation: Presentation; note?: string }> {
+  try {
+    const url = new URL(session.presentationUrl ?? `${base}/klarna`, location.href);
+    url.searchParams.set("locale", navigator.language || "en-US");
+    const answer = await readJson<{ instruction?: string }>(
+      await fetch(url, { headers: { accept: "application/json" } }),
+    );
+    document.documentElement.dataset.presentationInstruction = answer.instruction ?? "";
+    return { presentation: presentationForInstruction(answer.instruction) };
+  } catch (error) {
+    return {
+      presentation: "show",
+      note: `Klarna could not tell us how to present it (${(error as Error).message}); Klarna stays available.`,
+    };
+  }
+}
+
 /** Runs resolve(); any failure degrades to "show" (D7) and is explained on the page. */
 async function decide(session: CheckoutSession): Promise<{ presentation: Presentation; note?: string }> {
+  if (session.api === "network") return presentationInstruction(session);
   if (!session.interoperabilityToken) return { presentation: "show" };
   if (!session.sdkUrl) return { presentation: "show", note: "Klarna's SDK URL is not configured." };
   try {
@@ -117,14 +149,12 @@ function renderMethods(presentation: Presentation, note?: string): void {
     hint: "Not offered in this demo",
     disabled: true,
   });
+  const selected = presentation === "preselect" || presentation === "confirm" || presentation === "only";
   const klarna = methodOption({
     value: "klarna",
     name: "Klarna",
-    hint:
-      presentation === "preselect" || presentation === "confirm"
-        ? "Selected for you: you already started with Klarna"
-        : "Pay now, later or over time",
-    checked: presentation === "preselect" || presentation === "confirm",
+    hint: selected ? "Selected for you: you already started with Klarna" : "Pay now, later or over time",
+    checked: selected,
     disabled: presentation === "confirm",
   });
   if (presentation === "hide") {
@@ -134,6 +164,8 @@ function renderMethods(presentation: Presentation, note?: string): void {
       card,
       h("p", { class: "muted" }, "Klarna is not available for this purchase."),
     );
+  } else if (presentation === "only") {
+    replace(methodsEl, legend, klarna);
   } else if (presentation === "preselect" || presentation === "confirm") {
     replace(methodsEl, legend, klarna, card);
   } else {

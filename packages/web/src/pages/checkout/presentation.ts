@@ -1,8 +1,24 @@
 /**
- * What the hosted checkout does for each interoperability status (D7). Pure, so it is unit-tested.
- * Anything unknown, or a failed resolve(), means "show": forward-compatible and never hides Klarna by mistake.
+ * What the hosted checkout does for each interoperability status (D7, first generation) or Payment
+ * Presentation instruction (current generation). Pure, so it is unit-tested. Anything unknown, or a
+ * failed lookup, means "show": forward-compatible and never hides Klarna by mistake.
+ * "only" (SHOW_ONLY_KLARNA) offers Klarna alone, selected.
  */
-export type Presentation = "confirm" | "preselect" | "show" | "hide";
+export type Presentation = "confirm" | "only" | "preselect" | "show" | "hide";
+
+/** Klarna's Payment Presentation instruction → what the page does (the `network` flow). */
+export function presentationForInstruction(instruction: string | undefined | null): Presentation {
+  switch (instruction) {
+    case "SHOW_ONLY_KLARNA":
+      return "only";
+    case "PRESELECT_KLARNA":
+      return "preselect";
+    case "HIDE_KLARNA":
+      return "hide";
+    default:
+      return "show";
+  }
+}
 
 export function presentationFor(status: string | undefined | null): Presentation {
   switch (status) {

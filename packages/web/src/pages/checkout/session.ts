@@ -22,6 +22,10 @@ export interface CheckoutSession {
   interoperabilityToken?: string;
   /** Absolute URL of the Klarna web SDK (sandbox: <klarnaUrl>/web-sdk/v1/klarna.js). */
   sdkUrl?: string;
+  /** Which Klarna generation the gateway runs: "network" (presentation instruction) or "payment-requests" (resolve()). */
+  api: "network" | "payment-requests";
+  /** `network`: where the page asks for the sdk token and presentation instruction. */
+  presentationUrl?: string;
   payment?: CheckoutPayment;
 }
 
@@ -48,7 +52,11 @@ export function readCheckoutSession(json: unknown): CheckoutSession {
     amount,
     currency,
     merchantName: str(o.merchant_name) ?? "the shop",
+    // A gateway that does not say is one from before the current generation: resolve() as before.
+    api: klarna.api === "network" ? "network" : "payment-requests",
   };
+  const presentationUrl = str(klarna.presentation_url);
+  if (presentationUrl) session.presentationUrl = presentationUrl;
   const country = str(o.country);
   if (country) session.country = country;
   const reference = str(o.reference);

@@ -10,7 +10,11 @@ interface OrderPayment {
   currency: string;
   reference: string;
   interoperability?: { status: string | null; action: string | null; verified: boolean };
+  failure?: { code: string; message: string };
 }
+
+/** Final statuses after which the shopper can only start again. */
+const UNSUCCESSFUL = new Set(["failed", "canceled"]);
 
 const result = byId("result");
 const order = new URLSearchParams(location.search).get("order");
@@ -44,6 +48,23 @@ function render(p: OrderPayment): void {
       ` ${money(p.amount, p.currency)} · order ${p.reference} · payment `,
       h("code", { id: "payment-id" }, p.id),
     ),
+    UNSUCCESSFUL.has(p.status)
+      ? h(
+          "p",
+          { class: "alert", role: "alert" },
+          h(
+            "span",
+            { id: "failure-reason" },
+            p.failure
+              ? `${p.failure.message} (${p.failure.code})`
+              : p.status === "canceled"
+                ? "The payment was canceled before it completed."
+                : "Klarna did not approve the payment.",
+          ),
+          " Nothing was charged. ",
+          h("a", { href: "/", id: "retry" }, "Try again"),
+        )
+      : null,
     p.interoperability
       ? h(
           "p",

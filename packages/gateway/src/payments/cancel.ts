@@ -1,0 +1,46 @@
+/**
+ * Cancel: a payment awaiting the shopper cancels its Klarna payment request; an authorized one voids
+ * its Klarna transaction (holding the payment's operation lock, like captures and refunds).
+ */
+import { assertOperation, type PaymentStatus } from "../domain/payment-state.ts";
+import { Problem } from "../errors.ts";
+import type { KlarnaCallRecord } from "../klarna/client.ts";
+import { type CallContext, callEntry, type FlowDeps, klarnaFailure, klarnaFor } from "./common.ts";
+import { exclusive } from "./money-movement.ts";
+import { updatePayment } from "./repository.ts";
+import type { PaymentRow } from "./serialize.ts";
+
+async function cancelLocked(deps: FlowDeps, row: PaymentRow, ctx: CallContext): Promise<PaymentRow> {
+  assertOperation("cancel", row.status as PaymentStatus);
+  try {
+    let record: KlarnaCallRecord;
+    if (row.status === "authorized" && row.klarna_payment_transaction_id) {
+      record = (
+        await klarnaFor(deps, row).voidTransaction(
+          row.klarna_payment_transaction_id,
+          `${row.id}:void`,
+          ctx.correlationId,
+        )
+      ).record;
+    } else if (row.klarna_payment_request_id) {
+      record = (
+        await deps.klarna.cancelPaymentRequest(
+          row.klarna_payment_request_id,
+          `${row.id}:cancel`,
+          ctx.correlationId,
+        )
+      ).record;
+    } else {
+      throw new Problem(409, "no_klarna_object", "The payment has nothing at Klarna to cancel.");
+    }
+    return await updatePayment(deps.store.db, row, { status: "canceled", next_action: null }, [
+      callEntry(record),
+    ]);
+  } catch (error) {
+    throw await klarnaFailure(deps, error, row);
+  }
+}
+
+export function cancelPayment(deps: FlowDeps, merchantId: string, id: string, ctx: CallContext = {}) {
+  return exclusive(deps, merchantId, id, "cancel", (row) => cancelLocked(deps, row, ctx));
+}

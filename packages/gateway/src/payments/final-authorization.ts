@@ -1,0 +1,197 @@
+/**
+ * Final authorization (Klarna's current flow): after a step-up, Klarna marks the payment request
+ * COMPLETED and issues a fresh `klarna_network_session_token` (in the signed
+ * `payment.request.state-change.completed` webhook, and on the request). Within 60 minutes the AP
+ * calls authorize again with it in `Klarna-Network-Session-Token` and the same payload.
+ *
+ * Exactly once across gateway instances: the caller first takes the payment's finalize lease with an
+ * optimistic write (`WHERE version = ?`), so of several instances handling the same webhook (or a
+ * webhook and the reconciler) one calls Klarna; the others answer "finalizing elsewhere". The call
+ * carries `Klarna-Idempotency-Key: pay_…:final_authorize`, so a retry after an unknown outcome is the
+ * same call. A holder that dies leaves a lease that runs out; the reconciler then takes over.
+ *
+ * Outcomes: APPROVED → `authorized`; DECLINED → `failed` (`klarna_declined`); Klarna's 422
+ * TOKEN_EXPIRED (or a token whose expiry has clearly passed) → `failed` with
+ * `klarna_session_token_expired`, never stuck; no definitive answer → the payment stays
+ * `requires_action`, the lease is released, and a 502/504 tells the webhook sender to retry.
+ */
+import { Problem } from "../errors.ts";
+import { KlarnaError } from "../klarna/client.ts";
+import type { KlarnaPaymentRequest } from "../klarna/types.ts";
+import {
+  type ApplyResult,
+  type CallContext,
+  callEntry,
+  type FlowDeps,
+  klarnaFor,
+  persist,
+  upstreamProblem,
+} from "./common.ts";
+import { networkAuthorizeRequest, outcomePatch } from "./network-authorize.ts";
+import {
+  findPaymentById,
+  type PaymentPatch,
+  recordTimeline,
+  type TimelineEntry,
+  updatePayment,
+} from "./repository.ts";
+import type { PaymentRow } from "./serialize.ts";
+
+/** How long one instance holds a payment's final authorization before another may take over. */
+export const FINALIZE_LEASE_MS = 60_000;
+
+const EXPIRED = {
+  status: "failed",
+  next_action: null,
+  failure_code: "klarna_session_token_expired",
+  failure_message:
+    "The customer approved at Klarna, but the session token expired before the final authorization (60 minutes); nothing was charged.",
+  klarna_finalize_lease: null,
+} satisfies PaymentPatch;
+
+/** The session token of a COMPLETED request (current name, else Klarna's deprecated one). */
+export function sessionTokenOf(request: KlarnaPaymentRequest): string | undefined {
+  return request.state_context?.klarna_network_session_token ?? request.state_context?.payment_token;
+}
+
+/** Takes the finalize lease; undefined when another caller holds it or the payment moved on. */
+async function claim(deps: FlowDeps, row: PaymentRow, now: number): Promise<PaymentRow | undefined> {
+  let current: PaymentRow | undefined = row;
+  for (let attempt = 0; attempt < 3 && current; attempt++) {
+    if (current.status !== "requires_action") return undefined;
+    const lease = current.klarna_finalize_lease;
+    if (lease !== null && Date.parse(lease) > now) return undefined;
+    try {
+      return await updatePayment(deps.store.db, current, {
+        klarna_finalize_lease: new Date(now + FINALIZE_LEASE_MS).toISOString(),
+      });
+    } catch (error) {
+      if (!(error instanceof Problem && error.code === "concurrent_modification")) throw error;
+      current = await findPaymentById(deps.store.db, row.id);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Finalizes `row` (a network payment in `requires_action`) with the COMPLETED `request`.
+ * Throws a 502/504 Problem when Klarna gave no definitive answer (the caller's sender retries).
+ */
+export async function finalizeAuthorization(
+  deps: FlowDeps,
+  row: PaymentRow,
+  request: KlarnaPaymentRequest,
+  source: { calls?: TimelineEntry[] } & CallContext = {},
+): Promise<ApplyResult> {
+  const calls: TimelineEntry[] = [...(source.calls ?? [])];
+  const db = deps.store.db;
+  const now = (deps.now ?? Date.now)();
+  if (row.status !== "requires_action") {
+    await recordTimeline(db, row, calls);
+    return { applied: false, payment: row, reason: `already_${row.status}` };
+  }
+  let token = sessionTokenOf(request);
+  const klarna = klarnaFor(deps, row);
+  if (token === undefined) {
+    // The webhook did not carry it: the request does (Klarna: "readable on the request").
+    const read = await klarna.getPaymentRequest(request.payment_request_id, source.correlationId);
+    calls.push(callEntry(read.record));
+    request = read.data;
+    token = sessionTokenOf(request);
+    if (token === undefined) {
+      await recordTimeline(db, row, calls);
+      return { applied: false, payment: row, reason: "no_session_token" };
+    }
+  }
+  const held = await claim(deps, row, now);
+  if (!held) {
+    const fresh = (await findPaymentById(db, row.id)) ?? row;
+    await recordTimeline(db, fresh, calls);
+    const reason = fresh.status === "requires_action" ? "finalizing_elsewhere" : `already_${fresh.status}`;
+    return { applied: false, payment: fresh, reason };
+  }
+  const expiresAt = request.state_context?.klarna_network_session_token_expires_at;
+  if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
+    const updated = await persist(deps, held, EXPIRED, calls);
+    return { applied: updated.status !== row.status, payment: updated };
+  }
+
+  let patch: PaymentPatch;
+  try {
+    const call = networkAuthorizeRequest(deps, held, { sessionToken: token, final: true });
+    const result = await klarna
+      .generation("network")
+      .finish(call, `${row.id}:final_authorize`, source.correlationId);
+    calls.push(callEntry(result.record, result.detail));
+    patch =
+      result.outcome.kind === "customer_action"
+        ? { klarna_finalize_lease: null } // Not expected after COMPLETED: wait for the next state.
+        : await outcomePatch(deps, held, result.outcome);
+  } catch (error) {
+    if (!(error instanceof KlarnaError)) throw error;
+    calls.push(callEntry(error.record));
+    if (error.kind === "unavailable") {
+      const pending = await persist(
+        deps,
+        held,
+        {
+          klarna_finalize_lease: null,
+          failure_code:
+            error.record.outcome === "circuit_open" ? "klarna_circuit_open" : "klarna_unavailable",
+          failure_message: error.message.slice(0, 500),
+        },
+        calls,
+      );
+      throw upstreamProblem(error, pending);
+    }
+    patch = await rejectedPatch(deps, held, request, error, calls, source);
+  }
+  const updated = await persist(deps, held, patch, calls);
+  return { applied: updated.status !== row.status, payment: updated };
+}
+
+/** A definitive refusal of the final authorization → the payment's end. */
+async function rejectedPatch(
+  deps: FlowDeps,
+  row: PaymentRow,
+  request: KlarnaPaymentRequest,
+  error: KlarnaError,
+  calls: TimelineEntry[],
+  ctx: CallContext,
+): Promise<PaymentPatch> {
+  const code = error.body?.error_code ?? "";
+  if (/EXPIRED/i.test(code)) return EXPIRED;
+  if (error.status === 409) {
+    // The token was already spent: if it was spent on this payment's request, the transaction is
+    // on the request; adopt it rather than failing a payment Klarna authorized.
+    try {
+      const read = await klarnaFor(deps, row).getPaymentRequest(
+        request.payment_request_id,
+        ctx.correlationId,
+      );
+      calls.push(callEntry(read.record));
+      const tid = read.data.state_context?.payment_transaction_id;
+      if (tid) {
+        return {
+          status: "authorized",
+          klarna_payment_transaction_id: tid,
+          next_action: null,
+          failure_code: null,
+          failure_message: null,
+          klarna_finalize_lease: null,
+        };
+      }
+    } catch (readError) {
+      if (!(readError instanceof KlarnaError)) throw readError;
+      calls.push(callEntry(readError.record));
+      return { klarna_finalize_lease: null };
+    }
+  }
+  return {
+    status: "failed",
+    next_action: null,
+    failure_code: "klarna_rejected",
+    failure_message: `Klarna refused the final authorization: ${error.message}`.slice(0, 500),
+    klarna_finalize_lease: null,
+  };
+}

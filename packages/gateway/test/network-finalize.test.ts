@@ -1,0 +1,218 @@
+/**
+ * The final authorization of Klarna's current flow when things go wrong, on both engines: the COMPLETED
+ * webhook is lost (the reconciler finalizes), the session token expires first (→ failed, never
+ * stuck), two gateway instances on one database race on the same COMPLETED webhook (exactly one final
+ * authorize), and 20% injected faults on authorize and final authorize (0 lost, 0 doubled).
+ * No webhook subscription at the sandbox: the tests deliver Klarna's webhooks themselves.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, beforeEach, it } from "node:test";
+import { RECONCILE_INTERVAL_ENV } from "../src/reconcile/plugin.ts";
+import { createReconciler } from "../src/reconcile/reconciler.ts";
+import type { Store } from "../src/store/index.ts";
+import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
+import { forEachEngine } from "./helpers/engines.ts";
+import { type Harness, startHarness, useHarness } from "./helpers/harness.ts";
+import {
+  AUTHORIZE,
+  advanceClock,
+  approveAtKlarna,
+  authorizeCalls,
+  networkBody,
+  readRequest,
+} from "./helpers/network.ts";
+
+const signingKey = { id: "sk_network", key: randomBytes(32).toString("hex") };
+const gateway = {
+  klarnaApi: "network" as const,
+  klarnaWebhookSigningKey: signingKey,
+  klarnaTimeoutMs: 500,
+  klarnaRetryBaseMs: 5,
+  klarnaMaxAttempts: 2,
+  klarnaBreakerThreshold: 10_000,
+};
+
+/** Klarna's COMPLETED webhook for `view` (the request as Klarna shows it), signed. */
+function completedWebhook(view: unknown, eventId = `evt_${randomBytes(8).toString("hex")}`) {
+  const raw = JSON.stringify({
+    metadata: { event_id: eventId, event_type: "payment.request.state-change.completed" },
+    payload: view,
+  });
+  return {
+    raw,
+    headers: {
+      "content-type": "application/json",
+      "klarna-signing-key-id": signingKey.id,
+      "klarna-signature": computeKlarnaSignature(signingKey.key, raw),
+    },
+  };
+}
+
+function deliver(h: Harness, hook: ReturnType<typeof completedWebhook>) {
+  return fetch(`${h.gateway.url}/webhooks/klarna`, {
+    method: "POST",
+    headers: hook.headers,
+    body: hook.raw,
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+}
+
+forEachEngine("network final authorization", (engine) => {
+  before(() => {
+    process.env[RECONCILE_INTERVAL_ENV] = "0";
+  });
+  after(() => {
+    delete process.env[RECONCILE_INTERVAL_ENV];
+  });
+  const h = useHarness(engine, { gateway });
+  beforeEach(async () => {
+    await h.clearFaults();
+    await h.clearJournal();
+  });
+
+  const reconcileOnce = (harness: Harness = h) =>
+    createReconciler({
+      db: harness.store.db,
+      payments: harness.gateway.app.gateway.payments,
+      minAgeMs: 0,
+      requiresActionAfterMs: 0,
+    }).runOnce();
+
+  /** A payment stepped up at Klarna and approved there (COMPLETED), nothing delivered yet. */
+  async function approvedAtKlarna(harness: Harness = h, amount = 17800) {
+    const minted = await harness.mint({ scenario: "standard", currency: "USD", amount });
+    const res = await harness.api("POST", "/v2/payments", {
+      body: networkBody(minted.interoperability_token, { amount }),
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(res.body.status, "requires_action", res.text);
+    await approveAtKlarna(harness.sandbox, res.body.klarna.payment_request_id);
+    const view = await readRequest(harness.sandbox, res.body.klarna.payment_request_id);
+    assert.equal(view.state, "COMPLETED");
+    return { id: res.body.id as string, view };
+  }
+
+  it("webhook lost → the reconciler reads the COMPLETED request and finalizes", async () => {
+    const { id, view } = await approvedAtKlarna();
+    await reconcileOnce();
+    const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(p.status, "authorized", JSON.stringify(p.failure));
+    const { final } = await authorizeCalls(h);
+    assert.equal(final.length, 1);
+    assert.equal(
+      final[0]!.headers["klarna-network-session-token"],
+      view.state_context.klarna_network_session_token,
+    );
+    await reconcileOnce();
+    assert.equal((await authorizeCalls(h)).final.length, 1, "nothing more once authorized");
+  });
+
+  it("the session token expires before the final authorization → failed with a clear code", async () => {
+    const { id } = await approvedAtKlarna();
+    await advanceClock(h.sandbox, 61 * 60);
+    await reconcileOnce();
+    const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(p.status, "failed");
+    assert.equal(p.failure.code, "klarna_session_token_expired");
+  });
+
+  it("two instances racing on the same COMPLETED webhook (and on copies of it) → exactly one final authorize", async () => {
+    const db = engine.durableDatabase();
+    const stores: Store[] = [await db.open(), await db.open()];
+    // No faults here: a generous deadline keeps a loaded machine from turning into one.
+    const racing = { ...gateway, klarnaTimeoutMs: 10_000 };
+    const a = await startHarness(h.sandbox, { store: stores[0], gateway: racing });
+    const b = await startHarness(h.sandbox, { store: stores[1], gateway: racing });
+    try {
+      const b2 = { ...b, apiKey: a.apiKey };
+      const payments = await Promise.all([0, 1, 2].map(() => approvedAtKlarna(a)));
+      await a.clearJournal();
+      await Promise.all(
+        payments.flatMap(({ view }) => {
+          const hook = completedWebhook(view);
+          const copy = completedWebhook(view); // Klarna may also send it again under a new event id
+          return [
+            deliver(a, hook),
+            deliver(b2, hook),
+            deliver(a, copy),
+            deliver(b2, copy),
+            reconcileOnce(b2),
+          ];
+        }),
+      );
+      for (const { id } of payments) {
+        const p = (await a.api("GET", `/v2/payments/${id}`)).body;
+        assert.equal(p.status, "authorized", JSON.stringify(p.failure));
+      }
+      const { final } = await authorizeCalls(a);
+      assert.equal(final.length, payments.length, "one final authorize per payment");
+    } finally {
+      await a.close();
+      await b.close();
+      for (const s of stores) await s.close();
+    }
+  });
+
+  it("20% faults on authorize and final authorize: every payment authorized once, none lost or doubled", async () => {
+    await h.fault({ method: "POST", path: AUTHORIZE, status: 503, probability: 0.2, seed: 7 });
+    await h.fault({ method: "POST", path: AUTHORIZE, drop: true, probability: 0.1, seed: 11 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const minted = await h.mint({
+        scenario: i % 3 === 0 ? "kec_single_step" : "standard",
+        currency: "USD",
+        amount: 17800,
+      });
+      const key = crypto.randomUUID();
+      let res = await h.api("POST", "/v2/payments", {
+        body: networkBody(minted.interoperability_token),
+        idempotencyKey: key,
+      });
+      // The merchant retries unknown outcomes with the same Idempotency-Key, as documented.
+      for (let retry = 0; retry < 5 && res.status >= 500; retry++) {
+        res = await h.api("POST", "/v2/payments", {
+          body: networkBody(minted.interoperability_token),
+          idempotencyKey: key,
+        });
+      }
+      const id = res.body.id ?? res.body.payment_id;
+      assert.ok(id, res.text);
+      ids.push(id);
+      const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+      if (p.status === "requires_action") {
+        await approveAtKlarna(h.sandbox, p.klarna.payment_request_id);
+        const view = await readRequest(h.sandbox, p.klarna.payment_request_id);
+        await deliver(h, completedWebhook(view));
+      }
+    }
+    // Klarna's webhook retries and the reconciler settle what the faults left open.
+    for (let round = 0; round < 8; round++) {
+      const open = [];
+      for (const id of ids) {
+        const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+        if (p.status !== "authorized") open.push(p);
+      }
+      if (open.length === 0) break;
+      if (round === 5) await h.clearFaults();
+      for (const p of open) {
+        if (p.status === "requires_action" && p.klarna.payment_request_id) {
+          const view = await readRequest(h.sandbox, p.klarna.payment_request_id);
+          if (view.state === "SUBMITTED") await approveAtKlarna(h.sandbox, p.klarna.payment_request_id);
+        }
+      }
+      await reconcileOnce();
+    }
+    const transactions = new Set<string>();
+    for (const id of ids) {
+      const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+      assert.equal(p.status, "authorized", `${id}: ${JSON.stringify(p.failure)}`);
+      transactions.add(p.klarna.payment_transaction_id);
+    }
+    assert.equal(transactions.size, ids.length, "one Klarna transaction per payment");
+    // Klarna's side: exactly one transaction per payment (referenced by the payment id), none doubled.
+    const atKlarna = [...h.sandbox.app.sandbox.state.transactions.values()].filter((t) =>
+      ids.includes(String((t as { payment_transaction_reference?: string }).payment_transaction_reference)),
+    );
+    assert.equal(atKlarna.length, ids.length);
+  });
+});
