@@ -14,10 +14,10 @@
  */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { createTokenVerifier, type TokenVerifier } from "@klarna-interop/core";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from "./config.ts";
 import { createKlarnaClient, type KlarnaClient } from "./klarna/client.ts";
-import { loggerOptions } from "./logging.ts";
+import { installRequestLogging, loggerOptions } from "./logging.ts";
 import { createKlarnaStatus, type KlarnaStatus } from "./payments/klarna-status.ts";
 import { createPaymentService, type PaymentService } from "./payments/service.ts";
 import { installAuth } from "./plugins/auth.ts";
@@ -73,6 +73,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
   const app = Fastify({
     logger: loggerOptions(config.logger),
+    // One line per payment at info instead of two per request (see installRequestLogging).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     // An incoming X-Request-Id is kept (so ids line up across services) only when it is short and
     // plain; anything else gets a fresh UUID rather than reaching the logs.
@@ -140,6 +142,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
   });
 
   installProblemHandlers(app);
+  installRequestLogging(app);
   installHttpSemantics(app);
   await installSecurityHeaders(app, config);
   installHttpMetrics(app, metrics);

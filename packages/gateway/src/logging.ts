@@ -4,7 +4,7 @@
  * a token logs `fingerprint()` instead (a short hash plus a few leading characters).
  */
 import { createHash } from "node:crypto";
-import type { FastifyServerOptions } from "fastify";
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { LoggerOption } from "./config.ts";
 
 /** Paths pino censors wherever they appear in a log object. */
@@ -50,4 +50,29 @@ export function loggerOptions(option: LoggerOption): FastifyServerOptions["logge
     ...(option.level ? { level: option.level } : {}),
     ...(option.stream ? { stream: option.stream } : {}),
   };
+}
+
+/** pino's level numbers (a logger at level L writes lines of level ≥ L). */
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/**
+ * Per-request log lines, kept cheap at `info`: fastify's own two lines per request are off
+ * (`disableRequestLogging`), routes log one line per business event (one per payment), and this hook
+ * logs a request's completion at info only when it failed (status ≥ 400); every request at debug.
+ */
+export function installRequestLogging(app: FastifyInstance): void {
+  app.addHook("onResponse", async (request, reply) => {
+    const status = reply.statusCode;
+    const level = status >= 400 ? "info" : "debug";
+    if ((LEVELS[request.log.level] ?? Number.POSITIVE_INFINITY) > LEVELS[level]!) return;
+    request.log[level](
+      {
+        method: request.method,
+        path: request.routeOptions.url ?? "(no route)",
+        status,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      "request completed",
+    );
+  });
 }

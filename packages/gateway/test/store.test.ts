@@ -10,6 +10,7 @@ import { createMerchant, type Store } from "../src/index.ts";
 import { findMerchantByApiKey, hashApiKey } from "../src/merchants.ts";
 import { findPayment, insertPayment, listPayments, updatePayment } from "../src/payments/repository.ts";
 import type { PaymentRow } from "../src/payments/serialize.ts";
+import { INTEGER_COLUMNS } from "../src/store/guarded-write.ts";
 import { nowIso } from "../src/store/index.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { toSqliteValue } from "../src/store/sqlite.ts";
@@ -91,6 +92,31 @@ forEachEngine("storage", (engine) => {
       "0006_payment_saved_method",
     ]);
     await store.ping();
+  });
+
+  it("the one-statement writes cast every integer column of the tables they write as integer", async () => {
+    // PostgreSQL types a parameter in a SELECT list by its cast only (store/guarded-write.ts).
+    const tables = ["payments", "payment_events", "outbox", "idempotency_keys"];
+    let integers: string[];
+    if (store.engine === "postgres") {
+      const { rows } = await sql<{ column_name: string }>`select column_name from information_schema.columns
+        where table_schema = current_schema() and table_name in (${sql.join(tables)}) and data_type = 'integer'`.execute(
+        store.db,
+      );
+      integers = rows.map((r) => r.column_name);
+    } else {
+      integers = [];
+      for (const table of tables) {
+        const { rows } = await sql<{
+          name: string;
+          type: string;
+        }>`select name, type from pragma_table_info(${table})`.execute(store.db);
+        integers.push(...rows.filter((r) => r.type.toLowerCase() === "integer").map((r) => r.name));
+      }
+    }
+    assert.ok(integers.includes("amount"));
+    for (const column of integers)
+      assert.ok(INTEGER_COLUMNS.has(column), `${column} missing from INTEGER_COLUMNS`);
   });
 
   it("a second, empty database next to a migrated one is migrated on its own", async () => {

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DEFAULT_DATABASE, startGateway } from "@klarna-interop/gateway";
+import { DEFAULT_DATABASE, openStore, startGateway } from "@klarna-interop/gateway";
 import { parsePort } from "../lib/port.ts";
 import { untilStopped } from "../lib/until-stopped.ts";
+import { isWorker, parseWorkers, reportListening, runWorkers } from "../lib/workers.ts";
 
 export const description = "Run the gateway: the Acquiring Partner payment API (talks to Klarna over HTTP)";
 
@@ -42,7 +43,11 @@ Options:
                           through Redis, e.g. redis://127.0.0.1:6379 (default: per instance) [RATE_LIMIT_REDIS_URL]
   --trust-proxy LIST      proxies (addresses/CIDRs, comma-separated) whose X-Forwarded-For is believed,
                           so per-IP rate limits see the client, not the proxy           [TRUST_PROXY]
-  --log                   log requests as JSON to stdout (secrets are redacted)
+  --rate-limit on|off     per-IP and per-API-key request limits (default on; off when a
+                          front proxy limits already, or to benchmark)             [RATE_LIMIT]
+  --workers N             N gateway processes on one port (node:cluster; default 1). Needs
+                          PostgreSQL: SQLite has one writer                         [GATEWAY_WORKERS]
+  --log                   log as JSON to stdout, one line per payment at info (secrets are redacted)
   -h, --help              show this help
 
 Create a merchant API key with: klarna-interop merchant create --name "My shop" [--database …]`;
@@ -75,8 +80,10 @@ export async function run(
       "klarna-ca": { type: "string" },
       "public-url": { type: "string" },
       "klarna-webhook-signing-key": { type: "string" },
+      workers: { type: "string" },
       "webhook-targets": { type: "string" },
       "rate-limit-redis": { type: "string" },
+      "rate-limit": { type: "string" },
       "trust-proxy": { type: "string" },
       log: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -105,6 +112,26 @@ export async function run(
   if (klarnaApi !== undefined && klarnaApi !== "network" && klarnaApi !== "payment-requests") {
     throw new Error(`--klarna-api: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
   }
+  const workers = parseWorkers(
+    values.workers ?? env.GATEWAY_WORKERS,
+    values.workers === undefined ? "GATEWAY_WORKERS" : "--workers",
+  );
+  if (workers > 1 && !/^postgres(ql)?:\/\//i.test(database)) {
+    throw new Error(
+      `--workers ${workers}: SQLite allows one writer at a time, so more than one gateway process on ${database} would contend for it (writes would wait on each other's locks and time out under load). Use --workers 1, or a postgres:// database for several workers.`,
+    );
+  }
+  if (workers > 1 && !isWorker) {
+    // Migrate once here rather than in N workers at once; then each worker runs this same command.
+    await (await openStore(database)).close();
+    return runWorkers({
+      count: workers,
+      argv: ["gateway", ...argv],
+      env,
+      out,
+      stopped: untilStopped(options.signal),
+    });
+  }
   const pemFile = (flag: string, value: string | undefined) => {
     if (value === undefined) return undefined;
     try {
@@ -124,6 +151,10 @@ export async function run(
   }
 
   const redisUrl = values["rate-limit-redis"] ?? env.RATE_LIMIT_REDIS_URL;
+  const rateLimit = values["rate-limit"] ?? env.RATE_LIMIT ?? "on";
+  if (rateLimit !== "on" && rateLimit !== "off") {
+    throw new Error(`--rate-limit: expected "on" or "off", got ${JSON.stringify(rateLimit)}`);
+  }
   const trustProxy = (values["trust-proxy"] ?? env.TRUST_PROXY)
     ?.split(",")
     .map((s) => s.trim())
@@ -144,7 +175,7 @@ export async function run(
     ...(publicUrl ? { publicUrl } : {}),
     ...(webhookKey ? { klarnaWebhookSigningKey: webhookKey } : {}),
     webhookTargets,
-    ...(redisUrl ? { rateLimit: { redisUrl } } : {}),
+    ...(rateLimit === "off" ? { rateLimit: false as const } : redisUrl ? { rateLimit: { redisUrl } } : {}),
     ...(trustProxy?.length ? { trustProxy } : {}),
     logger: values.log,
   });
@@ -152,6 +183,13 @@ export async function run(
   // Listen for the stop signals before the banner says Ctrl-C works: a supervisor (or test) that
   // reacts to the banner at once must not find Node's default handler (exit without cleanup).
   const stopped = untilStopped(options.signal);
+  if (isWorker) {
+    reportListening(gateway.url);
+    await stopped;
+    await gateway.close();
+    process.disconnect?.();
+    return 0;
+  }
   out(`Gateway listening on ${gateway.url}
   Klarna         ${klarnaUrl} (${gateway.app.gateway.config.klarnaApi} flow${clientCert ? ", mTLS" : ""})
   JWKS           ${gateway.app.gateway.config.jwksUrl}

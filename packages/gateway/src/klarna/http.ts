@@ -91,7 +91,7 @@ export interface KlarnaHttpOptions {
   /** `Klarna-Integration-Metadata` sent on every call (integrator tagging); one-line JSON. */
   integrationMetadata: string;
   metrics?: GatewayMetrics;
-  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
 export interface CallSpec {
@@ -285,8 +285,9 @@ export function createKlarnaHttp(options: KlarnaHttpOptions): KlarnaHttp {
           );
         }
         count(spec.operation, "success", seconds);
-        // Info, not debug: the pair of correlation ids is what ties a payment to Klarna's own logs.
-        options.logger?.info(
+        // Debug: at info a payment logs one line of its own; the pair of correlation ids that ties a
+        // call to Klarna's logs is also kept on the payment's timeline. Failed calls log at warn.
+        options.logger?.debug(
           {
             operation: spec.operation,
             path: record.path,

@@ -190,6 +190,8 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     return { dispatched, attempted: results.length, succeeded: results.filter(Boolean).length };
   }
 
+  let stopped: Promise<void> | undefined;
+
   function startRound(): Promise<RoundResult> {
     const current: Promise<RoundResult> = round().finally(() => {
       if (inFlight === current) inFlight = undefined;
@@ -229,12 +231,16 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       running = true;
       schedule(0);
     },
-    async stop() {
+    stop() {
+      // Idempotent: a test may stop the worker before the gateway's own close stops it again.
       running = false;
       clearTimeout(timer);
-      await queued?.catch(() => undefined);
-      await inFlight?.catch(() => undefined);
-      await agent.close();
+      stopped ??= (async () => {
+        await queued?.catch(() => undefined);
+        await inFlight?.catch(() => undefined);
+        await agent.close();
+      })();
+      return stopped;
     },
     runOnce,
     wake() {

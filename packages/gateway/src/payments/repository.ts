@@ -1,23 +1,30 @@
 /**
- * Payment persistence. Every write of a payment's state goes through `insertPayment` or
- * `updatePayment`, which in ONE transaction:
- *   1. write the payment row (updates are optimistic: `WHERE version = ?`, then `version + 1`, so
- *      two concurrent changes cannot both win — the loser gets a 409);
- *   2. append the payment's timeline (`payment_events`: state changes, Klarna calls);
- *   3. append a merchant webhook event to the `outbox` when the status changed,
- * so a crash can never leave a state change without its event, or an event without its change.
+ * Payment persistence: the one module every payment flow writes through. Each write of a payment's
+ * state is `insertPayment` or `updatePayment`, which apply ONE write set all-or-nothing
+ * (store/guarded-write.ts: a single data-modifying statement on PostgreSQL, one round trip; one
+ * transaction on SQLite):
+ *   1. the payment row (updates are optimistic: `WHERE version = ?`, then `version + 1`, so two
+ *      concurrent changes cannot both win — the loser gets a 409);
+ *   2. the payment's timeline (`payment_events`: state changes, Klarna calls);
+ *   3. a merchant webhook event in the `outbox` when the status changed;
+ *   4. the request's Idempotency-Key: claimed with the new payment, completed with the stored
+ *      response along with the outcome,
+ * so a crash can never leave a state change without its event, an event without its change, a
+ * claimed key without its payment, or an outcome without its stored response.
  */
 import type { Kysely, Transaction, Updateable } from "kysely";
 import { newId } from "../domain/ids.ts";
 import { assertTransition, type PaymentStatus } from "../domain/payment-state.ts";
 import { Problem } from "../errors.ts";
 import {
-  attachIdempotentResource,
+  attachmentApplied,
   type IdempotencyHandle,
   type IdempotentSettlement,
-  storeIdempotentResponse,
+  idempotencyAttachment,
+  idempotentResponseUpdate,
 } from "../plugins/idempotency.ts";
-import { insertRows, updateByIdAndVersion } from "../store/fast-writes.ts";
+import { insertRows } from "../store/fast-writes.ts";
+import { applyGuardedWrite, type GuardedWrite } from "../store/guarded-write.ts";
 import type { Database } from "../store/index.ts";
 import { nowIso } from "../store/index.ts";
 import type { PaymentsTable } from "../store/schema.ts";
@@ -31,6 +38,17 @@ export interface TimelineEntry {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+function timelineRows(payment: PaymentRow, entries: TimelineEntry[], at: string) {
+  return entries.map((e) => ({
+    id: newId("pev"),
+    payment_id: payment.id,
+    merchant_id: payment.merchant_id,
+    type: e.type,
+    detail: JSON.stringify(e.detail),
+    at,
+  }));
+}
+
 async function appendTimeline(
   trx: Db,
   payment: PaymentRow,
@@ -38,58 +56,73 @@ async function appendTimeline(
   at: string,
 ): Promise<void> {
   if (entries.length === 0) return;
-  await insertRows(
-    trx,
-    "payment_events",
-    entries.map((e) => ({
-      id: newId("pev"),
-      payment_id: payment.id,
-      merchant_id: payment.merchant_id,
-      type: e.type,
-      detail: JSON.stringify(e.detail),
-      at,
-    })),
-  );
+  await insertRows(trx, "payment_events", timelineRows(payment, entries, at));
 }
 
-async function appendOutbox(trx: Db, payment: PaymentRow, at: string): Promise<void> {
+function outboxRow(payment: PaymentRow, at: string) {
   const id = newId("evt");
   const type = `payment.${payment.status}`;
-  await insertRows(trx, "outbox", [
-    {
-      id,
-      merchant_id: payment.merchant_id,
-      type,
-      subject_id: payment.id,
-      payload: JSON.stringify({ id, type, created_at: at, data: { object: serializePayment(payment) } }),
-      created_at: at,
-      dispatched_at: null,
-      claimed_until: null,
-      attempts: 0,
-    },
-  ]);
+  return {
+    id,
+    merchant_id: payment.merchant_id,
+    type,
+    subject_id: payment.id,
+    payload: JSON.stringify({ id, type, created_at: at, data: { object: serializePayment(payment) } }),
+    created_at: at,
+    dispatched_at: null,
+    claimed_until: null,
+    attempts: 0,
+  };
 }
 
-/** Inserts a new payment with its first timeline entries and `payment.<status>` outbox event. */
+/**
+ * Inserts a new payment with its first timeline entries and `payment.<status>` outbox event, and
+ * claims the request's Idempotency-Key with it (409 `idempotency_key_in_use`, nothing stored, when a
+ * concurrent request claimed the key first).
+ */
 export async function insertPayment(
   db: Kysely<Database>,
   row: PaymentRow,
   timeline: TimelineEntry[],
   idempotency: IdempotencyHandle | null,
 ): Promise<PaymentRow> {
-  await db.transaction().execute(async (trx) => {
-    await insertRows(trx, "payments", [row]);
-    await appendTimeline(
-      trx,
-      row,
-      // Causes before effects: the Klarna calls that decided the status come before the state change.
-      [...timeline, { type: "state_changed", detail: { from: null, to: row.status } }],
-      row.created_at,
-    );
-    await appendOutbox(trx, row, row.created_at);
-    await attachIdempotentResource(trx, idempotency, row.id);
-  });
+  const applied = await applyGuardedWrite(db, paymentInsertWrite(row, timeline, idempotency));
+  if (idempotency) attachmentApplied(idempotency, row.id, applied);
   return row;
+}
+
+/** The write set of `insertPayment` (exported for bench/pg-writes.ts). */
+export function paymentInsertWrite(
+  row: PaymentRow,
+  timeline: TimelineEntry[],
+  idempotency: IdempotencyHandle | null,
+): GuardedWrite {
+  const events = timelineRows(
+    row,
+    // Causes before effects: the Klarna calls that decided the status come before the state change.
+    [...timeline, { type: "state_changed", detail: { from: null, to: row.status } }],
+    row.created_at,
+  );
+  const rest = [
+    { table: "payment_events" as const, rows: events },
+    { table: "outbox" as const, rows: [outboxRow(row, row.created_at)] },
+  ];
+  const attachment = idempotency ? idempotencyAttachment(idempotency, row.id) : undefined;
+  // A claim is the guard (it must win for anything to be written); otherwise the payment is.
+  return attachment && "claim" in attachment
+    ? {
+        guard: {
+          insert: "idempotency_keys",
+          row: attachment.claim,
+          onConflict: attachment.conflictColumns,
+        },
+        inserts: [{ table: "payments", rows: [row] }, ...rest],
+      }
+    : {
+        guard: { insert: "payments", row },
+        inserts: rest,
+        updates: attachment && "update" in attachment ? [attachment.update] : [],
+      };
 }
 
 /** Fields a change may set (identity and bookkeeping columns are managed here). */
@@ -105,7 +138,7 @@ export type PaymentPatch = Omit<
  * status changes, after the entries that caused it: cause before effect) and, on a status change,
  * the outbox event. Returns the new row; throws 409 `concurrent_modification` if the row moved on.
  * With `settle`, the request's Idempotency-Key is completed with the response for the new row in
- * the same transaction (and `settle.handle.responseStored` set once it committed).
+ * the same write (and `settle.handle.responseStored` set once it committed).
  */
 export async function updatePayment(
   db: Kysely<Database>,
@@ -114,6 +147,26 @@ export async function updatePayment(
   timeline: TimelineEntry[] = [],
   settle?: IdempotentSettlement<PaymentRow>,
 ): Promise<PaymentRow> {
+  const { write, next } = paymentUpdateWrite(current, change, timeline, settle);
+  const applied = await applyGuardedWrite(db, write);
+  if (!applied) {
+    throw new Problem(
+      409,
+      "concurrent_modification",
+      "The payment was changed by another request; fetch it and retry.",
+    );
+  }
+  if (settle) settle.handle.responseStored = true;
+  return next;
+}
+
+/** The write set of `updatePayment` and the row it leads to (exported for bench/pg-writes.ts). */
+export function paymentUpdateWrite(
+  current: PaymentRow,
+  change: PaymentPatch,
+  timeline: TimelineEntry[] = [],
+  settle?: IdempotentSettlement<PaymentRow>,
+): { write: GuardedWrite; next: PaymentRow } {
   const at = nowIso();
   // A payment that moves on is no longer stuck where it failed: unless the change states a failure
   // of its own (a `failed` or lapsed payment), a status change clears the old one.
@@ -133,27 +186,20 @@ export async function updatePayment(
   const entries = statusChanged
     ? [...timeline, { type: "state_changed", detail: { from: current.status, to: next.status } }]
     : timeline;
-  await db.transaction().execute(async (trx) => {
-    const changed = await updateByIdAndVersion(
-      trx,
-      "payments",
-      { ...patch, version: next.version, updated_at: at },
-      current.id,
-      current.version,
-    );
-    if (changed !== 1) {
-      throw new Problem(
-        409,
-        "concurrent_modification",
-        "The payment was changed by another request; fetch it and retry.",
-      );
-    }
-    await appendTimeline(trx, next, entries, at);
-    if (statusChanged) await appendOutbox(trx, next, at);
-    if (settle) await storeIdempotentResponse(trx, settle.handle, settle.response(next));
-  });
-  if (settle) settle.handle.responseStored = true;
-  return next;
+  const inserts: NonNullable<GuardedWrite["inserts"]> = [];
+  if (entries.length > 0) inserts.push({ table: "payment_events", rows: timelineRows(next, entries, at) });
+  if (statusChanged) inserts.push({ table: "outbox", rows: [outboxRow(next, at)] });
+  const write: GuardedWrite = {
+    guard: {
+      update: "payments",
+      patch: { ...patch, version: next.version, updated_at: at },
+      id: current.id,
+      version: current.version,
+    },
+    inserts,
+    updates: settle ? [idempotentResponseUpdate(settle.handle, settle.response(next))] : [],
+  };
+  return { write, next };
 }
 
 /** Appends timeline entries without changing the payment (e.g. a failed Klarna call). */

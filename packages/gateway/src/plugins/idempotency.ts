@@ -21,7 +21,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { CompiledQuery, type Kysely, type Selectable, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { Problem } from "../errors.ts";
 import { insertIfAbsent, updateWhere } from "../store/fast-writes.ts";
 import type { Database, Store } from "../store/index.ts";
@@ -36,14 +36,14 @@ export interface IdempotencyHandle {
   /** The object an earlier, unfinished attempt with this key created: resume it. */
   resourceId: string | null;
   /**
-   * True once the response was stored in the transaction that wrote the object's outcome
-   * (`storeIdempotentResponse`): the reply then only sends it, without another write.
+   * True once the response was stored with the write of the object's outcome
+   * (`idempotentResponseUpdate`): the reply then only sends it, without another write.
    */
   responseStored?: boolean;
   /**
    * Set while the key is not yet claimed (routes with `config.idempotency: "claim-with-resource"`): no
-   * record exists, and the handler claims the key in the transaction that creates its object
-   * (`attachIdempotentResource`) instead of in a commit of its own before the handler runs.
+   * record exists, and the handler claims the key in the write that creates its object
+   * (`idempotencyAttachment`) instead of in a commit of its own before the handler runs.
    */
   unclaimed?: PendingClaim;
   /** The deferred claim found the key taken by a concurrent request: nothing of it is stored. */
@@ -85,8 +85,8 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     /**
-     * `"claim-with-resource"`: the handler creates its object in one transaction and calls
-     * `attachIdempotentResource` in it, which claims the key there (one commit fewer per request).
+     * `"claim-with-resource"`: the handler creates its object in one write that includes
+     * `idempotencyAttachment`, which claims the key there (one commit fewer per request).
      * Before the handler only an existing record is looked up (replay, 422, 409, takeover).
      */
     idempotency?: "claim-with-resource";
@@ -111,35 +111,41 @@ export function requestFingerprint(method: string, path: string, body: unknown):
     .digest("hex");
 }
 
+/** What attaching a created object to the request's key writes, as part of the object's own write. */
+export type IdempotencyAttachment =
+  /** The key was not claimed yet: insert the claim (the insert is the lock; a conflict means a concurrent request owns it). */
+  | { claim: Record<string, unknown>; conflictColumns: readonly string[] }
+  /** The key is ours already (a takeover): record the object on it. */
+  | { update: { table: "idempotency_keys"; patch: Record<string, unknown>; where: Record<string, unknown> } };
+
 /**
- * Records, inside the caller's transaction, which object this request created, so that a retry of
- * an attempt that failed half-way resumes that object.
+ * The write that records, together with the object's first write, which object this request created,
+ * so that a retry of an attempt that failed half-way resumes that object. Apply it in the same
+ * transaction or statement, then report whether it applied with `attachmentApplied`.
  */
-export async function attachIdempotentResource(
-  trx: Transaction<Database>,
-  handle: IdempotencyHandle | null,
-  resourceId: string,
-): Promise<void> {
-  if (!handle) return;
+export function idempotencyAttachment(handle: IdempotencyHandle, resourceId: string): IdempotencyAttachment {
   const pending = handle.unclaimed;
-  if (pending) {
-    const won = await insertIfAbsent(trx, "idempotency_keys", claimRecord(handle, pending, resourceId), KEY);
-    if (!won) {
-      // A concurrent request with the same key got there between our look-up and now: it owns the
-      // key, this attempt stores nothing (the transaction rolls back with this error).
-      handle.lostRace = true;
-      throw keyInUse();
-    }
-    handle.unclaimed = undefined;
-    handle.resourceId = resourceId;
-    return;
+  if (pending) return { claim: claimRecord(handle, pending, resourceId), conflictColumns: KEY };
+  return {
+    update: {
+      table: "idempotency_keys",
+      patch: { resource_id: resourceId },
+      where: { merchant_id: handle.merchantId, key: handle.key },
+    },
+  };
+}
+
+/**
+ * Records the outcome of an attachment's write on the handle. A lost claim (a concurrent request with
+ * the same key got there between our look-up and our write) throws 409 `idempotency_key_in_use`:
+ * that request owns the key, and nothing of this attempt was stored.
+ */
+export function attachmentApplied(handle: IdempotencyHandle, resourceId: string, applied: boolean): void {
+  if (handle.unclaimed && !applied) {
+    handle.lostRace = true;
+    throw keyInUse();
   }
-  await trx
-    .updateTable("idempotency_keys")
-    .set({ resource_id: resourceId })
-    .where("merchant_id", "=", handle.merchantId)
-    .where("key", "=", handle.key)
-    .execute();
+  handle.unclaimed = undefined;
   handle.resourceId = resourceId;
 }
 
@@ -213,27 +219,31 @@ export function renderResponse(
   return { status, body, headers: replayedHeaders(reply) };
 }
 
+/** The update that marks the key completed with `response` (for the object's last write). */
+export function idempotentResponseUpdate(handle: IdempotencyHandle, response: StoredResponse) {
+  return {
+    table: "idempotency_keys" as const,
+    patch: {
+      state: "completed",
+      response_status: response.status,
+      response_body: response.body,
+      response_headers: JSON.stringify(response.headers),
+    },
+    where: { merchant_id: handle.merchantId, key: handle.key },
+  };
+}
+
 /**
- * Marks the key completed with `response`. Called inside the transaction that writes the object's
- * outcome, the two commit together (one commit instead of two on the hot path); the caller then
- * sets `handle.responseStored` once the transaction committed.
+ * Marks the key completed with `response`. The payment path writes `idempotentResponseUpdate` in the
+ * statement that writes the payment's outcome instead (one write fewer per payment).
  */
 export async function storeIdempotentResponse(
   db: Kysely<Database>,
   handle: IdempotencyHandle,
   response: StoredResponse,
 ): Promise<void> {
-  await updateWhere(
-    db,
-    "idempotency_keys",
-    {
-      state: "completed",
-      response_status: response.status,
-      response_body: response.body,
-      response_headers: JSON.stringify(response.headers),
-    },
-    { merchant_id: handle.merchantId, key: handle.key },
-  );
+  const { table, patch, where } = idempotentResponseUpdate(handle, response);
+  await updateWhere(db, table, patch, where);
 }
 
 function replay(

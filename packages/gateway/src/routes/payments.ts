@@ -88,8 +88,21 @@ export async function paymentRoutes(app: FastifyInstance): Promise<void> {
       correlationId: request.id,
       ...(settle ? { settle } : {}),
     });
+    // The one line a payment writes at info: what an operator searches by (ids on both sides of
+    // Klarna, merchant, outcome). Plain fields only, so pino serialises it without walking objects.
     request.log.info(
-      { payment_id: row.id, status: row.status, klarna_payment_request_id: row.klarna_payment_request_id },
+      {
+        payment_id: row.id,
+        merchant_id: merchant.id,
+        api_version: apiVersion,
+        status: row.status,
+        amount: row.amount,
+        currency: row.currency,
+        klarna_payment_request_id: row.klarna_payment_request_id,
+        klarna_payment_transaction_id: row.klarna_payment_transaction_id,
+        failure_code: row.failure_code,
+        idempotency_key: handle?.key ?? null,
+      },
       "payment created",
     );
     if (rendered && handle?.responseStored) return reply.send(rendered.body);

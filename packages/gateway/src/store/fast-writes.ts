@@ -37,7 +37,8 @@ function cachedSql(postgres: boolean, key: string, build: (placeholder: () => st
   return text;
 }
 
-function insertSql(
+/** The cached `INSERT` text of `insertRows` / `insertIfAbsent`. */
+export function insertSql(
   postgres: boolean,
   table: string,
   columns: string[],
@@ -92,6 +93,24 @@ export async function insertIfAbsent<T extends keyof Database>(
   return Number(result.numAffectedRows ?? 0n) === 1;
 }
 
+/** The cached text of `updateByIdAndVersion`. */
+export function updateByIdAndVersionSql(postgres: boolean, table: string, columns: string[]): string {
+  return cachedSql(postgres, `update|${table}|${columns.join(",")}`, (p) => {
+    const set = columns.map((c) => `${quote(c)} = ${p()}`).join(", ");
+    return `update ${quote(table)} set ${set} where "id" = ${p()} and "version" = ${p()}`;
+  });
+}
+
+/** The cached text of `updateWhere`. */
+export function updateWhereSql(postgres: boolean, table: string, columns: string[], keys: string[]): string {
+  const key = `update-where|${table}|${columns.join(",")}|${keys.join(",")}`;
+  return cachedSql(postgres, key, (p) => {
+    const set = columns.map((c) => `${quote(c)} = ${p()}`).join(", ");
+    const filter = keys.map((c) => `${quote(c)} = ${p()}`).join(" and ");
+    return `update ${quote(table)} set ${set} where ${filter}`;
+  });
+}
+
 /**
  * `UPDATE table SET <patch columns> WHERE id = ? AND version = ?`, cached by column list like
  * `insertRows`; returns the number of rows changed (0 when the version moved on).
@@ -104,11 +123,7 @@ export async function updateByIdAndVersion<T extends keyof Database>(
   version: number,
 ): Promise<number> {
   const columns = Object.keys(patch).filter((c) => patch[c] !== undefined);
-  const postgres = isPostgres(db);
-  const text = cachedSql(postgres, `update|${table}|${columns.join(",")}`, (p) => {
-    const set = columns.map((c) => `${quote(c)} = ${p()}`).join(", ");
-    return `update ${quote(table)} set ${set} where "id" = ${p()} and "version" = ${p()}`;
-  });
+  const text = updateByIdAndVersionSql(isPostgres(db), table, columns);
   const parameters = [...columns.map((c) => patch[c] ?? null), id, version];
   const result = await db.executeQuery(CompiledQuery.raw(text, parameters));
   return Number(result.numAffectedRows ?? 0n);
@@ -126,13 +141,7 @@ export async function updateWhere<T extends keyof Database>(
 ): Promise<number> {
   const columns = Object.keys(patch);
   const keys = Object.keys(where);
-  const postgres = isPostgres(db);
-  const key = `update-where|${table}|${columns.join(",")}|${keys.join(",")}`;
-  const text = cachedSql(postgres, key, (p) => {
-    const set = columns.map((c) => `${quote(c)} = ${p()}`).join(", ");
-    const filter = keys.map((c) => `${quote(c)} = ${p()}`).join(" and ");
-    return `update ${quote(table)} set ${set} where ${filter}`;
-  });
+  const text = updateWhereSql(isPostgres(db), table, columns, keys);
   const parameters = [...columns.map((c) => patch[c] ?? null), ...keys.map((c) => where[c] ?? null)];
   const result = await db.executeQuery(CompiledQuery.raw(text, parameters));
   return Number(result.numAffectedRows ?? 0n);

@@ -52,6 +52,48 @@ export function redactLocation(location: string): string {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** Distinct SQL texts run as named prepared statements; beyond this, unnamed (parsed every time). */
+const NAMED_STATEMENTS_MAX = 500;
+const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release|start)\b/i;
+
+/**
+ * Wraps a pg pool so that kysely's parameterised queries run as named prepared statements: each
+ * distinct SQL text gets a name once, and pg parses and plans it once per connection, then only
+ * binds and executes (the gateway issues a small, fixed set of statements). Transaction control
+ * and texts beyond `NAMED_STATEMENTS_MAX` stay unnamed.
+ */
+export function namedStatements(pool: pg.Pool): pg.Pool {
+  const names = new Map<string, string>();
+  const wrapped = new WeakSet<pg.PoolClient>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < NAMED_STATEMENTS_MAX && !TRANSACTION_CONTROL.test(text)) {
+      name = `ki_${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== "connect") return Reflect.get(target, property, receiver);
+      return async () => {
+        const client = await connect();
+        if (!wrapped.has(client)) {
+          wrapped.add(client);
+          const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+          client.query = ((text: unknown, values?: unknown) => {
+            if (typeof text !== "string") return query(text, values);
+            const name = nameOf(text);
+            return name === undefined ? query(text, values) : query({ name, text, values });
+          }) as typeof client.query;
+        }
+        return client;
+      };
+    },
+  });
+}
+
 /**
  * Opens (and by default migrates) the database at `location`: a file path for SQLite, or a
  * `postgres://` URL.
@@ -80,10 +122,12 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
       max: options.poolSize ?? 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) });
   } else {
     engine = "sqlite";
-    db = new Kysely<Database>({ dialect: createSqliteDialect(location) });
+    const sqlite = createSqliteDialect(location);
+    db = new Kysely<Database>({ dialect: sqlite.dialect });
+    sqlite.register(db);
   }
   try {
     if (options.migrate !== false) {

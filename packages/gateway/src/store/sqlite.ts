@@ -40,8 +40,26 @@ export function openSqliteDatabase(location: string): DatabaseSync {
   return db;
 }
 
+/**
+ * Direct, synchronous access to a store's SQLite connection for a write set (store/guarded-write.ts):
+ * the statements of one transaction run back to back without a promise per statement. Use it only
+ * while holding the kysely connection (`db.connection().execute`), so no other query interleaves.
+ */
+export interface RawSqlite {
+  /** Runs a statement (prepared once per text); returns the number of rows it changed. */
+  run(sql: string, parameters: readonly unknown[]): number;
+  exec(sql: string): void;
+}
+
+const raw = new WeakMap<object, { executor?: RawSqlite }>();
+
+/** The raw connection behind a SQLite store's kysely instance (undefined: not SQLite, not yet open). */
+export function rawSqlite(db: object): RawSqlite | undefined {
+  return raw.get(db)?.executor;
+}
+
 /** The executor kysely-generic-sqlite drives: one `node:sqlite` connection with a statement cache. */
-export function createNodeSqliteExecutor(location: string): IGenericSqlite<DatabaseSync> {
+export function createNodeSqliteExecutor(location: string): IGenericSqlite<DatabaseSync> & RawSqlite {
   const db = openSqliteDatabase(location);
   const cache = new Map<string, CachedStatement>();
 
@@ -65,6 +83,13 @@ export function createNodeSqliteExecutor(location: string): IGenericSqlite<Datab
 
   return {
     db,
+    run(sql, parameters) {
+      const result = prepare(sql).statement.run(...parameters.map(toSqliteValue));
+      return Number(result.changes);
+    },
+    exec(sql) {
+      db.exec(sql);
+    },
     query(_isSelect, sql, parameters) {
       const { statement, returnsRows } = prepare(sql);
       const args = (parameters ?? []).map(toSqliteValue);
@@ -84,7 +109,19 @@ export function createNodeSqliteExecutor(location: string): IGenericSqlite<Datab
   };
 }
 
-/** A kysely dialect for a SQLite file (or `:memory:`) through `node:sqlite`. */
-export function createSqliteDialect(location: string): GenericSqliteDialect {
-  return new GenericSqliteDialect(() => createNodeSqliteExecutor(location));
+/**
+ * A kysely dialect for a SQLite file (or `:memory:`) through `node:sqlite`; `register(db)` makes the
+ * connection reachable through `rawSqlite(db)` once kysely opened it.
+ */
+export function createSqliteDialect(location: string): {
+  dialect: GenericSqliteDialect;
+  register(db: object): void;
+} {
+  const holder: { executor?: RawSqlite } = {};
+  const dialect = new GenericSqliteDialect(() => {
+    const executor = createNodeSqliteExecutor(location);
+    holder.executor = executor;
+    return executor;
+  });
+  return { dialect, register: (db) => raw.set(db, holder) };
 }
