@@ -167,6 +167,16 @@ it("reuses the demo merchant and sandbox state on the next start; --fresh starts
       headers: { authorization: `Basic ${sandboxKey}` },
     });
     assert.equal(request.status, 200, await request.clone().text());
+    // One subscription to the gateway, with the key it has now: the first start's (signed with a key
+    // the gateway no longer knows) would have its deliveries refused and retried for hours.
+    const hooks = await fetch(`http://127.0.0.1:${second.ports.sandbox}/v1/notification/webhooks`, {
+      headers: { authorization: `Basic ${sandboxKey}` },
+    });
+    const { webhooks } = (await hooks.json()) as { webhooks: { url: string }[] };
+    assert.deepEqual(
+      webhooks.map((w) => w.url),
+      [`${gateway}/webhooks/klarna`],
+    );
     second.child.kill("SIGINT");
     assert.equal(await second.exited, 0);
   } finally {

@@ -12,6 +12,7 @@ import { startStorefront } from "@klarna-interop/web/storefront-server";
 import { demoFiles, readDemoState, removeDemoState, writeDemoState } from "../lib/demo-state.ts";
 import { watchParent } from "../lib/parent-watch.ts";
 import { portNumber } from "../lib/port.ts";
+import { dropStaleWebhooks } from "../lib/stale-webhooks.ts";
 import { untilStopped } from "../lib/until-stopped.ts";
 
 export const description =
@@ -107,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
   const gatewayPort = ports.port;
   const publicUrl = `http://127.0.0.1:${gatewayPort}`;
   const signingKey = await registerKlarnaWebhook(sandbox.url, sandbox.apiKey, publicUrl);
+  await dropStaleWebhooks(sandbox.url, sandbox.apiKey, signingKey.url, signingKey.webhookId);
   const gateway = await listen("gateway", gatewayPort, () =>
     startGateway({
       port: gatewayPort,
