@@ -70,6 +70,10 @@ const CheckoutPageData = Type.Object({
     description: "Exactly as the Partner sent it; the page hands it to Klarna.Interoperability.resolve().",
   }),
   klarna: Type.Object({
+    api: Type.String({ description: "Klarna API generation of new payments: network | payment-requests" }),
+    presentation_url: Type.String({
+      description: "network: where the page reads the sdk token and the presentation instruction",
+    }),
     base_url: Type.String(),
     web_sdk_url: Type.String(),
     interoperability: Type.Object({
