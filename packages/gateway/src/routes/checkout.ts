@@ -71,8 +71,12 @@ const CheckoutPageData = Type.Object({
   }),
   klarna: Type.Object({
     // Without these two in the schema the serializer drops them and the page falls back to resolve().
-    api: Type.Union([Type.Literal("network"), Type.Literal("payment-requests")]),
-    presentation_url: Type.String({ description: "network: the sdk token and presentation instruction" }),
+    api: Type.Union([Type.Literal("network"), Type.Literal("payment-requests")], {
+      description: "Klarna API generation of new payments",
+    }),
+    presentation_url: Type.String({
+      description: "network: where the page reads the sdk token and the presentation instruction",
+    }),
     base_url: Type.String(),
     web_sdk_url: Type.String(),
     interoperability: Type.Object({
