@@ -144,7 +144,9 @@ test("forward-token-whitespace: on the authorize-first flow a 400 naming the tok
       gatewayUrl: "http://ap.test",
       apiKey: "k",
       sandboxUrl: "http://sandbox.test",
-      profile: network ? { ...referenceProfile(), network: {} } : referenceProfile(),
+      profile: network
+        ? { ...referenceProfile(), network: {} }
+        : { ...referenceProfile(), network: undefined },
       quietMs: 30,
       upstreamTimeoutMs: 300,
       fetch: fakeWorld(refusing).fetch,

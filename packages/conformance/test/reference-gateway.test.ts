@@ -11,6 +11,7 @@ import { test } from "node:test";
 import { createMerchant, dropPostgresSchema, openStore } from "@klarna-interop/gateway";
 import { findChromium } from "../src/browser.ts";
 import { formatReport } from "../src/format.ts";
+import { referenceProfile } from "../src/profile/reference.ts";
 import { runConformance } from "../src/run.ts";
 import type { ConformanceReport } from "../src/types.ts";
 import { startBrokenLink } from "./support/broken-link.ts";
@@ -23,6 +24,13 @@ import { sandboxForTest } from "./support/sandbox.ts";
  * default, `network`, has its own suites in packages/gateway/test/network-*.test.ts), and the browser
  * check needs Chromium.
  */
+/** The reference profile for the gateway's first-generation flow: without `network`. */
+function firstGeneration() {
+  const p = referenceProfile();
+  delete p.network;
+  return p;
+}
+
 function assertAllPass(report: ConformanceReport): void {
   assert.equal(report.summary.failed, 0, formatReport(report));
   const notPassed = report.checks.filter((c) => c.outcome !== "pass");
@@ -59,6 +67,7 @@ test("the reference gateway passes every conformance check", async (t) => {
     gatewayUrl: gw!.url,
     apiKey,
     sandboxUrl: sandbox.url,
+    profile: firstGeneration(),
     webhookSigningKey: signingKey,
     browser,
     quietMs: 150,
@@ -73,6 +82,44 @@ test("the reference gateway passes every conformance check", async (t) => {
     );
   }
   assert.match(report.checks.find((c) => c.id === "webhook-forgery-ignored")!.detail, /^3 forged variants/);
+});
+
+test("the reference gateway in its default flow (Klarna Network, authorize first) passes every check with the default profile", async (t) => {
+  const started = await sandboxForTest();
+  if ("skip" in started) return t.skip(started.skip);
+  const { sandbox } = started;
+  const dir = await mkdtemp(join(tmpdir(), "conformance-gateway-"));
+  t.after(async () => {
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const database = join(dir, "gateway.db");
+  const {
+    gateways: [gw],
+    signingKey,
+  } = await gatewaysWithWebhooks(sandbox, { database, klarnaApi: "network" });
+  t.after(() => gw!.close());
+  const { apiKey } = await createMerchant(database, { name: "Conformance" });
+  const report = await runConformance({
+    gatewayUrl: gw!.url,
+    apiKey,
+    sandboxUrl: sandbox.url,
+    webhookSigningKey: signingKey,
+    quietMs: 100,
+  });
+  assert.equal(report.summary.failed, 0, formatReport(report));
+  assert.deepEqual(
+    report.checks.filter((c) => c.outcome !== "pass").map((c) => c.id),
+    ["browser-checkout-page"],
+    formatReport(report),
+  );
+  const detail = (id: string) => report.checks.find((c) => c.id === id)!.detail;
+  assert.match(
+    detail("network-final-authorization"),
+    /one final authorization carrying the fresh session token/,
+  );
+  assert.match(detail("unsupported-not-requested"), /refused after Klarna declined/);
+  assert.match(detail("forward-token-whitespace"), /refused up front/);
 });
 
 test("the reference gateway behind a broken Klarna link (drops data, doubles captures, re-encodes the customer token) fails exactly the checks aimed at that", async (t) => {
@@ -100,6 +147,7 @@ test("the reference gateway behind a broken Klarna link (drops data, doubles cap
     gatewayUrl: gw!.url,
     apiKey,
     sandboxUrl: sandbox.url,
+    profile: firstGeneration(),
     quietMs: 100,
   });
   const failing = report.checks
@@ -169,6 +217,7 @@ test("two gateway instances sharing one PostgreSQL schema, requests alternating 
     gatewayUrl: instances[0]!.url,
     apiKey,
     sandboxUrl: sandbox.url,
+    profile: firstGeneration(),
     webhookSigningKey: signingKey,
     quietMs: 150,
     fetch: roundRobin,

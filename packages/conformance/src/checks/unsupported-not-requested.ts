@@ -16,7 +16,14 @@ export const unsupportedNotRequested: Check = {
     });
     const body = paymentBody(ctx, "unsupported", [[ctx.tokenField, token]]);
     const { result, calls } = await ctx.observe(() => ctx.ap.createPayment(body), { quiet: true });
-    expectNothingUpstream(calls, "PAYMENT_UNSUPPORTED token");
+    // On the authorize-first flow Klarna decides (issue 10): an authorize call that Klarna declines
+    // is allowed, never a payment request or a confirmation; the AP must still refuse.
+    const network = ctx.ap.profile.network !== undefined;
+    expectNothingUpstream(
+      network ? calls.filter((c) => c.kind !== "authorize") : calls,
+      "PAYMENT_UNSUPPORTED token",
+    );
+    const asked = network && calls.some((c) => c.kind === "authorize") ? " after Klarna declined" : "";
     // A refusal: a 4xx about the payment (422, 409…), or a 2xx whose status the profile calls
     // refused. A 400/401/403/404 would mean the request never got as far as the token.
     const refusedByStatus =
@@ -28,6 +35,6 @@ export const unsupportedNotRequested: Check = {
         `PAYMENT_UNSUPPORTED token: expected a refusal (e.g. 422, or a refused status), got ${summarise(result)}`,
       );
     }
-    return `refused (${refusedByHttp ? `HTTP ${result.status}` : `status ${String(ctx.paymentStatus(result))}`}); Klarna received no payment request`;
+    return `refused${asked} (${refusedByHttp ? `HTTP ${result.status}` : `status ${String(ctx.paymentStatus(result))}`}); Klarna received no payment request`;
   },
 };

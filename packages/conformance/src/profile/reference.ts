@@ -102,4 +102,7 @@ const REFERENCE: Profile = {
     },
   },
   webhooks: { path: "/webhooks/klarna" },
+  // The gateway's default Klarna flow (`--klarna-api network`): on step-up the payment's
+  // next_action.url sends the shopper to Klarna. Remove this member for `--klarna-api payment-requests`.
+  network: { shopper_url: "/next_action/url" },
 };

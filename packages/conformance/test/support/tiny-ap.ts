@@ -224,6 +224,7 @@ export function tinyProfile(): Profile {
   delete p.checkout;
   delete p.customer_token;
   delete p.webhooks;
+  delete p.network;
   p.response = {
     payment_id: p.response.payment_id,
     status: p.response.status,
