@@ -21,6 +21,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -142,6 +143,46 @@ function startCommand(
       reject(new Error(`${args[0]} exited with ${code}:\n${output}`));
     });
   });
+}
+
+/** A port free on 127.0.0.1 right now (the gateway's public URL must be known before it starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  assert.ok(address && typeof address === "object");
+  return address.port;
+}
+
+/**
+ * Subscribes `publicUrl`/webhooks/klarna to the sandbox's webhooks through Klarna's notification API
+ * (a signing key, then a webhook using it); returns the key the gateway checks signatures with.
+ */
+async function subscribeToKlarnaWebhooks(
+  klarnaUrl: string,
+  apiKey: string,
+  publicUrl: string,
+): Promise<string> {
+  const call = async (path: string, body: object) => {
+    const res = await fetch(new URL(path, klarnaUrl), {
+      method: "POST",
+      headers: { authorization: `Basic ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${path} answered ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const key = await call("/v1/notification/signing-keys", {});
+  assert.equal(typeof key.signing_key, "string");
+  await call("/v1/notification/webhooks", {
+    url: `${publicUrl}/webhooks/klarna`,
+    event_types: ["payment.request.state-change.completed", "payment.request.state-change.declined"],
+    signing_key_id: key.signing_key_id,
+    event_version: "v1",
+    status: "ENABLED",
+  });
+  return key.signing_key as string;
 }
 
 /** Stops a command started by {@link startCommand}: its process group (npx and the node it runs). */
@@ -468,9 +509,15 @@ describe("the packages, installed from their tarballs outside the repository", {
         { cwd: project, env },
       );
       const apiKey = (JSON.parse(merchant) as { api_key: string }).api_key;
+      // As an AP deploys it: subscribed to Klarna's webhooks (the network flow's final authorization
+      // follows the payment request's COMPLETED event), so the gateway's URL is chosen first.
+      const port = await freePort();
+      const publicUrl = `http://127.0.0.1:${port}`;
+      const signingKey = await subscribeToKlarnaWebhooks(sandbox.url, "sbx_registry", publicUrl);
       const gateway = await startCommand(project, env, [
         "gateway",
-        ...["--port", "0", "--klarna-url", sandbox.url, "--klarna-api-key", "sbx_registry"],
+        ...["--port", String(port), "--klarna-url", sandbox.url, "--klarna-api-key", "sbx_registry"],
+        ...["--public-url", publicUrl, "--klarna-webhook-signing-key", signingKey],
         ...["--database", database],
       ]);
       try {
