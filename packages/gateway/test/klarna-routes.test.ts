@@ -110,6 +110,24 @@ forEachEngine("Klarna messaging and presentation routes", (engine) => {
     const unknown = await fetch(`${h.gateway.url}/checkout/cs_${"x".repeat(32)}/klarna`);
     assert.equal(unknown.status, 404);
   });
+
+  it("hosted checkout: a session token unfit for a header → 400 naming the field at creation, nothing stored", async () => {
+    // The page's sdk-token exchange, presentation and pay all send it in a header: refused up
+    // front, not dropped later (the page would show Klarna's instruction for no token at all).
+    const res = await h.api("POST", "/v2/checkout/sessions", {
+      body: { currency: "USD", amount: 17800, klarna: { interoperability_token: "tok with spaces" } },
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.body.errors[0].pointer, "/klarna/interoperability_token");
+    assert.equal(res.body.errors[0].code, "not_header_safe");
+    const stored = await h.store.db
+      .selectFrom("checkout_sessions")
+      .select("id")
+      .where("klarna_token", "=", "tok with spaces")
+      .execute();
+    assert.equal(stored.length, 0);
+    assert.equal((await h.journal()).length, 0);
+  });
 });
 
 forEachEngine("unverifiable tokens in payment-requests mode", (engine) => {
