@@ -128,6 +128,26 @@ forEachEngine("Klarna messaging and presentation routes", (engine) => {
     assert.equal(stored.length, 0);
     assert.equal((await h.journal()).length, 0);
   });
+
+  it("hosted checkout: a stored session token unfit for a header → 400 naming the field, nothing sent (not dropped)", async () => {
+    // A session stored before the creation-time check (or in the payment-requests flow).
+    const session = await h.api("POST", "/v2/checkout/sessions", {
+      body: { currency: "USD", amount: 17800, klarna: { interoperability_token: "tok" } },
+    });
+    assert.equal(session.status, 201, session.text);
+    await h.store.db
+      .updateTable("checkout_sessions")
+      .set({ klarna_token: "tok with spaces" })
+      .where("id", "=", session.body.id)
+      .execute();
+    await h.clearJournal();
+    const page = await fetch(`${h.gateway.url}/checkout/${session.body.id}/klarna?locale=en-US`);
+    const body = (await page.json()) as { errors: { pointer: string; code: string }[] };
+    assert.equal(page.status, 400, JSON.stringify(body));
+    assert.equal(body.errors[0]?.pointer, "/klarna/interoperability_token");
+    assert.equal(body.errors[0]?.code, "not_header_safe");
+    assert.equal((await h.journal()).length, 0);
+  });
 });
 
 forEachEngine("unverifiable tokens in payment-requests mode", (engine) => {
