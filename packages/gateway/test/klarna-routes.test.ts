@@ -147,6 +147,17 @@ forEachEngine("Klarna messaging and presentation routes", (engine) => {
     assert.equal(body.errors[0]?.pointer, "/klarna/interoperability_token");
     assert.equal(body.errors[0]?.code, "not_header_safe");
     assert.equal((await h.journal()).length, 0);
+    // Its pay is refused the same way (a declared 400), and the session stays open.
+    const pay = await fetch(`${h.gateway.url}/checkout/${session.body.id}/pay`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "klarna" }),
+    });
+    const paid = (await pay.json()) as { errors: { pointer: string }[] };
+    assert.equal(pay.status, 400, JSON.stringify(paid));
+    assert.equal(paid.errors[0]?.pointer, "/klarna/interoperability_token");
+    assert.equal((await h.journal()).length, 0);
+    assert.equal((await h.api("GET", `/v2/checkout/sessions/${session.body.id}`)).body.status, "open");
   });
 });
 
