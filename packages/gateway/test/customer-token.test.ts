@@ -116,5 +116,27 @@ forEachEngine("paying with a saved customer token", (engine) => {
       assert.equal(r2.body.errors[0].pointer, "/customer_payment_method_id");
       assert.deepEqual(await h.journal({ method: "POST" }), []);
     });
+
+    it("a saved token that cannot travel in Klarna-Customer-Token → 400 naming the field; no payment left pending", async () => {
+      // Written before the check existed (or issued so): charging it would fail in the header.
+      const method = await savedMethod();
+      await h.store.db
+        .updateTable("payment_methods")
+        .set({ klarna_customer_token: `${method.token} ` })
+        .where("id", "=", method.id)
+        .execute();
+      const before = await h.store.db.selectFrom("payments").select("id").execute();
+      const res = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 1500, customer_payment_method_id: method.id },
+        idempotencyKey: crypto.randomUUID(),
+      });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.errors[0].pointer, "/customer_payment_method_id");
+      assert.equal(res.body.errors[0].code, "not_header_safe");
+      assert.equal(res.text.includes(method.token), false, "the token is a secret");
+      const after = await h.store.db.selectFrom("payments").select("id").execute();
+      assert.equal(after.length, before.length, "nothing stored");
+      assert.deepEqual(await h.journal({ method: "POST" }), []);
+    });
   });
 });

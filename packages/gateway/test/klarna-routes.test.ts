@@ -110,6 +110,55 @@ forEachEngine("Klarna messaging and presentation routes", (engine) => {
     const unknown = await fetch(`${h.gateway.url}/checkout/cs_${"x".repeat(32)}/klarna`);
     assert.equal(unknown.status, 404);
   });
+
+  it("hosted checkout: a session token unfit for a header → 400 naming the field at creation, nothing stored", async () => {
+    // The page's sdk-token exchange, presentation and pay all send it in a header: refused up
+    // front, not dropped later (the page would show Klarna's instruction for no token at all).
+    const res = await h.api("POST", "/v2/checkout/sessions", {
+      body: { currency: "USD", amount: 17800, klarna: { interoperability_token: "tok with spaces" } },
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.body.errors[0].pointer, "/klarna/interoperability_token");
+    assert.equal(res.body.errors[0].code, "not_header_safe");
+    const stored = await h.store.db
+      .selectFrom("checkout_sessions")
+      .select("id")
+      .where("klarna_token", "=", "tok with spaces")
+      .execute();
+    assert.equal(stored.length, 0);
+    assert.equal((await h.journal()).length, 0);
+  });
+
+  it("hosted checkout: a stored session token unfit for a header → 400 naming the field, nothing sent (not dropped)", async () => {
+    // A session stored before the creation-time check (or in the payment-requests flow).
+    const session = await h.api("POST", "/v2/checkout/sessions", {
+      body: { currency: "USD", amount: 17800, klarna: { interoperability_token: "tok" } },
+    });
+    assert.equal(session.status, 201, session.text);
+    await h.store.db
+      .updateTable("checkout_sessions")
+      .set({ klarna_token: "tok with spaces" })
+      .where("id", "=", session.body.id)
+      .execute();
+    await h.clearJournal();
+    const page = await fetch(`${h.gateway.url}/checkout/${session.body.id}/klarna?locale=en-US`);
+    const body = (await page.json()) as { errors: { pointer: string; code: string }[] };
+    assert.equal(page.status, 400, JSON.stringify(body));
+    assert.equal(body.errors[0]?.pointer, "/klarna/interoperability_token");
+    assert.equal(body.errors[0]?.code, "not_header_safe");
+    assert.equal((await h.journal()).length, 0);
+    // Its pay is refused the same way (a declared 400), and the session stays open.
+    const pay = await fetch(`${h.gateway.url}/checkout/${session.body.id}/pay`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "klarna" }),
+    });
+    const paid = (await pay.json()) as { errors: { pointer: string }[] };
+    assert.equal(pay.status, 400, JSON.stringify(paid));
+    assert.equal(paid.errors[0]?.pointer, "/klarna/interoperability_token");
+    assert.equal((await h.journal()).length, 0);
+    assert.equal((await h.api("GET", `/v2/checkout/sessions/${session.body.id}`)).body.status, "open");
+  });
 });
 
 forEachEngine("unverifiable tokens in payment-requests mode", (engine) => {

@@ -116,6 +116,41 @@ forEachEngine("network final authorization", (engine) => {
     assert.equal(p.failure.code, "klarna_session_token_expired");
   });
 
+  it("cancel while a final authorization is in flight → 409 with Retry-After, nothing sent; afterwards it voids the transaction", async () => {
+    // Another instance holds the final authorization (its lease): Klarna may already have approved
+    // it, so a cancel now would write `canceled` over an authorized transaction nobody voids.
+    const { id, view } = await approvedAtKlarna();
+    await h.store.db
+      .updateTable("payments")
+      .set({ klarna_finalize_lease: new Date(Date.now() + 30_000).toISOString() })
+      .where("id", "=", id)
+      .execute();
+    await h.clearJournal();
+    const busy = await h.api("POST", `/v2/payments/${id}/cancel`, { idempotencyKey: crypto.randomUUID() });
+    assert.equal(busy.status, 409, busy.text);
+    assert.equal(busy.body.code, "operation_in_progress");
+    assert.ok(busy.headers.get("retry-after"));
+    assert.equal((await h.journal({ method: "POST" })).length, 0, "nothing sent to Klarna");
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "requires_action");
+
+    await h.store.db
+      .updateTable("payments")
+      .set({ klarna_finalize_lease: null })
+      .where("id", "=", id)
+      .execute();
+    assert.equal((await deliver(h, completedWebhook(view))).status, 200);
+    const authorized = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(authorized.status, "authorized", JSON.stringify(authorized.failure));
+    const canceled = await h.api("POST", `/v2/payments/${id}/cancel`, {
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(canceled.status, 200, canceled.text);
+    assert.equal(canceled.body.status, "canceled");
+    const voids = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/void"));
+    assert.equal(voids.length, 1);
+    assert.ok(decodeURIComponent(voids[0]!.path).includes(authorized.klarna.payment_transaction_id));
+  });
+
   it("two instances racing on the same COMPLETED webhook (and on copies of it) → exactly one final authorize", async () => {
     const db = engine.durableDatabase();
     const stores: Store[] = [await db.open(), await db.open()];

@@ -12,6 +12,17 @@ import type { PaymentRow } from "./serialize.ts";
 
 async function cancelLocked(deps: FlowDeps, row: PaymentRow, ctx: CallContext): Promise<PaymentRow> {
   assertOperation("cancel", row.status as PaymentStatus);
+  // A final authorization in flight (its lease, final-authorization.ts) may already be approved at
+  // Klarna: canceling now would write `canceled` over a transaction nobody voids. Retry after it.
+  const lease = row.klarna_finalize_lease;
+  if (row.status === "requires_action" && lease !== null && Date.parse(lease) > (deps.now ?? Date.now)()) {
+    throw new Problem(
+      409,
+      "operation_in_progress",
+      "The final authorization of this payment is in progress; retry shortly (with the same Idempotency-Key).",
+      { headers: { "Retry-After": "1" } },
+    );
+  }
   try {
     let record: KlarnaCallRecord;
     if (row.status === "authorized" && row.klarna_payment_transaction_id) {

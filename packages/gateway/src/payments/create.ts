@@ -97,6 +97,17 @@ async function customerToken(
       "This payment method was revoked; ask the customer to sign in with Klarna again.",
     );
   }
+  // Sent as Klarna-Customer-Token: a stored one that cannot travel there unaltered is refused here,
+  // before a payment is stored (the call would fail with the payment left pending).
+  if (!isHeaderSafe(method.klarna_customer_token)) {
+    throw invalidRequest([
+      {
+        pointer: "/customer_payment_method_id",
+        code: "not_header_safe",
+        detail: `/customer_payment_method_id: its customer token is sent in the Klarna-Customer-Token header: it ${headerSafetyProblem(method.klarna_customer_token)}`,
+      },
+    ]);
+  }
   const owner = { merchantId, klarnaAccountId };
   if (!(await claimCustomerToken(deps.store.db, method.klarna_customer_token, owner, deps.accountId))) {
     throw tokenNotFound();

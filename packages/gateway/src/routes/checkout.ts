@@ -16,7 +16,7 @@
  * fail); `expired` after `expires_at` (24 h).
  */
 import { randomBytes } from "node:crypto";
-import { type ExtractedValue, inspectToken } from "@klarna-interop/core";
+import { type ExtractedValue, headerSafetyProblem, inspectToken, isHeaderSafe } from "@klarna-interop/core";
 import type { FastifyInstance } from "fastify";
 import type { Selectable } from "kysely";
 import { Type } from "typebox";
@@ -178,6 +178,17 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
       if (country !== undefined && (typeof country !== "string" || !/^[A-Z]{2}$/.test(country))) {
         throw invalidRequest([
           { pointer: "/country", code: "invalid_format", detail: "/country: ISO 3166-1 alpha-2, upper-case" },
+        ]);
+      }
+      // network: the sdk-token exchange, the presentation and the authorize call carry the token in a
+      // header: one that cannot travel there unaltered is refused now, not dropped or refused later (D3).
+      if (config.klarnaApi === "network" && input.token && !isHeaderSafe(input.token.value)) {
+        throw invalidRequest([
+          {
+            pointer: input.token.pointer,
+            code: "not_header_safe",
+            detail: `${input.token.pointer}: the token is sent in the Klarna-Network-Session-Token header: it ${headerSafetyProblem(input.token.value)}`,
+          },
         ]);
       }
       // network: Klarna decides (the page asks for the presentation instruction, GET /checkout/{id}/klarna);

@@ -156,6 +156,7 @@ export async function klarnaRoutes(app: FastifyInstance): Promise<void> {
             source: Type.String(),
             presentation: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
           }),
+          400: ProblemSchema,
           404: ProblemSchema,
         },
       },
@@ -170,6 +171,7 @@ export async function klarnaRoutes(app: FastifyInstance): Promise<void> {
               "checkout_sessions.klarna_token",
               "checkout_sessions.currency",
               "checkout_sessions.amount",
+              "checkout_sessions.interoperability",
               "merchants.klarna_account_id",
             ])
             .where("checkout_sessions.id", "=", id)
@@ -178,8 +180,13 @@ export async function klarnaRoutes(app: FastifyInstance): Promise<void> {
       if (!row) throw notFound("checkout session", id);
       const localeParam = (request.query as { locale?: string }).locale;
       const locale = localeParam && LOCALE.test(localeParam) ? localeParam : "en-US";
-      const token =
-        row.klarna_token !== null && isHeaderSafe(row.klarna_token) ? row.klarna_token : undefined;
+      // Sent in headers below: a stored token unfit for one is refused, never dropped (D3).
+      const tokenField = (JSON.parse(row.interoperability) as { token_field?: string }).token_field;
+      const token = headerToken(
+        row.klarna_token === null
+          ? undefined
+          : { value: row.klarna_token, pointer: tokenField ?? "", name: tokenField?.split("/").at(-1) ?? "" },
+      );
       let sdkToken: string | null = null;
       if (token !== undefined) {
         try {
