@@ -6,46 +6,6 @@
  * `@klarna-interop/core/dev-keys`: an Acquiring Partner never needs them in production.
  * @module
  */
-export { actionFor, isKnownStatus, KNOWN_STATUSES } from "./actions.ts";
-export { type DataInspectionOptions, inspectInteroperabilityData, KNOWN_DATA_CONTENT_TYPES } from "./data.ts";
-export { type DecodedJwt, decodeToken, parseIssuedAt } from "./decode.ts";
-export {
-  DATA_MAX_LENGTH,
-  extractKlarnaOptions,
-  FIELD_NAMES,
-  KLARNA_OBJECT_PATHS,
-  TOKEN_MAX_LENGTH,
-} from "./extract.ts";
-export { inspectToken } from "./inspect.ts";
-export {
-  type AuthorizeRequestBody,
-  buildAuthorizeRequest,
-  buildConfirmationRequest,
-  buildPaymentRequestBody,
-  encodePathSegment,
-  type KlarnaRequest,
-  type PaymentRequestBody,
-} from "./klarna-requests.ts";
-export { KLARNA_COUNTRIES, KLARNA_CURRENCIES } from "./markets.ts";
-export {
-  type KlarnaHandoff,
-  type KlarnaPaymentMethodOptions,
-  klarnaPaymentMethodOptions,
-  PLATFORM_DATA_KEY,
-  PLATFORM_TOKEN_KEY,
-  type PlatformSession,
-  readKlarnaHandoff,
-} from "./platform-session.ts";
-export { escapePointerToken, jsonPointer } from "./pointer.ts";
-export {
-  describeTextDefect,
-  findTextProblems,
-  firstHeaderUnsafeCodePoint,
-  headerSafetyProblem,
-  isHeaderSafe,
-  type TextDefect,
-  type TextProblem,
-  textDefect,
-} from "./text-safety.ts";
-export type * from "./types.ts";
+// Everything that runs anywhere (browser.ts), plus what needs Node: signature verification.
+export * from "./browser.ts";
 export { createTokenVerifier, type TokenVerifierExtraOptions, type VerifierFailure } from "./verify.ts";
