@@ -67,6 +67,32 @@ forEachEngine("observability", (engine) => {
     });
   });
 
+  describe("logs of the hosted checkout", () => {
+    it("never carry a checkout session id: it is the shopper's link to the Partner's token", async () => {
+      const minted = await h.mint({ scenario: "kec_multi_step", currency: "USD", amount: 17800 });
+      const created = await h.api("POST", "/v2/checkout/sessions", {
+        body: {
+          currency: "USD",
+          amount: 17800,
+          reference: "order-logs",
+          payment_method_options: { klarna: { interoperability_token: minted.interoperability_token } },
+        },
+        idempotencyKey: crypto.randomUUID(),
+      });
+      assert.equal(created.status, 201, created.text);
+      const id: string = created.body.id;
+      assert.equal((await h.api("GET", `/checkout/${id}/session`, { key: null })).status, 200);
+      const paid = await h.api("POST", `/checkout/${id}/pay`, { key: null, body: { method: "klarna" } });
+      assert.equal(paid.status, 201, paid.text);
+      // A failed request is logged at info: its path must not carry an id either.
+      assert.equal((await h.api("GET", `/checkout/${id}x/session`, { key: null })).status, 404);
+      const text = h.logs.join("");
+      assert.ok(text.includes(paid.body.payment.id), "the paid checkout is logged, by its payment id");
+      assert.ok(!text.includes(id), "checkout session id leaked into logs");
+      assert.ok(!text.includes(minted.interoperability_token), "token leaked into logs");
+    });
+  });
+
   describe("operational endpoints", () => {
     it("keeps a plain incoming X-Request-Id and replaces a suspicious one", async () => {
       const plain = await h.api("GET", "/healthz", { key: null, headers: { "x-request-id": "abc-123.x:y" } });

@@ -443,10 +443,9 @@ export async function checkoutRoutes(app: FastifyInstance): Promise<void> {
         })
         .where("id", "=", id)
         .execute();
-      request.log.info(
-        { checkout_session_id: id, payment_id: payment.id, status: payment.status },
-        "checkout paid",
-      );
+      // Not the session id: it is the shopper's bearer link to the page data (the Partner's token).
+      // The payment id finds the session (checkout_sessions.payment_id).
+      request.log.info({ payment_id: payment.id, status: payment.status }, "checkout paid");
       return reply.code(201).send({ payment: serializePayment(payment) });
     },
   );
