@@ -1,0 +1,21 @@
+/**
+ * `@klarna-interop/vendure`: the Acquiring Partner's Klarna payment plugin for Vendure 3, and the
+ * order custom fields in which Klarna's plugin leaves the interoperability token and data.
+ * See docs/vendure.md.
+ * @module
+ */
+export { klarnaOrderCustomFields } from "./custom-fields.ts";
+export { KLARNA_UNAVAILABLE_MESSAGE, klarnaEligibilityChecker } from "./eligibility-checker.ts";
+export {
+  type CreatePaymentInput,
+  GatewayError,
+  type GatewayPayment,
+  type GatewaySettings,
+  paymentBody,
+} from "./gateway-client.ts";
+export { checkHandoff, type HandoffResult, type HandoffSource, pickHandoff } from "./handoff.ts";
+export { AWAITING_KLARNA, klarnaPaymentHandler, publicMetadata, vendureStateOf } from "./payment-handler.ts";
+export { klarnaPaymentProcess } from "./payment-process.ts";
+export { configureKlarna, KlarnaInteropPlugin } from "./plugin.ts";
+export { KlarnaAdminResolver, KlarnaShopResolver, refreshPayment } from "./refresh.ts";
+export { HANDLER_CODE, type HandlerSettings, handlerArgs, settingsOf } from "./settings.ts";
