@@ -88,9 +88,11 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
     amount,
     args,
     metadata,
+    method,
   ): Promise<CreatePaymentResult | CreatePaymentErrorResult> {
+    // A payment's `method` is the payment method's code (the admin chooses it), not the handler's.
     const open = (order.payments ?? []).find(
-      (p) => p.method === HANDLER_CODE && (p.state as string) === AWAITING_KLARNA,
+      (p) => p.method === method.code && (p.state as string) === AWAITING_KLARNA,
     );
     if (open) {
       return errorResult(

@@ -49,8 +49,12 @@ export async function refreshPayment(
   services: Services,
   payment: Payment,
 ): Promise<string> {
-  if (payment.method !== HANDLER_CODE || (payment.state as string) !== AWAITING_KLARNA) return payment.state;
-  const { paymentMethod } = await services.paymentMethodService.getMethodAndOperations(ctx, payment.method);
+  if ((payment.state as string) !== AWAITING_KLARNA) return payment.state;
+  const { paymentMethod, handler } = await services.paymentMethodService.getMethodAndOperations(
+    ctx,
+    payment.method,
+  );
+  if (handler.code !== HANDLER_CODE) return payment.state;
   const remote = await getPayment(gatewayOf(settingsOf(paymentMethod)), payment.transactionId);
   const state = vendureStateOf(remote.status);
   if (state === undefined) return payment.state;

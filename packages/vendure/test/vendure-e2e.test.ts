@@ -1,0 +1,276 @@
+/**
+ * End to end on a real Vendure 3 server (SQLite in process) with the plugin, the reference gateway
+ * and the sandbox as Klarna: a shopper's checkout through Vendure's Shop API, the token set as
+ * Klarna's plugin sets it (Order custom fields), the payment forwarded to Klarna unaltered, and the
+ * admin's settle, refund and cancel reaching Klarna exactly once.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import {
+  checkoutUntilPayment,
+  type Json,
+  ORDER_FIELDS,
+  payWithKlarna,
+  type Stack,
+  startStack,
+  storeAsKlarnaPlugin,
+} from "./helpers/stack.ts";
+import { gql } from "./helpers/vendure.ts";
+
+const DATA = JSON.stringify({
+  content_type: "application/vnd.klarna.interoperability-data.v2+json",
+  content: { payment_request: { purchase_reference: "ünïcode ✓ order" } },
+});
+
+const AUTHORIZE = /\/payment\/authorize$/;
+
+describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
+  let s: Stack;
+  const started = performance.now();
+
+  before(async () => {
+    s = await startStack();
+    await s.vendure.admin.asSuperAdmin();
+    const created = await s.vendure.admin.query(
+      gql(`mutation ($input: CreatePaymentMethodInput!) { createPaymentMethod(input: $input) { id code } }`),
+      {
+        input: {
+          code: "klarna",
+          enabled: true,
+          handler: {
+            code: "klarna-interop",
+            arguments: [
+              { name: "gatewayUrl", value: s.gateway.url },
+              { name: "apiKey", value: s.apiKey },
+              { name: "useSessionToken", value: "true" },
+              { name: "returnUrl", value: "https://shop.example/checkout/return?order={code}" },
+              { name: "locale", value: "en-US" },
+            ],
+          },
+          checker: { code: "klarna-interop-eligibility", arguments: [] },
+          translations: [{ languageCode: "en", name: "Klarna", description: "Pay with Klarna" }],
+        },
+      },
+    );
+    assert.equal(created.createPaymentMethod.code, "klarna");
+    console.log(`# stack (sandbox, gateway, Vendure) up in ${Math.round(performance.now() - started)} ms`);
+  });
+  after(async () => {
+    await s?.close();
+    console.log(`# Vendure end-to-end suite: ${Math.round(performance.now() - started)} ms`);
+  });
+  beforeEach(() => s.clearJournal());
+
+  const adminOrder = async (code: string): Promise<Json> =>
+    (
+      await s.vendure.admin.query(
+        gql(
+          `query ($code: String!) { orders(options: { filter: { code: { eq: $code } } }) { items { id ${ORDER_FIELDS} } } }`,
+        ),
+        { code },
+      )
+    ).orders.items[0];
+
+  it("the token and data Klarna's plugin stored reach Klarna byte for byte; the order is authorized, then settled and refunded once", async () => {
+    const minted = await s.mint({ scenario: "kec_single_step", currency: "USD", amount: 17800 });
+    const order = await checkoutUntilPayment(s.vendure, { token: minted.interoperability_token, data: DATA });
+    assert.equal(order.totalWithTax, 17800);
+    const stored = order.customFields.klarna_interoperability_token;
+    assert.equal(stored, minted.interoperability_token, "Vendure stored the token as given");
+    assert.equal(order.customFields.klarna_interoperability_data, DATA);
+
+    const paid = await payWithKlarna(s.vendure);
+    assert.equal(paid.state, "PaymentAuthorized", JSON.stringify(paid));
+    const [payment] = paid.payments;
+    assert.equal(payment.state, "Authorized");
+    assert.match(payment.transactionId, /^pay_/);
+    assert.equal(payment.metadata.public.gatewayStatus, "authorized");
+
+    const authorize = (await s.journal()).filter((e) => e.method === "POST" && AUTHORIZE.test(e.path));
+    assert.equal(authorize.length, 1, "one authorize call at Klarna");
+    assert.equal(
+      authorize[0]!.headers["klarna-network-session-token"],
+      stored,
+      "the token Klarna received is the one stored in Vendure, unaltered",
+    );
+    const body = JSON.parse(authorize[0]!.body);
+    assert.equal(body.klarna_network_data, DATA, "data forwarded character for character");
+    assert.equal(body.request_payment_transaction.amount, 17800);
+    const gatewayPayment = await s.gatewayGet(`/v2/payments/${payment.transactionId}`);
+    assert.equal(gatewayPayment.reference, order.code, "the order's code is the payment's reference");
+    assert.equal(gatewayPayment.currency, "USD");
+
+    // Settle (capture) from the Admin API.
+    await s.clearJournal();
+    const settled = await s.vendure.admin.query(
+      gql(
+        `mutation ($id: ID!) { settlePayment(id: $id) { ... on Payment { id state } ... on ErrorResult { message } } }`,
+      ),
+      { id: payment.id },
+    );
+    assert.equal(settled.settlePayment.state, "Settled", JSON.stringify(settled));
+    assert.equal((await adminOrder(order.code)).state, "PaymentSettled");
+    const captures = (await s.journal()).filter((e) => e.method === "POST" && /\/captures$/.test(e.path));
+    assert.equal(captures.length, 1, "one capture at Klarna");
+    assert.equal(JSON.parse(captures[0]!.body).capture_amount ?? JSON.parse(captures[0]!.body).amount, 17800);
+
+    // Refund from the Admin API: reaches Klarna once.
+    await s.clearJournal();
+    const refunded = await s.vendure.admin.query(
+      gql(`mutation ($input: RefundOrderInput!) { refundOrder(input: $input) {
+        ... on Refund { id state total transactionId } ... on ErrorResult { errorCode message } } }`),
+      {
+        input: {
+          paymentId: payment.id,
+          amount: 17800,
+          lines: [],
+          shipping: 0,
+          adjustment: 0,
+          reason: "returned",
+        },
+      },
+    );
+    assert.equal(refunded.refundOrder.state, "Settled", JSON.stringify(refunded));
+    assert.equal(refunded.refundOrder.total, 17800);
+    const refunds = (await s.journal()).filter((e) => e.method === "POST" && /\/refunds$/.test(e.path));
+    assert.equal(refunds.length, 1, "exactly one refund at Klarna");
+    const after = await s.gatewayGet(`/v2/payments/${payment.transactionId}`);
+    assert.equal(after.status, "refunded");
+    assert.equal(after.refunded_amount, 17800);
+  });
+
+  it("a PAYMENT_UNSUPPORTED token: Vendure offers no Klarna, and paying with it is refused before Klarna is asked for a payment", async () => {
+    const minted = await s.mint({ scenario: "unsupported", currency: "USD", amount: 17800 });
+    const order = await checkoutUntilPayment(s.vendure, { token: minted.interoperability_token });
+    const { eligiblePaymentMethods } = await s.vendure.shop.query(
+      gql("{ eligiblePaymentMethods { code isEligible eligibilityMessage } }"),
+    );
+    const klarna = eligiblePaymentMethods.find((m: Json) => m.code === "klarna");
+    assert.equal(klarna.isEligible, false);
+    assert.equal(klarna.eligibilityMessage, "Klarna is not available for this purchase");
+    const presentations = (await s.journal()).filter((e) => /presentation/.test(e.path));
+    assert.ok(presentations.length >= 1, "Klarna's presentation API was asked");
+    assert.equal(
+      presentations[0]!.headers["klarna-network-session-token"] ??
+        JSON.parse(presentations[0]!.body || "{}").klarna_network_session_token,
+      minted.interoperability_token,
+    );
+
+    const paid = await payWithKlarna(s.vendure);
+    assert.equal(paid.errorCode, "INELIGIBLE_PAYMENT_METHOD_ERROR", JSON.stringify(paid));
+    assert.equal((await s.journal()).filter((e) => AUTHORIZE.test(e.path)).length, 0, "no payment at Klarna");
+    const list = await s.gatewayGet(`/v2/payments?reference=${order.code}`);
+    assert.equal(list.data.length, 0, "the gateway made no payment");
+
+    // A token with Klarna available makes it eligible again (the check is per order and token).
+    const ok = await s.mint({ scenario: "standard", currency: "USD", amount: 17800 });
+    await storeAsKlarnaPlugin(s.vendure, { token: ok.interoperability_token });
+    const again = await s.vendure.shop.query(gql("{ eligiblePaymentMethods { code isEligible } }"));
+    assert.equal(again.eligiblePaymentMethods.find((m: Json) => m.code === "klarna").isEligible, true);
+  });
+
+  for (const [what, klarna, expected] of [
+    [
+      "a token over 8,192 characters",
+      { token: "a".repeat(8193) },
+      /klarna_interoperability_token is 8193 characters long; the interoperability token limit is 8192/,
+    ],
+    [
+      "data over 10,240 characters",
+      { token: "tok", data: "d".repeat(10_241) },
+      /klarna_interoperability_data is 10241 characters long/,
+    ],
+    [
+      "a token that cannot travel in a header",
+      { token: "eyJ.a b.c" },
+      /klarna_interoperability_token contains a character \(U\+0020\)/,
+    ],
+  ] as const) {
+    it(`${what}: the order gets a clear error and nothing is sent`, async () => {
+      const order = await checkoutUntilPayment(s.vendure, klarna);
+      await s.clearJournal();
+      const paid = await payWithKlarna(s.vendure);
+      assert.equal(paid.errorCode, "PAYMENT_FAILED_ERROR", JSON.stringify(paid));
+      assert.match(paid.paymentErrorMessage, expected);
+      assert.deepEqual(await s.journal(), [], "Klarna received nothing");
+      const list = await s.gatewayGet(`/v2/payments?reference=${order.code}`);
+      assert.equal(list.data.length, 0, "the gateway received no payment");
+      const stored = await adminOrder(order.code);
+      assert.equal(stored.state, "ArrangingPayment");
+      assert.equal(stored.payments[0].state, "Error");
+      assert.match(stored.payments[0].errorMessage, expected);
+    });
+  }
+
+  it("a non-string token in the payment metadata: refused, nothing sent", async () => {
+    const order = await checkoutUntilPayment(s.vendure);
+    await s.clearJournal();
+    const paid = await payWithKlarna(s.vendure, { klarna_interoperability_token: 42 });
+    assert.equal(paid.errorCode, "PAYMENT_FAILED_ERROR");
+    assert.match(
+      paid.paymentErrorMessage,
+      /payment metadata klarna_interoperability_token must be a string, got number 42/,
+    );
+    assert.deepEqual(
+      (await s.journal()).filter((e) => e.method !== "GET" || !/\/payment\/presentation$/.test(e.path)),
+      [],
+      "Klarna received nothing but the eligibility check's presentation lookup (without a token)",
+    );
+    assert.equal((await s.gatewayGet(`/v2/payments?reference=${order.code}`)).data.length, 0);
+  });
+
+  it("no token: the standard Klarna flow; the shopper acts at Klarna, refreshKlarnaPayment authorizes, the admin's cancel voids once", async () => {
+    const order = await checkoutUntilPayment(s.vendure);
+    const paid = await payWithKlarna(s.vendure);
+    assert.equal(paid.state, "ArrangingPayment", JSON.stringify(paid));
+    const [payment] = paid.payments;
+    assert.equal(payment.state, "AwaitingKlarna");
+    assert.match(payment.metadata.public.redirectUrl, /^https?:\/\//, "Klarna's URL for the storefront");
+    assert.equal(payment.metadata.public.nextAction, "redirect_to_klarna");
+    const authorize = (await s.journal()).filter((e) => AUTHORIZE.test(e.path));
+    assert.equal(authorize.length, 1);
+    assert.equal(authorize[0]!.headers["klarna-network-session-token"], undefined, "no token sent");
+    const gatewayPayment = await s.gatewayGet(`/v2/payments/${payment.transactionId}`);
+    assert.equal(gatewayPayment.return_url, `https://shop.example/checkout/return?order=${order.code}`);
+
+    // Still at Klarna: refreshing changes nothing.
+    const early = await s.vendure.shop.query(gql(`mutation { refreshKlarnaPayment { ${ORDER_FIELDS} } }`));
+    assert.equal(early.refreshKlarnaPayment.payments[0].state, "AwaitingKlarna");
+
+    // The shopper approves at Klarna; Klarna's webhook makes the gateway's final authorization.
+    const requestId = gatewayPayment.klarna.payment_request_id;
+    const approve = await fetch(
+      `${s.sandbox.url}/_sandbox/payment-requests/${encodeURIComponent(requestId)}/approve`,
+      {
+        method: "POST",
+      },
+    );
+    assert.ok(approve.ok, await approve.text());
+    const deadline = Date.now() + 10_000;
+    let status = "";
+    while (Date.now() < deadline) {
+      status = (await s.gatewayGet(`/v2/payments/${payment.transactionId}`)).status;
+      if (status === "authorized") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, "authorized");
+
+    // Back on the shop's return page: the storefront asks Vendure to re-check.
+    const done = await s.vendure.shop.query(gql(`mutation { refreshKlarnaPayment { ${ORDER_FIELDS} } }`));
+    assert.equal(done.refreshKlarnaPayment.state, "PaymentAuthorized");
+    assert.equal(done.refreshKlarnaPayment.payments[0].state, "Authorized");
+
+    // Cancel from the Admin API: voided at Klarna once; a second cancel is refused by Vendure.
+    await s.clearJournal();
+    const canceled = await s.vendure.admin.query(
+      gql(
+        `mutation ($id: ID!) { cancelPayment(id: $id) { ... on Payment { state } ... on ErrorResult { message } } }`,
+      ),
+      { id: payment.id },
+    );
+    assert.equal(canceled.cancelPayment.state, "Cancelled", JSON.stringify(canceled));
+    const voids = (await s.journal()).filter((e) => e.method === "POST");
+    assert.equal(voids.length, 1, JSON.stringify(voids.map((e) => e.path)));
+    assert.equal((await s.gatewayGet(`/v2/payments/${payment.transactionId}`)).status, "canceled");
+  });
+});
