@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { klarnaPaymentHandler } from "../src/index.ts";
 import {
   checkoutUntilPayment,
   type Json,
@@ -272,5 +273,58 @@ describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
     const voids = (await s.journal()).filter((e) => e.method === "POST");
     assert.equal(voids.length, 1, JSON.stringify(voids.map((e) => e.path)));
     assert.equal((await s.gatewayGet(`/v2/payments/${payment.transactionId}`)).status, "canceled");
+  });
+
+  it("retried handler calls (same Vendure ids) reach Klarna once: create, settle and refund are idempotent", async () => {
+    const minted = await s.mint({ scenario: "kec_single_step", currency: "USD", amount: 5000 });
+    const args = [
+      { name: "gatewayUrl", value: s.gateway.url },
+      { name: "apiKey", value: s.apiKey },
+      { name: "useSessionToken", value: "true" },
+    ];
+    const ctx = {} as never;
+    const method = { code: "klarna" } as never;
+    const order = {
+      code: "RETRY-1",
+      currencyCode: "USD",
+      payments: [],
+      customFields: { klarna_interoperability_token: minted.interoperability_token },
+    } as never;
+    const first = await klarnaPaymentHandler.createPayment(ctx, order, 5000, args, {}, method);
+    const second = await klarnaPaymentHandler.createPayment(ctx, order, 5000, args, {}, method);
+    assert.equal(first.state, "Authorized", JSON.stringify(first));
+    assert.equal(second.transactionId, first.transactionId, "the retry got the first payment back");
+    const payment = { id: "T_900", transactionId: first.transactionId, amount: 5000, refunds: [] } as never;
+    for (let i = 0; i < 2; i++) {
+      const settled = await klarnaPaymentHandler.settlePayment(ctx, order, payment, args, method);
+      assert.equal(settled.success, true, JSON.stringify(settled));
+    }
+    for (let i = 0; i < 2; i++) {
+      const refund = await klarnaPaymentHandler.createRefund(
+        ctx,
+        {} as never,
+        2000,
+        order,
+        payment,
+        args,
+        method,
+      );
+      assert.equal(refund && refund.state, "Settled", JSON.stringify(refund));
+    }
+    const posts = (await s.journal()).filter((e) => e.method === "POST");
+    assert.equal(posts.filter((e) => AUTHORIZE.test(e.path)).length, 1, "one authorize");
+    assert.equal(posts.filter((e) => /\/captures$/.test(e.path)).length, 1, "one capture");
+    assert.equal(posts.filter((e) => /\/refunds$/.test(e.path)).length, 1, "one refund");
+    const remote = await s.gatewayGet(`/v2/payments/${first.transactionId}`);
+    assert.equal(remote.refunded_amount, 2000);
+    // A second, separate refund (the first one Settled in Vendure) is a new movement.
+    const later = {
+      id: "T_900",
+      transactionId: first.transactionId,
+      amount: 5000,
+      refunds: [{ state: "Settled" }],
+    } as never;
+    await klarnaPaymentHandler.createRefund(ctx, {} as never, 2000, order, later, args, method);
+    assert.equal((await s.gatewayGet(`/v2/payments/${first.transactionId}`)).refunded_amount, 4000);
   });
 });

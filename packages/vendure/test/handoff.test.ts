@@ -1,0 +1,106 @@
+/**
+ * Choosing and checking the token and data a Vendure payment forwards (pure functions): which source
+ * wins, the "use the token from session storage" switch, core's limits, and values kept unaltered.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DATA_MAX_LENGTH, TOKEN_MAX_LENGTH } from "@klarna-interop/core";
+import { checkHandoff, paymentBody, pickHandoff, vendureStateOf } from "../src/index.ts";
+
+const T = "klarna_interoperability_token";
+const D = "klarna_interoperability_data";
+
+describe("pickHandoff / checkHandoff", () => {
+  it("takes the order's values unaltered when the storefront sent none", () => {
+    const result = pickHandoff(
+      { [T]: "krn:network:eu1:session-token:abc", [D]: ` {"x": "\u00fc"} ` },
+      {},
+      true,
+    );
+    assert.deepEqual(result, {
+      ok: true,
+      source: "order",
+      handoff: { token: "krn:network:eu1:session-token:abc", data: ` {"x": "\u00fc"} ` },
+    });
+  });
+
+  it("the storefront's payment metadata wins over the order's fields", () => {
+    const result = pickHandoff({ [T]: "from-order" }, { [T]: "from-metadata" }, true);
+    assert.deepEqual(result, { ok: true, source: "metadata", handoff: { token: "from-metadata" } });
+  });
+
+  it("with the session-storage switch off, the order's fields are ignored (standard flow)", () => {
+    assert.deepEqual(pickHandoff({ [T]: "from-order", [D]: "{}" }, {}, false), {
+      ok: true,
+      source: undefined,
+      handoff: {},
+    });
+    assert.deepEqual(pickHandoff({ [T]: "from-order" }, { [T]: "meta" }, false).ok, true);
+  });
+
+  it("empty, null and absent mean nothing to forward", () => {
+    assert.deepEqual(pickHandoff({ [T]: "", [D]: null }, undefined, true), {
+      ok: true,
+      source: undefined,
+      handoff: {},
+    });
+  });
+
+  it("core's limits, exactly", () => {
+    assert.equal(checkHandoff("a".repeat(TOKEN_MAX_LENGTH)).ok, true);
+    assert.equal(checkHandoff("a".repeat(TOKEN_MAX_LENGTH + 1)).ok, false);
+    assert.equal(checkHandoff("t", "d".repeat(DATA_MAX_LENGTH)).ok, true);
+    assert.equal(checkHandoff("t", "d".repeat(DATA_MAX_LENGTH + 1)).ok, false);
+  });
+
+  it("non-strings, U+0000, lone surrogates and header-unsafe tokens are refused naming the field", () => {
+    for (const [token, data, field] of [
+      [42, undefined, T],
+      [{ a: 1 }, undefined, T],
+      ["t", 7, D],
+      ["t", "a\u0000b", D],
+      ["t", "a\ud800b", D],
+      ["tab\there", undefined, T],
+      ["caf\u00e9", undefined, T],
+    ] as const) {
+      const result = checkHandoff(token, data);
+      assert.equal(result.ok, false, JSON.stringify([token, data]));
+      assert.match(
+        (result as { message: string }).message,
+        new RegExp(`^Klarna: the order custom field ${field} `),
+      );
+    }
+  });
+});
+
+describe("the gateway request and answer mapping", () => {
+  it("puts the token and data in payment_method_options.klarna under the prefixed names, or no Klarna object", () => {
+    assert.deepEqual(
+      paymentBody({ amount: 100, currency: "EUR", reference: "O1", handoff: { token: "t", data: "{}" } }),
+      {
+        amount: 100,
+        currency: "EUR",
+        reference: "O1",
+        payment_method_options: { klarna: { [T]: "t", [D]: "{}" } },
+      },
+    );
+    assert.deepEqual(
+      paymentBody({ amount: 1, currency: "USD", reference: "O2", returnUrl: "https://r", handoff: {} }),
+      {
+        amount: 1,
+        currency: "USD",
+        reference: "O2",
+        return_url: "https://r",
+      },
+    );
+  });
+
+  it("maps the gateway's statuses to Vendure's payment states", () => {
+    assert.equal(vendureStateOf("authorized"), "Authorized");
+    assert.equal(vendureStateOf("captured"), "Settled");
+    assert.equal(vendureStateOf("failed"), "Declined");
+    assert.equal(vendureStateOf("canceled"), "Cancelled");
+    assert.equal(vendureStateOf("requires_action"), undefined);
+    assert.equal(vendureStateOf("pending"), undefined);
+  });
+});
