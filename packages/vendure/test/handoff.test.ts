@@ -47,8 +47,8 @@ describe("pickHandoff / checkHandoff", () => {
   });
 
   it("core's limits, exactly", () => {
-    assert.equal(checkHandoff("a".repeat(TOKEN_MAX_LENGTH)).ok, true);
-    assert.equal(checkHandoff("a".repeat(TOKEN_MAX_LENGTH + 1)).ok, false);
+    assert.equal(checkHandoff("a".repeat(TOKEN_MAX_LENGTH), undefined).ok, true);
+    assert.equal(checkHandoff("a".repeat(TOKEN_MAX_LENGTH + 1), undefined).ok, false);
     assert.equal(checkHandoff("t", "d".repeat(DATA_MAX_LENGTH)).ok, true);
     assert.equal(checkHandoff("t", "d".repeat(DATA_MAX_LENGTH + 1)).ok, false);
   });
