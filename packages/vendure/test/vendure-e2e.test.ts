@@ -309,7 +309,8 @@ describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
         args,
         method,
       );
-      assert.equal(refund && refund.state, "Settled", JSON.stringify(refund));
+      assert.ok(refund, "a refund result");
+      assert.equal(refund.state, "Settled", JSON.stringify(refund));
     }
     const posts = (await s.journal()).filter((e) => e.method === "POST");
     assert.equal(posts.filter((e) => AUTHORIZE.test(e.path)).length, 1, "one authorize");
