@@ -9,10 +9,15 @@
  *      pass; the gateway serves the dashboard and checkout pages from the installed web package;
  *      every command answers `--help`;
  *   4. core's browser entry is bundled by Vite for the browser with no Node built-in, and the bundle
- *      runs in a context that has no Node globals.
+ *      runs in a context that has no Node globals;
+ *   5. the Vendure plugin (`@klarna-interop/vendure`) installs without pulling Vendure (its Vendure,
+ *      NestJS and GraphQL peers are optional: a Vendure project already has them). It is not imported
+ *      here: that needs Vendure itself (~360 packages) in the consumer project, for what
+ *      packages/vendure/test already runs on a real Vendure server; its compiled imports are checked
+ *      against its declared (peer) dependencies like every package's.
  *
  * Cached between runs under $KLARNA_INTEROP_CACHE (default ~/.cache/klarna-interop): Node 22, and the
- * consumer project with its third-party packages (only the six tarballs are installed afresh each
+ * consumer project with its third-party packages (only our tarballs are installed afresh each
  * run). npm installs with --prefer-offline, so with a warm npm cache no registry is needed.
  * Node 22 that cannot be fetched skips its half with a notice.
  */
@@ -401,7 +406,7 @@ describe("the packages, installed from their tarballs outside the repository", {
       join(project, "package.json"),
       JSON.stringify({ name: "ap-consumer", private: true, type: "module", dependencies }, null, 2),
     );
-    // The six packages are always installed afresh; everything else comes from the last run.
+    // Our packages are always installed afresh; everything else comes from the last run.
     await rm(join(project, "node_modules", "@klarna-interop"), { recursive: true, force: true });
     await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
       cwd: project,
@@ -414,6 +419,22 @@ describe("the packages, installed from their tarballs outside the repository", {
     await writeFile(join(project, "tsconfig.json"), JSON.stringify(TSCONFIG, null, 2));
     await writeFile(join(project, "browser-entry.js"), BROWSER_ENTRY);
     await writeFile(join(project, "vite-build.mjs"), VITE_BUILD);
+  });
+
+  /** 5. The Vendure plugin installs, resolves to its compiled entry, and brings no Vendure along. */
+  test("the Vendure plugin installs without pulling Vendure (optional peers)", async () => {
+    const dir = join(project, "node_modules", "@klarna-interop", "vendure");
+    const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as {
+      exports: Record<string, Record<string, string>>;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    assert.ok(existsSync(join(dir, manifest.exports["."]!.import!)), "lib/index.js is installed");
+    assert.ok(manifest.peerDependencies["@vendure/core"], "@vendure/core is a peer");
+    for (const peer of Object.keys(manifest.peerDependencies)) {
+      assert.equal(manifest.peerDependenciesMeta[peer]?.optional, true, `${peer} is an optional peer`);
+    }
+    assert.ok(!existsSync(join(project, "node_modules", "@vendure", "core")), "Vendure was not installed");
   });
 
   // The two Node versions run side by side, and so do the steps of each: they share nothing but the

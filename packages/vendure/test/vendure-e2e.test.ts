@@ -9,6 +9,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { klarnaPaymentHandler } from "../src/index.ts";
 import {
   checkoutUntilPayment,
+  createKlarnaPaymentMethod,
   type Json,
   ORDER_FIELDS,
   payWithKlarna,
@@ -32,28 +33,7 @@ describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
   before(async () => {
     s = await startStack();
     await s.vendure.admin.asSuperAdmin();
-    const created = await s.vendure.admin.query(
-      gql(`mutation ($input: CreatePaymentMethodInput!) { createPaymentMethod(input: $input) { id code } }`),
-      {
-        input: {
-          code: "klarna",
-          enabled: true,
-          handler: {
-            code: "klarna-interop",
-            arguments: [
-              { name: "gatewayUrl", value: s.gateway.url },
-              { name: "apiKey", value: s.apiKey },
-              { name: "useSessionToken", value: "true" },
-              { name: "returnUrl", value: "https://shop.example/checkout/return?order={code}" },
-              { name: "locale", value: "en-US" },
-            ],
-          },
-          checker: { code: "klarna-interop-eligibility", arguments: [] },
-          translations: [{ languageCode: "en", name: "Klarna", description: "Pay with Klarna" }],
-        },
-      },
-    );
-    assert.equal(created.createPaymentMethod.code, "klarna");
+    await createKlarnaPaymentMethod(s);
     console.log(`# stack (sandbox, gateway, Vendure) up in ${Math.round(performance.now() - started)} ms`);
   });
   after(async () => {

@@ -60,7 +60,7 @@ async function sandboxCall(
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(vendurePlugins: unknown[] = []): Promise<Stack> {
   const sandbox = await startSandbox({ port: 0, host: "127.0.0.1" });
   const signing = await sandboxCall(sandbox, "POST", "/v1/notification/signing-keys", {});
   const store = await openStore(":memory:");
@@ -83,7 +83,7 @@ export async function startStack(): Promise<Stack> {
     event_types: ["payment.request.state-change.*", "payment.transaction.*"],
     signing_key_id: signing.signing_key_id,
   });
-  const vendure = await startVendure();
+  const vendure = await startVendure(vendurePlugins);
   return {
     sandbox,
     gateway,
@@ -186,3 +186,30 @@ export async function payWithKlarna(
 }
 
 export const ORDER_FIELDS = ORDER;
+
+/** The admin creates the "klarna" payment method with the plugin's handler and checker (Admin API). */
+export async function createKlarnaPaymentMethod(s: Stack): Promise<Json> {
+  const created = await s.vendure.admin.query(
+    gql(`mutation ($input: CreatePaymentMethodInput!) { createPaymentMethod(input: $input) { id code } }`),
+    {
+      input: {
+        code: "klarna",
+        enabled: true,
+        handler: {
+          code: "klarna-interop",
+          arguments: [
+            { name: "gatewayUrl", value: s.gateway.url },
+            { name: "apiKey", value: s.apiKey },
+            { name: "useSessionToken", value: "true" },
+            { name: "returnUrl", value: "https://shop.example/checkout/return?order={code}" },
+            { name: "locale", value: "en-US" },
+          ],
+        },
+        checker: { code: "klarna-interop-eligibility", arguments: [] },
+        translations: [{ languageCode: "en", name: "Klarna", description: "Pay with Klarna" }],
+      },
+    },
+  );
+  assert.equal(created.createPaymentMethod.code, "klarna");
+  return created.createPaymentMethod;
+}

@@ -63,13 +63,16 @@ export interface RunningVendure {
 /** A GraphQL document from a string. */
 export const gql = (source: string) => parse(source);
 
-/** Starts Vendure with the Klarna plugin on a fresh SQLite database (populated: one product, US). */
-export async function startVendure(): Promise<RunningVendure> {
+/**
+ * Starts Vendure with the Klarna plugin (and `plugins`, e.g. the admin UI for screenshots) on a fresh
+ * SQLite database (populated: one product, US).
+ */
+export async function startVendure(plugins: unknown[] = []): Promise<RunningVendure> {
   const dataDir = await mkdtemp(join(tmpdir(), "klarna-interop-vendure-"));
   registerInitializer("sqljs", new SqljsInitializer(dataDir));
   const config = mergeConfig(testConfig, {
     apiOptions: { port: 0, hostname: "127.0.0.1" },
-    plugins: [KlarnaInteropPlugin],
+    plugins: [KlarnaInteropPlugin, ...(plugins as VendureConfig["plugins"] & unknown[])],
   }) as Required<VendureConfig>;
   const server = new TestServer(config);
   await server.init({
