@@ -30,6 +30,10 @@ import {
 import { parse } from "graphql";
 import { KlarnaInteropPlugin } from "../../src/index.ts";
 
+// Vendure 3 reports anonymous usage to telemetry.vendure.io after start-up unless this is set (and
+// writes .vendure/.installation-id into the working directory): tests send nothing off the machine.
+process.env.VENDURE_DISABLE_TELEMETRY = "true";
+
 const initialData: InitialData = {
   defaultLanguage: LanguageCode.en,
   defaultZone: "Americas",
