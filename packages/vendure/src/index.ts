@@ -18,4 +18,4 @@ export { AWAITING_KLARNA, klarnaPaymentHandler, publicMetadata, vendureStateOf }
 export { klarnaPaymentProcess } from "./payment-process.ts";
 export { configureKlarna, KlarnaInteropPlugin } from "./plugin.ts";
 export { KlarnaAdminResolver, KlarnaShopResolver, refreshPayment } from "./refresh.ts";
-export { HANDLER_CODE, type HandlerSettings, handlerArgs, settingsOf } from "./settings.ts";
+export { gatewayOf, HANDLER_CODE, type HandlerSettings, handlerArgs, settingsOf } from "./settings.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { LanguageCode, type PaymentMethod } from "@vendure/core";
-import type { GatewaySettings } from "./gateway-client.ts";
+import { GatewayError, type GatewaySettings } from "./gateway-client.ts";
 
 const en = (value: string) => [{ languageCode: LanguageCode.en, value }];
 
@@ -23,7 +23,9 @@ export const handlerArgs = {
     type: "string",
     required: true,
     label: en("API key"),
-    description: en("Sent as Authorization: Bearer <key>; masked in the admin"),
+    description: en(
+      "Sent as Authorization: Bearer <key>; masked in the admin. env:NAME reads it from the server's environment variable NAME instead",
+    ),
     ui: { component: "password-form-input" },
   },
   useSessionToken: {
@@ -59,9 +61,23 @@ export interface HandlerSettings {
   locale: string;
 }
 
-/** The gateway part of the settings. */
+/**
+ * The gateway part of the settings. An API key written `env:NAME` is read from the environment
+ * variable NAME, so that the key itself need not sit in Vendure's database.
+ * @throws GatewayError (`api_key_missing`) naming the variable when it is not set: the payment fails
+ *   with that message, and nothing is sent.
+ */
 export function gatewayOf(settings: { gatewayUrl: string; apiKey: string }): GatewaySettings {
-  return { gatewayUrl: settings.gatewayUrl, apiKey: settings.apiKey };
+  let apiKey = settings.apiKey;
+  if (apiKey.startsWith("env:")) {
+    const name = apiKey.slice(4);
+    const value = process.env[name];
+    if (!value) {
+      throw new GatewayError(0, "api_key_missing", `the API key's environment variable ${name} is not set`);
+    }
+    apiKey = value;
+  }
+  return { gatewayUrl: settings.gatewayUrl, apiKey };
 }
 
 /** Reads the handler's settings from a payment method (Vendure stores each arg as a string). */

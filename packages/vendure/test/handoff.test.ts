@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DATA_MAX_LENGTH, TOKEN_MAX_LENGTH } from "@klarna-interop/core";
-import { checkHandoff, paymentBody, pickHandoff, vendureStateOf } from "../src/index.ts";
+import {
+  checkHandoff,
+  GatewayError,
+  gatewayOf,
+  paymentBody,
+  pickHandoff,
+  vendureStateOf,
+} from "../src/index.ts";
 
 const T = "klarna_interoperability_token";
 const D = "klarna_interoperability_data";
@@ -102,5 +109,21 @@ describe("the gateway request and answer mapping", () => {
     assert.equal(vendureStateOf("canceled"), "Cancelled");
     assert.equal(vendureStateOf("requires_action"), undefined);
     assert.equal(vendureStateOf("pending"), undefined);
+  });
+});
+
+describe("settings", () => {
+  it("an API key written env:NAME is read from the environment; a missing variable is a named error", () => {
+    process.env.KLARNA_INTEROP_TEST_KEY = "sk_from_env";
+    assert.deepEqual(gatewayOf({ gatewayUrl: "http://127.0.0.1:1", apiKey: "env:KLARNA_INTEROP_TEST_KEY" }), {
+      gatewayUrl: "http://127.0.0.1:1",
+      apiKey: "sk_from_env",
+    });
+    assert.equal(gatewayOf({ gatewayUrl: "u", apiKey: "sk_plain" }).apiKey, "sk_plain");
+    delete process.env.KLARNA_INTEROP_TEST_KEY;
+    assert.throws(
+      () => gatewayOf({ gatewayUrl: "u", apiKey: "env:KLARNA_INTEROP_TEST_KEY" }),
+      (e: unknown) => e instanceof GatewayError && /KLARNA_INTEROP_TEST_KEY is not set/.test(e.message),
+    );
   });
 });
