@@ -214,6 +214,13 @@ describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
     const gatewayPayment = await s.gatewayGet(`/v2/payments/${payment.transactionId}`);
     assert.equal(gatewayPayment.return_url, `https://shop.example/checkout/return?order=${order.code}`);
 
+    // Never two payments for one order: a second Klarna payment while this one waits is refused.
+    await s.clearJournal();
+    const twice = await payWithKlarna(s.vendure);
+    assert.equal(twice.errorCode, "PAYMENT_FAILED_ERROR", JSON.stringify(twice));
+    assert.match(twice.paymentErrorMessage, /waiting for the shopper at Klarna/);
+    assert.equal((await s.journal()).filter((e) => AUTHORIZE.test(e.path)).length, 0);
+
     // Still at Klarna: refreshing changes nothing.
     const early = await s.vendure.shop.query(gql(`mutation { refreshKlarnaPayment { ${ORDER_FIELDS} } }`));
     assert.equal(early.refreshKlarnaPayment.payments[0].state, "AwaitingKlarna");
