@@ -315,4 +315,19 @@ describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
     await klarnaPaymentHandler.createRefund(ctx, {} as never, 2000, order, later, args, method);
     assert.equal((await s.gatewayGet(`/v2/payments/${first.transactionId}`)).refunded_amount, 4000);
   });
+
+  it("Klarna declines: the handler answers Declined with Klarna's reason", async () => {
+    const args = [
+      { name: "gatewayUrl", value: s.gateway.url },
+      { name: "apiKey", value: s.apiKey },
+    ];
+    const order = { code: "DECLINE-1", currencyCode: "USD", payments: [], customFields: {} } as never;
+    // The sandbox declines an amount ending in 13 (DECLINED_TEST_AMOUNT).
+    const result = await klarnaPaymentHandler.createPayment({} as never, order, 1013, args, {}, {
+      code: "klarna",
+    } as never);
+    assert.equal(result.state, "Declined", JSON.stringify(result));
+    assert.match(result.errorMessage ?? "", /^Klarna declined: .*DECLINED_TEST_AMOUNT/);
+    assert.equal((result.metadata as Json).public.failureCode, "klarna_declined");
+  });
 });
