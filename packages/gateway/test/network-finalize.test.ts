@@ -13,7 +13,7 @@ import { createReconciler } from "../src/reconcile/reconciler.ts";
 import type { Store } from "../src/store/index.ts";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { type Harness, startHarness, useHarness } from "./helpers/harness.ts";
+import { eventually, type Harness, sandboxJson, startHarness, useHarness } from "./helpers/harness.ts";
 import {
   AUTHORIZE,
   advanceClock,
@@ -149,6 +149,72 @@ forEachEngine("network final authorization", (engine) => {
     const voids = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/void"));
     assert.equal(voids.length, 1);
     assert.ok(decodeURIComponent(voids[0]!.path).includes(authorized.klarna.payment_transaction_id));
+  });
+
+  it("cancel and final authorization race: whichever comes second gets 409 operation_in_progress before calling Klarna", async () => {
+    // A generous Klarna deadline: the sandbox holds the first call back while the second arrives.
+    const r = await startHarness(h.sandbox, { engine, gateway: { ...gateway, klarnaTimeoutMs: 10_000 } });
+    /** Holds the next POST matching `path` at the sandbox for `ms`; resolves once it is being held. */
+    const holdNext = async (path: string, ms = 1000) => {
+      const id = await r.fault({ method: "POST", path, delay_ms: ms, times: 1 });
+      return async () => {
+        const faults = await eventually(
+          () => sandboxJson(r.sandbox, "GET", "/_sandbox/faults"),
+          (list) => !list.faults.some((f: { id: string }) => f.id === id),
+          10_000,
+        );
+        assert.ok(!faults.faults.some((f: { id: string }) => f.id === id), "the call reached the sandbox");
+      };
+    };
+    try {
+      // 1. The cancel first: it holds the payment's operation lock while Klarna cancels the request.
+      {
+        const { id, view } = await approvedAtKlarna(r);
+        await r.clearJournal();
+        const reached = await holdNext("/\\/cancel$/");
+        const cancel = r.api("POST", `/v2/payments/${id}/cancel`, { idempotencyKey: crypto.randomUUID() });
+        await reached();
+        const hook = completedWebhook(view);
+        const busy = await deliver(r, hook);
+        assert.equal(busy.status, 409, JSON.stringify(busy.body));
+        assert.equal(busy.body.code, "operation_in_progress");
+        assert.equal((await authorizeCalls(r)).final.length, 0, "no final authorize while the cancel runs");
+        const canceled = await cancel;
+        assert.equal(canceled.status, 200, canceled.text);
+        assert.equal(canceled.body.status, "canceled");
+        // Klarna retries the webhook: the payment is canceled now, so it is acknowledged and ignored.
+        const again = await deliver(r, hook);
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.equal(again.body.reason, "already_canceled");
+        assert.equal((await authorizeCalls(r)).final.length, 0, "never a final authorize");
+        assert.equal((await r.api("GET", `/v2/payments/${id}`)).body.status, "canceled");
+      }
+      // 2. The final authorization first: the cancel is refused before anything reaches Klarna.
+      {
+        const { id, view } = await approvedAtKlarna(r);
+        await r.clearJournal();
+        const reached = await holdNext(AUTHORIZE);
+        const finalizing = deliver(r, completedWebhook(view));
+        await reached();
+        const busy = await r.api("POST", `/v2/payments/${id}/cancel`, {
+          idempotencyKey: crypto.randomUUID(),
+        });
+        assert.equal(busy.status, 409, busy.text);
+        assert.equal(busy.body.code, "operation_in_progress");
+        assert.ok(busy.headers.get("retry-after"));
+        const done = await finalizing;
+        assert.equal(done.status, 200, JSON.stringify(done.body));
+        const sent = await r.journal({ method: "POST" });
+        assert.equal(
+          sent.filter((e) => e.path.endsWith("/cancel")).length,
+          0,
+          "the cancel never reached Klarna",
+        );
+        assert.equal((await r.api("GET", `/v2/payments/${id}`)).body.status, "authorized");
+      }
+    } finally {
+      await r.close();
+    }
   });
 
   it("two instances racing on the same COMPLETED webhook (and on copies of it) → exactly one final authorize", async () => {

@@ -4,9 +4,12 @@
  * `payment.request.state-change.completed` webhook, and on the request). Within 60 minutes the AP
  * calls authorize again with it in `Klarna-Network-Session-Token` and the same payload.
  *
- * Exactly once across gateway instances: the caller first takes the payment's finalize lease with an
+ * Exactly once across gateway instances: the caller first takes the payment's operation lock (the
+ * one captures, refunds and cancels take: operation-lock.ts), then the finalize lease with an
  * optimistic write (`WHERE version = ?`), so of several instances handling the same webhook (or a
- * webhook and the reconciler) one calls Klarna; the others answer "finalizing elsewhere". The call
+ * webhook and the reconciler) one calls Klarna; the others answer "finalizing elsewhere". A cancel
+ * holding the lock makes the final authorization a 409 `operation_in_progress` before any Klarna
+ * call (Klarna retries the webhook; the payment is canceled by then), and the other way round. The call
  * carries `Klarna-Idempotency-Key: pay_…:final_authorize`, so a retry after an unknown outcome is the
  * same call. A holder that dies leaves a lease that runs out; the reconciler then takes over.
  *
@@ -28,6 +31,7 @@ import {
   upstreamProblem,
 } from "./common.ts";
 import { networkAuthorizeRequest, outcomePatch } from "./network-authorize.ts";
+import { PAYMENT_LOCK_LEASE_MS, withPaymentLock } from "./operation-lock.ts";
 import {
   findPaymentById,
   type PaymentPatch,
@@ -103,7 +107,33 @@ export async function finalizeAuthorization(
       return { applied: false, payment: row, reason: "no_session_token" };
     }
   }
-  const held = await claim(deps, row, now);
+  const lockMs = deps.operationLeaseMs ?? PAYMENT_LOCK_LEASE_MS;
+  const [completed, sessionToken] = [request, token];
+  try {
+    return await withPaymentLock(db, row.id, "final_authorization", lockMs, () =>
+      finalizeLocked(deps, row, completed, sessionToken, calls, source, now),
+    );
+  } catch (error) {
+    // Another operation (a cancel) holds the payment: nothing was sent; keep the read, if any.
+    if (error instanceof Problem && error.code === "operation_in_progress")
+      await recordTimeline(db, row, calls);
+    throw error;
+  }
+}
+
+/** The final authorization under the payment's operation lock: the lease, the call, the outcome. */
+async function finalizeLocked(
+  deps: FlowDeps,
+  row: PaymentRow,
+  request: KlarnaPaymentRequest,
+  token: string,
+  calls: TimelineEntry[],
+  source: CallContext,
+  now: number,
+): Promise<ApplyResult> {
+  const db = deps.store.db;
+  const klarna = klarnaFor(deps, row);
+  const held = await claim(deps, (await findPaymentById(db, row.id)) ?? row, now);
   if (!held) {
     const fresh = (await findPaymentById(db, row.id)) ?? row;
     await recordTimeline(db, fresh, calls);
