@@ -64,7 +64,7 @@ forEachEngine("network final authorization", (engine) => {
   after(() => {
     delete process.env[RECONCILE_INTERVAL_ENV];
   });
-  const h = useHarness(engine, { gateway });
+  const h = useHarness(engine, { gateway, log: true });
   beforeEach(async () => {
     await h.clearFaults();
     await h.clearJournal();
@@ -215,6 +215,39 @@ forEachEngine("network final authorization", (engine) => {
     } finally {
       await r.close();
     }
+  });
+
+  it("Klarna's COMPLETED webhook with a session token unfit for a header → 200, the payment fails clearly, nothing sent, the token nowhere", async () => {
+    const { id, view } = await approvedAtKlarna();
+    await h.clearJournal();
+    // A space (U+0020) cannot be sent unaltered in Klarna-Network-Session-Token.
+    const unsafe = `${view.state_context.klarna_network_session_token} x`;
+    const hook = completedWebhook({
+      ...view,
+      state_context: { ...view.state_context, klarna_network_session_token: unsafe },
+    });
+    const logsBefore = h.logs.length;
+    const res = await deliver(h, hook);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.outcome, "processed");
+    const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(p.status, "failed");
+    assert.equal(p.failure.code, "klarna_protocol_error");
+    assert.match(p.failure.message, /U\+0020/);
+    assert.equal((await authorizeCalls(h)).final.length, 0, "nothing sent to Klarna");
+    const timeline = await h.api("GET", `/v2/payments/${id}/events`);
+    assert.ok(
+      timeline.body.data.some((e: { type: string }) => e.type === "klarna_protocol_fault"),
+      timeline.text,
+    );
+    assert.ok(!timeline.text.includes(unsafe.slice(0, -2)), "the token is not on the timeline");
+    const logs = h.logs.slice(logsBefore).join("");
+    assert.ok(!logs.includes(unsafe.slice(0, -2)), "the token is not in the logs");
+    // Deterministic: a redelivery is a duplicate, the reconciler has nothing left to do.
+    assert.equal((await deliver(h, hook)).status, 200);
+    await reconcileOnce();
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "failed");
+    assert.equal((await authorizeCalls(h)).final.length, 0);
   });
 
   it("two instances racing on the same COMPLETED webhook (and on copies of it) → exactly one final authorize", async () => {

@@ -133,11 +133,6 @@ export async function persist(
   }
 }
 
-/** Whether a token can travel unaltered in an HTTP header (visible ASCII only). */
-export function isHeaderSafe(value: string): boolean {
-  return /^[\x21-\x7e]+$/.test(value);
-}
-
 /** Records a failed Klarna call on the timeline and maps it to the problem to answer with. */
 export async function klarnaFailure(
   deps: FlowDeps,

@@ -15,9 +15,14 @@
  *
  * Outcomes: APPROVED → `authorized`; DECLINED → `failed` (`klarna_declined`); Klarna's 422
  * TOKEN_EXPIRED (or a token whose expiry has clearly passed) → `failed` with
- * `klarna_session_token_expired`, never stuck; no definitive answer → the payment stays
+ * `klarna_session_token_expired`, never stuck; a session token that cannot travel unaltered in the
+ * `Klarna-Network-Session-Token` header (core's `isHeaderSafe`: Klarna's protocol fault) → `failed`
+ * with `klarna_protocol_error` and a `klarna_protocol_fault` timeline entry naming the offending
+ * character, never the token, nothing sent (the webhook is acknowledged, not retried into a 500
+ * loop); no definitive answer → the payment stays
  * `requires_action`, the lease is released, and a 502/504 tells the webhook sender to retry.
  */
+import { headerSafetyProblem } from "@klarna-interop/core";
 import { Problem } from "../errors.ts";
 import { KlarnaError } from "../klarna/client.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
@@ -52,6 +57,21 @@ const EXPIRED = {
     "The customer approved at Klarna, but the session token expired before the final authorization (60 minutes); nothing was charged.",
   klarna_finalize_lease: null,
 } satisfies PaymentPatch;
+
+/** Klarna's COMPLETED request carried a session token no header can carry unaltered. */
+function unusableToken(problem: string) {
+  return {
+    status: "failed",
+    next_action: null,
+    failure_code: "klarna_protocol_error",
+    failure_message:
+      `Klarna's COMPLETED payment request carried a session token that cannot be sent in the Klarna-Network-Session-Token header (it ${problem}); the final authorization was not attempted and nothing was charged.`.slice(
+        0,
+        500,
+      ),
+    klarna_finalize_lease: null,
+  } satisfies PaymentPatch;
+}
 
 /** The session token of a COMPLETED request (current name, else Klarna's deprecated one). */
 export function sessionTokenOf(request: KlarnaPaymentRequest): string | undefined {
@@ -143,6 +163,21 @@ async function finalizeLocked(
   const expiresAt = request.state_context?.klarna_network_session_token_expires_at;
   if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
     const updated = await persist(deps, held, EXPIRED, calls);
+    return { applied: updated.status !== row.status, payment: updated };
+  }
+
+  const unsafe = headerSafetyProblem(token);
+  if (unsafe !== undefined) {
+    // Never altered, never sent: the payment ends here, deterministically (no 500, no retry loop).
+    deps.log?.warn(
+      { payment_id: row.id, reason: "session_token_not_header_safe" },
+      "klarna session token unfit for a header: payment failed",
+    );
+    const fault = {
+      type: "klarna_protocol_fault",
+      detail: { reason: "session_token_not_header_safe", problem: unsafe },
+    };
+    const updated = await persist(deps, held, unusableToken(unsafe), [...calls, fault]);
     return { applied: updated.status !== row.status, payment: updated };
   }
 
