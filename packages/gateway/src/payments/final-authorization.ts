@@ -33,6 +33,7 @@ import {
   type FlowDeps,
   klarnaFor,
   persist,
+  unavailableCode,
   upstreamProblem,
 } from "./common.ts";
 import { networkAuthorizeRequest, outcomePatch } from "./network-authorize.ts";
@@ -201,8 +202,7 @@ async function finalizeLocked(
         held,
         {
           klarna_finalize_lease: null,
-          failure_code:
-            error.record.outcome === "circuit_open" ? "klarna_circuit_open" : "klarna_unavailable",
+          failure_code: unavailableCode(error),
           failure_message: error.message.slice(0, 500),
         },
         calls,
