@@ -175,6 +175,31 @@ forEachEngine("Klarna transaction webhooks", (engine) => {
     assert.deepEqual(changes, ["pending", "authorized", "captured"]);
   });
 
+  it("Klarna's void webhook landing before our own cancel's answer: the cancel answers 200 canceled, and so does its retry", async () => {
+    const p = await authorized();
+    const client = h.gateway.app.gateway.klarna;
+    const original = client.voidTransaction;
+    // Hold Klarna's answer until its webhook for this void has canceled the payment.
+    client.voidTransaction = async (...args) => {
+      const result = await original(...args);
+      await delivered(p.tid, "payment.transaction.voided");
+      return result;
+    };
+    const key = crypto.randomUUID();
+    try {
+      const res = await h.api("POST", `/v2/payments/${p.id}/cancel`, { idempotencyKey: key });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.status, "canceled");
+    } finally {
+      client.voidTransaction = original;
+    }
+    const retry = await h.api("POST", `/v2/payments/${p.id}/cancel`, { idempotencyKey: key });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.body.status, "canceled");
+    const changes = (await timeline(p.id)).filter((e) => e.type === "state_changed").map((e) => e.detail.to);
+    assert.deepEqual(changes, ["pending", "authorized", "canceled"]);
+  });
+
   it("a void at Klarna cancels an authorized payment", async () => {
     const p = await authorized();
     await klarna("POST", `${txPath(p.tid)}/void`);
