@@ -5,7 +5,10 @@
  * that is bound to another merchant (not saved, said on the timeline without the token).
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, beforeEach, it } from "node:test";
+import { claimCustomerToken } from "../src/customers/token-binding.ts";
+import { createMerchant } from "../src/index.ts";
 import { createReconciler } from "../src/reconcile/reconciler.ts";
 import { forEachEngine } from "./helpers/engines.ts";
 import { type Json, useHarness } from "./helpers/harness.ts";
@@ -103,5 +106,53 @@ forEachEngine("Klarna protocol faults", (engine) => {
     const { final } = await authorizeCalls(h);
     assert.equal(final.length, 2);
     assert.equal(new Set(final.map((c) => c.headers["klarna-idempotency-key"])).size, 1);
+  });
+
+  it("a customer token Klarna issues that is bound to another merchant is not saved, and the timeline says so without the token", async () => {
+    const other = await createMerchant(h.store, { name: "Another shop" });
+    const foreign = `krn:customer-token:${randomBytes(12).toString("hex")}`;
+    const account = h.gateway.app.gateway.klarna.accountId;
+    assert.ok(
+      await claimCustomerToken(
+        h.store.db,
+        foreign,
+        { merchantId: other.merchant.id, klarnaAccountId: null },
+        account,
+      ),
+    );
+    let issued = 0;
+    proxy.rewrite = (call, body: Json) => {
+      if (!isAuthorize(call.path) || !body.customer_token_response?.customer_token) return undefined;
+      issued++;
+      body.customer_token_response.customer_token.customer_token = foreign;
+      return body;
+    };
+    const customer = await h.api("POST", "/v2/customers", { body: { email: "ada@example.com" } });
+    assert.equal(customer.status, 201, customer.text);
+    const logsBefore = h.logs.length;
+    // Tokenizing steps up at Klarna; the final authorization's APPROVED issues the customer token.
+    const res = await h.api("POST", "/v2/payments", {
+      body: networkBody(undefined, {
+        customer_id: customer.body.id,
+        request_customer_token: { scopes: ["payment:customer_not_present"] },
+      }),
+    });
+    assert.equal(res.body.status, "requires_action", res.text);
+    await approveAtKlarna(h.sandbox, res.body.klarna.payment_request_id);
+    const done = await h.gateway.app.gateway.payments.reconcile(res.body.id);
+    assert.equal(issued, 1, "Klarna issued a customer token");
+    assert.equal(done?.status, "authorized");
+    assert.equal(done?.saved_payment_method_id, null);
+    const saved = await h.api("GET", `/v2/customers/${customer.body.id}`);
+    assert.deepEqual(saved.body.payment_methods, []);
+    const timeline = await h.api("GET", `/v2/payments/${res.body.id}/events`);
+    const entry = timeline.body.data.find((e: { type: string }) => e.type === "customer_token_not_saved");
+    assert.ok(entry, timeline.text);
+    assert.equal(entry.detail.reason, "bound_elsewhere");
+    assert.equal(entry.detail.customer_id, customer.body.id);
+    assert.ok(!timeline.text.includes(foreign), "the token is not on the timeline");
+    const logs = h.logs.slice(logsBefore).join("");
+    assert.match(logs, /customer token not saved/);
+    assert.ok(!logs.includes(foreign), "the token is not in the logs");
   });
 });

@@ -192,7 +192,7 @@ async function finalizeLocked(
     patch =
       result.outcome.kind === "customer_action"
         ? { klarna_finalize_lease: null } // Not expected after COMPLETED: wait for the next state.
-        : await outcomePatch(deps, held, result.outcome);
+        : await outcomePatch(deps, held, result.outcome, calls);
   } catch (error) {
     if (!(error instanceof KlarnaError)) throw error;
     calls.push(callEntry(error.record));
