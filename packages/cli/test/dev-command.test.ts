@@ -107,3 +107,77 @@ it("refuses port 0 with a reason (its URLs must be known before the servers star
   assert.equal(code, 2);
   assert.match(stderr, /--port must be a port number from 1 to 65535/);
 });
+
+it("--klarna-api payment-requests runs the gateway in the first generation (help documents it; a wrong value is refused)", async () => {
+  const run = (args: string[]) => {
+    const child = spawn(process.execPath, [bin, "dev", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    return { child, exited, output: () => output };
+  };
+  const help = run(["--help"]);
+  assert.equal(await help.exited, 0);
+  assert.match(help.output(), /--klarna-api network\|payment-requests/);
+  const wrong = run(["--klarna-api", "klarna-payments"]);
+  assert.equal(await wrong.exited, 2);
+  assert.match(wrong.output(), /--klarna-api: "network" or "payment-requests", got "klarna-payments"/);
+
+  const dir = await mkdtemp(join(tmpdir(), "cli-dev-api-"));
+  const [gatewayPort, sandboxPort, storefrontPort] = [await freePort(), await freePort(), await freePort()];
+  const dev = run([
+    "--port",
+    String(gatewayPort),
+    "--sandbox-port",
+    String(sandboxPort),
+    "--storefront-port",
+    String(storefrontPort),
+    "--database",
+    join(dir, "gateway.db"),
+    "--klarna-api",
+    "payment-requests",
+  ]);
+  try {
+    for (let i = 0; i < 2400 && !dev.output().includes("Ctrl-C"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    assert.match(dev.output(), /Gateway's Klarna flow\s+payment-requests/);
+    const apiKey = /Demo merchant API key\s+(sk_test_\S+)/.exec(dev.output())?.[1];
+    assert.ok(apiKey, dev.output());
+    const sandbox = `http://127.0.0.1:${sandboxPort}`;
+    const minted = await (
+      await fetch(`${sandbox}/_sandbox/interoperability-tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ scenario: "kec_single_step", currency: "USD", amount: 17800 }),
+      })
+    ).json();
+    const paid = await fetch(`http://127.0.0.1:${gatewayPort}/v2/payments`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        currency: "USD",
+        amount: 17800,
+        payment_method_options: { klarna: { interoperability_token: minted.interoperability_token } },
+      }),
+    });
+    assert.equal(paid.status, 201);
+    const payment = await paid.json();
+    assert.equal(payment.status, "authorized");
+    assert.equal(payment.klarna.api, "payment-requests");
+    // What Klarna received: a first-generation payment request, no authorize call.
+    const journal = await (await fetch(`${sandbox}/_sandbox/journal?method=POST`)).json();
+    const paths = journal.entries.map((e: { path: string }) => e.path);
+    assert.ok(paths.includes("/v2/payment/requests"), paths.join("\n"));
+    assert.ok(!paths.some((p: string) => p.endsWith("/payment/authorize")), paths.join("\n"));
+    dev.child.kill("SIGINT");
+    assert.equal(await dev.exited, 0, dev.output());
+  } finally {
+    dev.child.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  }
+});
