@@ -7,9 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { freePort } from "../../../tools/testing/src/ports.ts";
 import {
   createMerchant,
   type GatewayOptions,
@@ -187,12 +188,7 @@ describe("rate limits", () => {
 
   it("Redis unreachable: requests pass (fail open), a warning is logged without the Redis password", async () => {
     // A port nothing listens on: taken from the OS and released.
-    const closed = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const password = `pw-${randomUUID()}`;
     const logs: string[] = [];
     const gw = await gateway({
