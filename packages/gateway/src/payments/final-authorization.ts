@@ -9,8 +9,8 @@
  * optimistic write (`WHERE version = ?`), so of several instances handling the same webhook (or a
  * webhook and the reconciler) one calls Klarna; the others answer "finalizing elsewhere". A cancel
  * holding the lock makes the final authorization a 409 `operation_in_progress` before any Klarna
- * call (Klarna retries the webhook; the payment is canceled by then), and the other way round. The call
- * carries `Klarna-Idempotency-Key: pay_…:final_authorize`, so a retry after an unknown outcome is the
+ * call (Klarna retries the webhook; the payment is canceled by then), and the other way round. The
+ * call carries `Klarna-Idempotency-Key: pay_…:final_authorize`, so a retry after an unknown outcome is the
  * same call. A holder that dies leaves a lease that runs out; the reconciler then takes over.
  *
  * Outcomes: APPROVED → `authorized`; DECLINED → `failed` (`klarna_declined`); Klarna's 422
@@ -37,7 +37,7 @@ import {
   upstreamProblem,
 } from "./common.ts";
 import { networkAuthorizeRequest, outcomePatch } from "./network-authorize.ts";
-import { PAYMENT_LOCK_LEASE_MS, withPaymentLock } from "./operation-lock.ts";
+import { lockHolder, PAYMENT_LOCK_LEASE_MS, withPaymentLock } from "./operation-lock.ts";
 import {
   findPaymentById,
   type PaymentPatch,
@@ -135,9 +135,13 @@ export async function finalizeAuthorization(
       finalizeLocked(deps, row, completed, sessionToken, calls, source, now),
     );
   } catch (error) {
-    // Another operation (a cancel) holds the payment: nothing was sent; keep the read, if any.
-    if (error instanceof Problem && error.code === "operation_in_progress")
-      await recordTimeline(db, row, calls);
+    if (!(error instanceof Problem && error.code === "operation_in_progress")) throw error;
+    // Nothing was sent; keep the read, if any. Another instance finalizing is old news (as with its
+    // lease); another operation (a cancel) is a 409 for the webhook sender to retry after it.
+    await recordTimeline(db, row, calls);
+    if ((await lockHolder(db, row.id)) === "final_authorization") {
+      return { applied: false, payment: row, reason: "finalizing_elsewhere" };
+    }
     throw error;
   }
 }

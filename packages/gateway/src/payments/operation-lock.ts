@@ -55,6 +55,20 @@ export async function acquirePaymentLock(
   return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
+/** The operation holding the payment's lock now, if any (a lapsed lease holds nothing). */
+export async function lockHolder(
+  db: Kysely<Database>,
+  paymentId: string,
+): Promise<PaymentOperation | undefined> {
+  const row = await db
+    .selectFrom("payment_locks")
+    .select("operation")
+    .where("payment_id", "=", paymentId)
+    .where("locked_until", ">=", nowIso(Date.now()))
+    .executeTakeFirst();
+  return row?.operation as PaymentOperation | undefined;
+}
+
 /** Pushes the lease forward; false when `owner` no longer holds the lock. */
 export async function renewPaymentLock(
   db: Kysely<Database>,
