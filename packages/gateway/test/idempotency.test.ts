@@ -227,6 +227,12 @@ forEachEngine("idempotency", (engine) => {
       const early = await capture();
       assert.equal(early.status, 409, early.text);
       assert.equal(early.body.code, "illegal_transition");
+      const record = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select("key")
+        .where("key", "=", "cap-409")
+        .executeTakeFirst();
+      assert.equal(record, undefined, "a 409 leaves no record: the key is as if never used");
       // The shopper approves at Klarna; the gateway learns it (as from Klarna's webhook).
       await approveAtKlarna(h.sandbox, pay.body.klarna.payment_request_id);
       const settled = await h.gateway.app.gateway.payments.reconcile(pay.body.id);

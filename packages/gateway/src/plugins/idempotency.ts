@@ -435,7 +435,9 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       );
       return payload;
     }
-    if (status === 400 && !handle.resourceId) {
+    // Nothing created and nothing decided (400: rejected up front; 409: a conflict of the moment): no
+    // record at all, so the key is as if never used.
+    if ((status === 400 || status === 409) && !handle.resourceId) {
       await db
         .deleteFrom("idempotency_keys")
         .where("merchant_id", "=", handle.merchantId)
