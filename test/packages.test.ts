@@ -26,7 +26,6 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -34,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { runInNewContext } from "node:vm";
 import { workspaces } from "../scripts/build.ts";
+import { freePort } from "../tools/testing/src/ports.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CACHE = process.env.KLARNA_INTEROP_CACHE ?? join(homedir(), ".cache", "klarna-interop");
@@ -148,16 +148,6 @@ function startCommand(
       reject(new Error(`${args[0]} exited with ${code}:\n${output}`));
     });
   });
-}
-
-/** A port free on 127.0.0.1 right now (the gateway's public URL must be known before it starts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === "object");
-  return address.port;
 }
 
 /**

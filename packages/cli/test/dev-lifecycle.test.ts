@@ -4,24 +4,12 @@
  * merchant and the sandbox state unless --fresh.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const bin = fileURLToPath(new URL("../bin/klarna-interop.js", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === "object");
-  return address.port;
-}
+import { apiKeyOf, startDev, waitForOutput } from "./helpers/dev.ts";
 
 let dir: string;
 before(async () => {
@@ -29,59 +17,9 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  ports: { gateway: number; sandbox: number; storefront: number };
-}
-
 /** Runs dev on fresh ports (through an intermediate parent when `viaParent`, like npm start). */
-async function dev(extra: string[], viaParent = false): Promise<Run> {
-  const ports = { gateway: await freePort(), sandbox: await freePort(), storefront: await freePort() };
-  const args = [
-    bin,
-    "dev",
-    "--port",
-    String(ports.gateway),
-    "--sandbox-port",
-    String(ports.sandbox),
-    "--storefront-port",
-    String(ports.storefront),
-    "--database",
-    join(dir, "gateway.db"),
-    ...extra,
-  ];
-  // The parent stands in for npm: it starts dev and, on SIGTERM, exits without passing it on.
-  const child = viaParent
-    ? spawn(
-        process.execPath,
-        [
-          "-e",
-          `require("node:child_process").spawn(process.execPath, ${JSON.stringify(args)}, { stdio: "inherit" });`,
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      )
-    : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, output: () => output, exited, ports };
-}
-
-async function waitFor(run: Run, text: RegExp | string, ms = 90_000): Promise<void> {
-  const until = Date.now() + ms;
-  const seen = () => (typeof text === "string" ? run.output().includes(text) : text.test(run.output()));
-  while (!seen() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(seen(), `expected ${text} in:\n${run.output()}`);
-}
-
-const apiKeyOf = (run: Run) => /Demo merchant API key\s+(sk_test_\S+)/.exec(run.output())?.[1];
+const dev = (extra: string[], viaParent = false) => startDev(join(dir, "gateway.db"), extra, viaParent);
+const waitFor = waitForOutput;
 
 async function portFree(port: number): Promise<boolean> {
   const server = createServer();

@@ -7,24 +7,11 @@
  *   authorization with the fresh session token → `authorized`.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const bin = fileURLToPath(new URL("../bin/klarna-interop.js", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === "object");
-  return address.port;
-}
+import { startDev, waitForOutput } from "./helpers/dev.ts";
 
 interface JournalEntry {
   method: string;
@@ -34,33 +21,8 @@ interface JournalEntry {
 
 it("npm start's storefront: one-step Express Checkout authorized with no click; Sign in with Klarna steps up, completes and is finally authorized once", async () => {
   const dir = await mkdtemp(join(tmpdir(), "cli-dev-purchases-"));
-  const [gatewayPort, sandboxPort, storefrontPort] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      "dev",
-      "--port",
-      String(gatewayPort),
-      "--sandbox-port",
-      String(sandboxPort),
-      "--storefront-port",
-      String(storefrontPort),
-      "--database",
-      join(dir, "gateway.db"),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const sandbox = `http://127.0.0.1:${sandboxPort}`;
-  const storefront = `http://127.0.0.1:${storefrontPort}`;
+  const dev = await startDev(join(dir, "gateway.db"));
+  const { sandbox, storefront } = dev.urls;
 
   /** One shopper's browser at the storefront: keeps the shop's session cookie. */
   let cookie = "";
@@ -96,7 +58,8 @@ it("npm start's storefront: one-step Express Checkout authorized with no click; 
   };
 
   try {
-    for (let i = 0; i < 2400 && !output.includes("Ctrl-C"); i++) await new Promise((r) => setTimeout(r, 25));
+    await waitForOutput(dev, "Ctrl-C");
+    const output = dev.output();
     assert.match(output, /Press Ctrl-C to stop/, output);
     // The banner walks a newcomer through both purchases.
     assert.match(output, /Express checkout \(one step\)/, output);
@@ -151,15 +114,15 @@ it("npm start's storefront: one-step Express Checkout authorized with no click; 
     ).json()) as { deliveries: { url: string; status: string }[] };
     assert.ok(
       deliveries.deliveries.some(
-        (d) => d.url === `http://127.0.0.1:${gatewayPort}/webhooks/klarna` && d.status === "DELIVERED",
+        (d) => d.url === `${dev.urls.gateway}/webhooks/klarna` && d.status === "DELIVERED",
       ),
       `the sandbox delivered the COMPLETED webhook to the gateway: ${JSON.stringify(deliveries)}`,
     );
 
-    child.kill("SIGINT");
-    assert.equal(await exited, 0, output);
+    dev.child.kill("SIGINT");
+    assert.equal(await dev.exited, 0, dev.output());
   } finally {
-    child.kill("SIGKILL");
+    dev.child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -14,6 +14,7 @@ import {
 } from "../src/plugins/idempotency.ts";
 import { forEachEngine } from "./helpers/engines.ts";
 import { paymentBody, paymentRequestCalls, startHarness, useHarness } from "./helpers/harness.ts";
+import { approveAtKlarna } from "./helpers/network.ts";
 
 forEachEngine("idempotency", (engine) => {
   const h = useHarness(engine, { gateway: { klarnaApi: "payment-requests" } });
@@ -201,7 +202,7 @@ forEachEngine("idempotency", (engine) => {
       assert.equal(b.text, a.text);
       const captures = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/captures"));
       assert.equal(captures.length, 1);
-      // An illegal operation's 409 is a decision: it is replayed too.
+      // A refused amount (422) is a decision: it is replayed too.
       const r1 = await h.api("POST", `/v2/payments/${pay.body.id}/refund`, {
         body: { amount: 5000 },
         idempotencyKey: "ref-a",
@@ -213,6 +214,35 @@ forEachEngine("idempotency", (engine) => {
       assert.equal(r1.status, 422);
       assert.equal(r2.text, r1.text);
       assert.equal(r2.headers.get("idempotent-replayed"), "true");
+    });
+
+    it("a 409 is never kept under its key: the retry sees the payment as it is now", async () => {
+      const minted = await h.mint({ scenario: "standard", currency: "USD", amount: 3000 });
+      const pay = await h.api("POST", "/v2/payments", {
+        body: { currency: "USD", amount: 3000, klarna_interoperability_token: minted.interoperability_token },
+      });
+      assert.equal(pay.body.status, "requires_action", pay.text);
+      const capture = () =>
+        h.api("POST", `/v2/payments/${pay.body.id}/capture`, { body: {}, idempotencyKey: "cap-409" });
+      const early = await capture();
+      assert.equal(early.status, 409, early.text);
+      assert.equal(early.body.code, "illegal_transition");
+      const record = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select("key")
+        .where("key", "=", "cap-409")
+        .executeTakeFirst();
+      assert.equal(record, undefined, "a 409 leaves no record: the key is as if never used");
+      // The shopper approves at Klarna; the gateway learns it (as from Klarna's webhook).
+      await approveAtKlarna(h.sandbox, pay.body.klarna.payment_request_id);
+      const settled = await h.gateway.app.gateway.payments.reconcile(pay.body.id);
+      assert.equal(settled?.status, "authorized");
+      const later = await capture();
+      assert.equal(later.status, 200, later.text);
+      assert.equal(later.headers.get("idempotent-replayed"), null);
+      assert.equal(later.body.status, "captured");
+      const again = await capture();
+      assert.equal(again.headers.get("idempotent-replayed"), "true", "the 200 is kept");
     });
 
     it("expired keys are purged and free again", async () => {

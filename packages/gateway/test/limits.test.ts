@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { connect, type Socket } from "node:net";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { freePort } from "../../../tools/testing/src/ports.ts";
 import {
   createMerchant,
   type GatewayOptions,
@@ -182,6 +184,47 @@ describe("rate limits", () => {
     assert.equal(limited.status, 429);
     await new Promise((r) => setTimeout(r, Number(limited.headers.get("retry-after")) * 1000 + 50));
     assert.equal((await call(gw, apiKey)).status, 200);
+  });
+
+  it("Redis unreachable: requests pass (fail open), a warning is logged without the Redis password", async () => {
+    // A port nothing listens on: taken from the OS and released.
+    const closed = await freePort();
+    const password = `pw-${randomUUID()}`;
+    const logs: string[] = [];
+    const gw = await gateway({
+      rateLimit: {
+        perIp: 2,
+        perKey: 2,
+        windowMs: 60_000,
+        redisUrl: `redis://:${password}@127.0.0.1:${closed}`,
+        redisPrefix: `rl-test-${randomUUID()}:`,
+      },
+      logger: {
+        level: "warn",
+        stream: new Writable({
+          write(chunk, _enc, done) {
+            logs.push(String(chunk));
+            done();
+          },
+        }),
+      },
+    });
+    const { apiKey } = await createMerchant(store, { name: "E" });
+    const statuses: number[] = [];
+    const slowest: number[] = [];
+    // Twice both limits: with the store down nothing is counted, so nothing is limited.
+    for (let i = 0; i < 5; i++) {
+      const started = Date.now();
+      statuses.push((await call(gw, apiKey)).status);
+      slowest.push(Date.now() - started);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+    // Not a speed measurement: a liveness bound. Requests queued for the store used to wait for its
+    // reconnection attempts (about 16 s each); a client would have given up long before.
+    assert.ok(Math.max(...slowest) < 5_000, `a request waited ${Math.max(...slowest)} ms for the store`);
+    const warned = logs.filter((line) => line.includes("rate-limit store unavailable"));
+    assert.ok(warned.length > 0, logs.join(""));
+    assert.ok(!logs.join("").includes(password), "the Redis password is never logged");
   });
 
   it("with Redis, instances share the counters", async (t) => {

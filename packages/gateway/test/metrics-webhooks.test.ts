@@ -8,39 +8,18 @@ import type { AddressInfo } from "node:net";
 import { after, before, it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { eventually, type Json, useHarness } from "./helpers/harness.ts";
+import { eventually } from "./helpers/harness.ts";
+import { klarnaApi, useSubscribedHarness } from "./helpers/klarna-webhooks.ts";
 
 forEachEngine("/metrics: webhook pipeline", (engine) => {
   let receiver: Server;
   let receiverStatus = 500;
-  let signing: { signing_key_id: string; signing_key: string };
 
-  async function klarna(method: string, path: string, body?: unknown): Promise<Json> {
-    const res = await fetch(h.sandbox.url + path, {
-      method,
-      headers: { authorization: `Basic ${h.sandbox.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
-    });
-    assert.ok(res.ok, `${path}: ${res.status}`);
-    return res.json();
-  }
-
-  // The signing key first (the gateway needs it at start), then the subscription pointing at it.
-  const h = useHarness(engine, async () => {
-    signing = await klarna("POST", "/v1/notification/signing-keys", {});
-    return {
-      gateway: {
-        klarnaApi: "payment-requests",
-        klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key },
-      },
-    };
+  const h = useSubscribedHarness(engine, {
+    gateway: { klarnaApi: "payment-requests" },
+    eventTypes: ["payment.transaction.*"],
   });
   before(async () => {
-    await klarna("POST", "/v1/notification/webhooks", {
-      url: `${h.gateway.url}/webhooks/klarna`,
-      event_types: ["payment.transaction.*"],
-      signing_key_id: signing.signing_key_id,
-    });
     receiver = createServer((req, res) => {
       req.resume();
       req.on("end", () => res.writeHead(receiverStatus).end());
@@ -125,7 +104,8 @@ forEachEngine("/metrics: webhook pipeline", (engine) => {
       outcome: "processed",
     });
     // A capture made at Klarna: its webhook is processed (the payment moves).
-    await klarna(
+    await klarnaApi(
+      h.sandbox,
       "POST",
       `/v2/accounts/${h.gateway.app.gateway.klarna.accountId}/payment/transactions/${encodeURIComponent(tid)}/captures`,
       { amount: 1000 },
@@ -153,7 +133,7 @@ forEachEngine("/metrics: webhook pipeline", (engine) => {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        "klarna-signing-key-id": signing.signing_key_id,
+        "klarna-signing-key-id": h.signing().signing_key_id,
         "klarna-signature": computeKlarnaSignature("not-the-key", raw),
       },
       body: raw,

@@ -13,7 +13,7 @@ import { createReconciler } from "../src/reconcile/reconciler.ts";
 import type { Store } from "../src/store/index.ts";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { type Harness, startHarness, useHarness } from "./helpers/harness.ts";
+import { eventually, type Harness, sandboxJson, startHarness, useHarness } from "./helpers/harness.ts";
 import {
   AUTHORIZE,
   advanceClock,
@@ -64,7 +64,7 @@ forEachEngine("network final authorization", (engine) => {
   after(() => {
     delete process.env[RECONCILE_INTERVAL_ENV];
   });
-  const h = useHarness(engine, { gateway });
+  const h = useHarness(engine, { gateway, log: true });
   beforeEach(async () => {
     await h.clearFaults();
     await h.clearJournal();
@@ -151,6 +151,105 @@ forEachEngine("network final authorization", (engine) => {
     assert.ok(decodeURIComponent(voids[0]!.path).includes(authorized.klarna.payment_transaction_id));
   });
 
+  it("cancel and final authorization race: whichever comes second gets 409 operation_in_progress before calling Klarna", async () => {
+    // A generous Klarna deadline: the sandbox holds the first call back while the second arrives.
+    const r = await startHarness(h.sandbox, { engine, gateway: { ...gateway, klarnaTimeoutMs: 10_000 } });
+    /** Holds the next POST matching `path` at the sandbox for `ms`; resolves once it is being held. */
+    const holdNext = async (path: string, ms = 1000) => {
+      const id = await r.fault({ method: "POST", path, delay_ms: ms, times: 1 });
+      return async () => {
+        const faults = await eventually(
+          () => sandboxJson(r.sandbox, "GET", "/_sandbox/faults"),
+          (list) => !list.faults.some((f: { id: string }) => f.id === id),
+          10_000,
+        );
+        assert.ok(!faults.faults.some((f: { id: string }) => f.id === id), "the call reached the sandbox");
+      };
+    };
+    try {
+      // 1. The cancel first: it holds the payment's operation lock while Klarna cancels the request.
+      {
+        const { id, view } = await approvedAtKlarna(r);
+        await r.clearJournal();
+        const reached = await holdNext("/\\/cancel$/");
+        const cancel = r.api("POST", `/v2/payments/${id}/cancel`, { idempotencyKey: crypto.randomUUID() });
+        await reached();
+        const hook = completedWebhook(view);
+        const busy = await deliver(r, hook);
+        assert.equal(busy.status, 409, JSON.stringify(busy.body));
+        assert.equal(busy.body.code, "operation_in_progress");
+        assert.equal((await authorizeCalls(r)).final.length, 0, "no final authorize while the cancel runs");
+        const canceled = await cancel;
+        assert.equal(canceled.status, 200, canceled.text);
+        assert.equal(canceled.body.status, "canceled");
+        // Klarna retries the webhook: the payment is canceled now, so it is acknowledged and ignored.
+        const again = await deliver(r, hook);
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.equal(again.body.reason, "already_canceled");
+        assert.equal((await authorizeCalls(r)).final.length, 0, "never a final authorize");
+        assert.equal((await r.api("GET", `/v2/payments/${id}`)).body.status, "canceled");
+      }
+      // 2. The final authorization first: the cancel is refused before anything reaches Klarna.
+      {
+        const { id, view } = await approvedAtKlarna(r);
+        await r.clearJournal();
+        const reached = await holdNext(AUTHORIZE);
+        const finalizing = deliver(r, completedWebhook(view));
+        await reached();
+        const busy = await r.api("POST", `/v2/payments/${id}/cancel`, {
+          idempotencyKey: crypto.randomUUID(),
+        });
+        assert.equal(busy.status, 409, busy.text);
+        assert.equal(busy.body.code, "operation_in_progress");
+        assert.ok(busy.headers.get("retry-after"));
+        const done = await finalizing;
+        assert.equal(done.status, 200, JSON.stringify(done.body));
+        const sent = await r.journal({ method: "POST" });
+        assert.equal(
+          sent.filter((e) => e.path.endsWith("/cancel")).length,
+          0,
+          "the cancel never reached Klarna",
+        );
+        assert.equal((await r.api("GET", `/v2/payments/${id}`)).body.status, "authorized");
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("Klarna's COMPLETED webhook with a session token unfit for a header → 200, the payment fails clearly, nothing sent, the token nowhere", async () => {
+    const { id, view } = await approvedAtKlarna();
+    await h.clearJournal();
+    // A space (U+0020) cannot be sent unaltered in Klarna-Network-Session-Token.
+    const unsafe = `${view.state_context.klarna_network_session_token} x`;
+    const hook = completedWebhook({
+      ...view,
+      state_context: { ...view.state_context, klarna_network_session_token: unsafe },
+    });
+    const logsBefore = h.logs.length;
+    const res = await deliver(h, hook);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.outcome, "processed");
+    const p = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(p.status, "failed");
+    assert.equal(p.failure.code, "klarna_protocol_error");
+    assert.match(p.failure.message, /U\+0020/);
+    assert.equal((await authorizeCalls(h)).final.length, 0, "nothing sent to Klarna");
+    const timeline = await h.api("GET", `/v2/payments/${id}/events`);
+    assert.ok(
+      timeline.body.data.some((e: { type: string }) => e.type === "klarna_protocol_fault"),
+      timeline.text,
+    );
+    assert.ok(!timeline.text.includes(unsafe.slice(0, -2)), "the token is not on the timeline");
+    const logs = h.logs.slice(logsBefore).join("");
+    assert.ok(!logs.includes(unsafe.slice(0, -2)), "the token is not in the logs");
+    // Deterministic: a redelivery is a duplicate, the reconciler has nothing left to do.
+    assert.equal((await deliver(h, hook)).status, 200);
+    await reconcileOnce();
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "failed");
+    assert.equal((await authorizeCalls(h)).final.length, 0);
+  });
+
   it("two instances racing on the same COMPLETED webhook (and on copies of it) → exactly one final authorize", async () => {
     const db = engine.durableDatabase();
     const stores: Store[] = [await db.open(), await db.open()];
@@ -162,7 +261,7 @@ forEachEngine("network final authorization", (engine) => {
       const b2 = { ...b, apiKey: a.apiKey };
       const payments = await Promise.all([0, 1, 2].map(() => approvedAtKlarna(a)));
       await a.clearJournal();
-      await Promise.all(
+      const answers = await Promise.all(
         payments.flatMap(({ view }) => {
           const hook = completedWebhook(view);
           const copy = completedWebhook(view); // Klarna may also send it again under a new event id
@@ -178,6 +277,10 @@ forEachEngine("network final authorization", (engine) => {
       for (const { id } of payments) {
         const p = (await a.api("GET", `/v2/payments/${id}`)).body;
         assert.equal(p.status, "authorized", JSON.stringify(p.failure));
+      }
+      // Another instance finalizing is old news ("finalizing_elsewhere"), not a cancel's 409.
+      for (const answer of answers) {
+        if (answer && "body" in answer) assert.notEqual(answer.body.code, "operation_in_progress");
       }
       const { final } = await authorizeCalls(a);
       assert.equal(final.length, payments.length, "one final authorize per payment");

@@ -6,21 +6,11 @@
  * tokenization (customer token saved as a payment method, then charged with the customer absent).
  */
 import assert from "node:assert/strict";
-import { before, beforeEach, describe, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { beforeEach, describe, it } from "node:test";
 import { forEachEngine } from "./helpers/engines.ts";
-import { eventually, useHarness } from "./helpers/harness.ts";
+import { eventually } from "./helpers/harness.ts";
+import { useSubscribedHarness } from "./helpers/klarna-webhooks.ts";
 import { approveAtKlarna, authorizeCalls, networkBody, readRequest } from "./helpers/network.ts";
-
-async function klarnaCall<T>(sandbox: RunningSandbox, path: string, body: unknown): Promise<T> {
-  const res = await fetch(sandbox.url + path, {
-    method: "POST",
-    headers: { authorization: `Basic ${sandbox.apiKey}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return res.json();
-}
 
 const DATA = JSON.stringify({
   content_type: "application/vnd.klarna.interoperability-data.v2+json",
@@ -28,22 +18,9 @@ const DATA = JSON.stringify({
 });
 
 forEachEngine("network flow", (engine) => {
-  let signing: { signing_key_id: string; signing_key: string };
-  const h = useHarness(engine, async (sandbox) => {
-    signing = await klarnaCall<typeof signing>(sandbox, "/v1/notification/signing-keys", {});
-    return {
-      gateway: {
-        klarnaApi: "network",
-        klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key },
-      },
-    };
-  });
-  before(async () => {
-    await klarnaCall(h.sandbox, "/v1/notification/webhooks", {
-      url: `${h.gateway.url}/webhooks/klarna`,
-      event_types: ["payment.request.state-change.*", "payment.transaction.*"],
-      signing_key_id: signing.signing_key_id,
-    });
+  const h = useSubscribedHarness(engine, {
+    gateway: { klarnaApi: "network" },
+    eventTypes: ["payment.request.state-change.*", "payment.transaction.*"],
   });
   beforeEach(() => h.clearJournal());
 

@@ -1,38 +1,14 @@
 import assert from "node:assert/strict";
-import { before, it } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { eventually, useHarness } from "./helpers/harness.ts";
-
-async function klarnaCall<T>(sandbox: RunningSandbox, path: string, body: unknown): Promise<T> {
-  const res = await fetch(sandbox.url + path, {
-    method: "POST",
-    headers: { authorization: `Basic ${sandbox.apiKey}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return res.json();
-}
+import { eventually } from "./helpers/harness.ts";
+import { useSubscribedHarness } from "./helpers/klarna-webhooks.ts";
 
 forEachEngine("POST /webhooks/klarna", (engine) => {
-  let signing: { signing_key_id: string; signing_key: string };
-  // The key first (the gateway needs it at start), then the subscription pointing at the gateway.
-  const h = useHarness(engine, async (sandbox) => {
-    signing = await klarnaCall<typeof signing>(sandbox, "/v1/notification/signing-keys", {});
-    return {
-      gateway: {
-        klarnaApi: "payment-requests",
-        klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key },
-      },
-    };
-  });
-  before(async () => {
-    await klarnaCall(h.sandbox, "/v1/notification/webhooks", {
-      url: `${h.gateway.url}/webhooks/klarna`,
-      event_types: ["payment.request.state-change.*", "payment.transaction.*"],
-      signing_key_id: signing.signing_key_id,
-    });
+  const h = useSubscribedHarness(engine, {
+    gateway: { klarnaApi: "payment-requests" },
+    eventTypes: ["payment.request.state-change.*", "payment.transaction.*"],
   });
 
   async function paymentAwaitingShopper(): Promise<{ id: string; klarna: { payment_request_id: string } }> {
@@ -60,8 +36,8 @@ forEachEngine("POST /webhooks/klarna", (engine) => {
 
   function signed(raw: string): Record<string, string> {
     return {
-      "klarna-signing-key-id": signing.signing_key_id,
-      "klarna-signature": computeKlarnaSignature(signing.signing_key, raw),
+      "klarna-signing-key-id": h.signing().signing_key_id,
+      "klarna-signature": computeKlarnaSignature(h.signing().signing_key, raw),
     };
   }
 

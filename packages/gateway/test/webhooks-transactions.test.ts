@@ -4,46 +4,19 @@
  * itself never counts twice.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { planTransaction } from "../src/webhooks/klarna-transactions.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { eventually, type Json, sandboxJson, useHarness } from "./helpers/harness.ts";
+import { eventually, type Json, sandboxJson } from "./helpers/harness.ts";
+import { klarnaApi, useSubscribedHarness } from "./helpers/klarna-webhooks.ts";
 
 forEachEngine("Klarna transaction webhooks", (engine) => {
-  let signing: { signing_key_id: string; signing_key: string };
-
-  async function klarna(method: string, path: string, body?: unknown): Promise<Json> {
-    const res = await fetch(h.sandbox.url + path, {
-      method,
-      headers: {
-        authorization: `Basic ${h.sandbox.apiKey}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    assert.ok(res.ok, `${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  }
-
-  // The signing key first (the gateway needs it at start), then the subscription pointing at it.
-  const h = useHarness(engine, async () => {
-    signing = await klarna("POST", "/v1/notification/signing-keys", {});
-    return {
-      gateway: {
-        klarnaApi: "payment-requests",
-        klarnaWebhookSigningKey: { id: signing.signing_key_id, key: signing.signing_key },
-      },
-    };
+  const h = useSubscribedHarness(engine, {
+    gateway: { klarnaApi: "payment-requests" },
+    eventTypes: ["payment.transaction.*"],
   });
-  before(async () => {
-    await klarna("POST", "/v1/notification/webhooks", {
-      url: `${h.gateway.url}/webhooks/klarna`,
-      event_types: ["payment.transaction.*"],
-      signing_key_id: signing.signing_key_id,
-    });
-  });
+  const klarna = (method: string, path: string, body?: unknown) => klarnaApi(h.sandbox, method, path, body);
 
   const account = () => h.gateway.app.gateway.klarna.accountId;
   const txPath = (tid: string) => `/v2/accounts/${account()}/payment/transactions/${encodeURIComponent(tid)}`;
@@ -175,6 +148,31 @@ forEachEngine("Klarna transaction webhooks", (engine) => {
     assert.deepEqual(changes, ["pending", "authorized", "captured"]);
   });
 
+  it("Klarna's void webhook landing before our own cancel's answer: the cancel answers 200 canceled, and so does its retry", async () => {
+    const p = await authorized();
+    const client = h.gateway.app.gateway.klarna;
+    const original = client.voidTransaction;
+    // Hold Klarna's answer until its webhook for this void has canceled the payment.
+    client.voidTransaction = async (...args) => {
+      const result = await original(...args);
+      await delivered(p.tid, "payment.transaction.voided");
+      return result;
+    };
+    const key = crypto.randomUUID();
+    try {
+      const res = await h.api("POST", `/v2/payments/${p.id}/cancel`, { idempotencyKey: key });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.status, "canceled");
+    } finally {
+      client.voidTransaction = original;
+    }
+    const retry = await h.api("POST", `/v2/payments/${p.id}/cancel`, { idempotencyKey: key });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.body.status, "canceled");
+    const changes = (await timeline(p.id)).filter((e) => e.type === "state_changed").map((e) => e.detail.to);
+    assert.deepEqual(changes, ["pending", "authorized", "canceled"]);
+  });
+
   it("a void at Klarna cancels an authorized payment", async () => {
     const p = await authorized();
     await klarna("POST", `${txPath(p.tid)}/void`);
@@ -201,8 +199,8 @@ forEachEngine("Klarna transaction webhooks", (engine) => {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        "klarna-signing-key-id": signing.signing_key_id,
-        "klarna-signature": computeKlarnaSignature(signing.signing_key, raw),
+        "klarna-signing-key-id": h.signing().signing_key_id,
+        "klarna-signature": computeKlarnaSignature(h.signing().signing_key, raw),
       },
       body: raw,
     });

@@ -31,6 +31,10 @@ Options:
   --sandbox-port N      sandbox port (default 4010)
   --storefront-port N   storefront port (default 3100)
   --database PATH       SQLite file for the gateway (default ${DEFAULT_DATABASE})
+  --klarna-api network|payment-requests
+                        the gateway's Klarna payment flow (as for klarna-interop gateway):
+                        network (default: Klarna's current flow, authorize first) or
+                        payment-requests (the first generation: payment request, then confirm)
   --fresh               delete the database, demo merchant and sandbox state first
   -h, --help            show this help`;
 
@@ -45,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       "sandbox-port": { type: "string", default: "4010" },
       "storefront-port": { type: "string", default: "3100" },
       database: { type: "string", default: DEFAULT_DATABASE },
+      "klarna-api": { type: "string", default: "network" },
       fresh: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -62,6 +67,11 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
     ports[name] = port;
+  }
+  const klarnaApi = values["klarna-api"];
+  if (klarnaApi !== "network" && klarnaApi !== "payment-requests") {
+    console.error(`--klarna-api: "network" or "payment-requests", got ${JSON.stringify(klarnaApi)}`);
+    return 2;
   }
   const database = resolve(values.database);
   await mkdir(resolve(database, ".."), { recursive: true });
@@ -120,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
       publicUrl,
       // The demo's merchant endpoints run on this machine: the development policy.
       webhookTargets: "loopback",
+      klarnaApi,
     }),
   );
   if (!gateway) {
@@ -158,6 +169,7 @@ klarna-interop demo is running
 
   Storefront (a Partner's shop)   ${storefront.url}
   Gateway API (the AP)            ${gateway.url}       docs: ${gateway.url}/docs
+  Gateway's Klarna flow           ${klarnaApi} (--klarna-api)
   Dashboard                       ${gateway.url}/dashboard
   Sandbox (a local Klarna)        ${sandbox.url}       docs: ${sandbox.url}/docs
   Sandbox JWKS                    ${sandbox.url}/.well-known/jwks.json
@@ -165,10 +177,7 @@ klarna-interop demo is running
 
   Demo merchant API key           ${apiKey}
 
-In the storefront (Klarna's current flow: the gateway authorizes first, Klarna decides):
-  Express checkout (one step) → Place order: authorized at once, no step at Klarna
-  Sign in with Klarna → Place order → Pay with Klarna: Klarna asks for a step-up; press Pay on
-    Klarna's page and, after Klarna's COMPLETED webhook, the gateway's final authorization ends it authorized
+${klarnaApi === "network" ? NETWORK_WALKTHROUGH : PAYMENT_REQUESTS_WALKTHROUGH}
 
 Or mint a single-step Express Checkout token in the sandbox, then pay with it:
 
@@ -189,6 +198,16 @@ Press Ctrl-C to stop.
   await closeAll();
   return 0;
 }
+
+const NETWORK_WALKTHROUGH = `In the storefront (Klarna's current flow: the gateway authorizes first, Klarna decides):
+  Express checkout (one step) → Place order: authorized at once, no step at Klarna
+  Sign in with Klarna → Place order → Pay with Klarna: Klarna asks for a step-up; press Pay on
+    Klarna's page and, after Klarna's COMPLETED webhook, the gateway's final authorization ends it authorized`;
+
+const PAYMENT_REQUESTS_WALKTHROUGH = `In the storefront (Klarna's first generation: a payment request carrying the token, then confirm):
+  Express checkout (one step) → Place order: the token says PENDING_CONFIRMATION, so the gateway
+    confirms server to server and the payment is authorized at once
+  Other purchases → the shopper finishes at Klarna's payment request page; Klarna's webhook settles it`;
 
 /** The storefront's shop name (packages/web/pages/storefront). */
 const DEMO_MERCHANT_NAME = "Nordic Linen";

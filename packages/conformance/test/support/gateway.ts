@@ -2,18 +2,9 @@
  * The reference gateway as an AP under test: on a loopback port chosen up front (it must know its
  * public URL before it starts), subscribed to the sandbox's webhooks like `klarna-interop dev` does.
  */
-import { createServer } from "node:net";
 import { type GatewayOptions, registerKlarnaWebhook, startGateway } from "@klarna-interop/gateway";
+import { freePort } from "../../../../tools/testing/src/ports.ts";
 import type { RunningSandbox } from "./sandbox.ts";
-
-/** A free loopback port chosen by the OS. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Starts gateway instances sharing `options` (database), each subscribed to the sandbox's webhooks

@@ -14,7 +14,7 @@
  */
 import type { KlarnaApi } from "../config.ts";
 import type { AuthorizeApi } from "./authorize.ts";
-import type { KlarnaCallRecord } from "./http.ts";
+import { type KlarnaCallRecord, KlarnaError } from "./http.ts";
 import type { PaymentRequestsApi } from "./payment-requests.ts";
 import type { KlarnaAuthorizeResponse, KlarnaCustomerToken, KlarnaPaymentRequest } from "./types.ts";
 
@@ -70,6 +70,26 @@ export function authorizeOutcome(data: KlarnaAuthorizeResponse): KlarnaOutcome {
   }
 }
 
+/**
+ * An authorize answer as an outcome, refusing an APPROVED one without a payment transaction id: a
+ * payment authorized on nothing could never be captured or voided. That is Klarna's protocol fault
+ * with an unknown outcome (`unavailable`): the payment is not marked authorized; it is resumed with
+ * the same Klarna-Idempotency-Key (a merchant's retry, the reconciler, Klarna's webhook retry).
+ */
+function checkedOutcome(data: KlarnaAuthorizeResponse, record: KlarnaCallRecord): KlarnaOutcome {
+  const outcome = authorizeOutcome(data);
+  if (outcome.kind === "approved" && !outcome.transactionId) {
+    const message = "Klarna answered APPROVED without a payment transaction id (protocol fault)";
+    throw new KlarnaError(
+      "unavailable",
+      message,
+      { ...record, outcome: "protocol_error", error: message },
+      { status: record.status },
+    );
+  }
+  return outcome;
+}
+
 function authorizeDetail(data: KlarnaAuthorizeResponse): Record<string, unknown> {
   const response = data.payment_transaction_response;
   return {
@@ -85,7 +105,7 @@ export function networkGeneration(klarna: Client): KlarnaGeneration {
     async begin(call, key, correlationId) {
       const result = await klarna.authorize({ headers: {}, ...call }, key, correlationId, "authorize");
       return {
-        outcome: authorizeOutcome(result.data),
+        outcome: checkedOutcome(result.data, result.record),
         record: result.record,
         detail: authorizeDetail(result.data),
       };
@@ -93,7 +113,7 @@ export function networkGeneration(klarna: Client): KlarnaGeneration {
     async finish(call, key, correlationId) {
       const result = await klarna.authorize({ headers: {}, ...call }, key, correlationId, "final_authorize");
       return {
-        outcome: authorizeOutcome(result.data),
+        outcome: checkedOutcome(result.data, result.record),
         record: result.record,
         detail: authorizeDetail(result.data),
       };

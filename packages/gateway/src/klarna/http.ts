@@ -33,7 +33,8 @@ export interface KlarnaCallRecord {
   /** The path with secrets replaced by fingerprints. */
   path: string;
   status: number | null;
-  outcome: "success" | "rejected" | "unavailable" | "circuit_open";
+  /** `protocol_error`: Klarna answered, but not as its API promises (see generations.ts). */
+  outcome: "success" | "rejected" | "unavailable" | "circuit_open" | "protocol_error";
   attempts: number;
   correlation_id: string | null;
   idempotency_key: string | null;

@@ -7,7 +7,7 @@ import { Problem } from "../errors.ts";
 import type { KlarnaCallRecord } from "../klarna/client.ts";
 import { type CallContext, callEntry, type FlowDeps, klarnaFailure, klarnaFor } from "./common.ts";
 import { exclusive } from "./money-movement.ts";
-import { updatePayment } from "./repository.ts";
+import { findPaymentById, recordTimeline, updatePayment } from "./repository.ts";
 import type { PaymentRow } from "./serialize.ts";
 
 async function cancelLocked(deps: FlowDeps, row: PaymentRow, ctx: CallContext): Promise<PaymentRow> {
@@ -44,11 +44,31 @@ async function cancelLocked(deps: FlowDeps, row: PaymentRow, ctx: CallContext): 
     } else {
       throw new Problem(409, "no_klarna_object", "The payment has nothing at Klarna to cancel.");
     }
-    return await updatePayment(deps.store.db, row, { status: "canceled", next_action: null }, [
-      callEntry(record),
-    ]);
+    return await recordCanceled(deps, row, record);
   } catch (error) {
     throw await klarnaFailure(deps, error, row);
+  }
+}
+
+/**
+ * Writes `canceled` after Klarna's cancel or void. If the payment changed meanwhile because Klarna's
+ * own webhook (the void, the canceled request) canceled it first, that is this cancel's outcome too:
+ * the call is recorded and the canceled payment answered, never a 409 for work that was done.
+ */
+async function recordCanceled(
+  deps: FlowDeps,
+  row: PaymentRow,
+  record: KlarnaCallRecord,
+): Promise<PaymentRow> {
+  const db = deps.store.db;
+  try {
+    return await updatePayment(db, row, { status: "canceled", next_action: null }, [callEntry(record)]);
+  } catch (error) {
+    if (!(error instanceof Problem && error.code === "concurrent_modification")) throw error;
+    const fresh = await findPaymentById(db, row.id);
+    if (fresh?.status !== "canceled") throw error;
+    await recordTimeline(db, fresh, [callEntry(record)]);
+    return fresh;
   }
 }
 

@@ -93,6 +93,12 @@ export function upstreamProblem(error: KlarnaError, payment: PaymentRow | undefi
   );
 }
 
+/** The `failure.code` of a payment left open by a Klarna call without a definitive answer. */
+export function unavailableCode(error: KlarnaError): string {
+  if (error.record.outcome === "circuit_open") return "klarna_circuit_open";
+  return error.record.outcome === "protocol_error" ? "klarna_protocol_error" : "klarna_unavailable";
+}
+
 /** 422 (409 for Klarna's conflicts) for a definitive refusal by Klarna. */
 export function rejectedProblem(error: KlarnaError): Problem {
   const conflict = error.status === 409;
@@ -131,11 +137,6 @@ export async function persist(
     }
     return updatePayment(db, fresh, patch, calls, settle);
   }
-}
-
-/** Whether a token can travel unaltered in an HTTP header (visible ASCII only). */
-export function isHeaderSafe(value: string): boolean {
-  return /^[\x21-\x7e]+$/.test(value);
 }
 
 /** Records a failed Klarna call on the timeline and maps it to the problem to answer with. */

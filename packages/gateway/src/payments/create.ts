@@ -27,7 +27,14 @@ import { KlarnaError } from "../klarna/client.ts";
 import type { Merchant } from "../merchants.ts";
 import type { IdempotencyHandle } from "../plugins/idempotency.ts";
 import { nowIso } from "../store/index.ts";
-import { type CallContext, callEntry, type FlowDeps, persist, upstreamProblem } from "./common.ts";
+import {
+  type CallContext,
+  callEntry,
+  type FlowDeps,
+  persist,
+  unavailableCode,
+  upstreamProblem,
+} from "./common.ts";
 import { decide, paymentRequestOf } from "./confirm.ts";
 import type { PaymentInput } from "./input.ts";
 import { authorizeNetwork } from "./network-authorize.ts";
@@ -169,8 +176,7 @@ async function drive(
         row,
         {
           klarna_payment_request_id: row.klarna_payment_request_id,
-          failure_code:
-            error.record.outcome === "circuit_open" ? "klarna_circuit_open" : "klarna_unavailable",
+          failure_code: unavailableCode(error),
           failure_message: error.message.slice(0, 500),
         },
         calls,

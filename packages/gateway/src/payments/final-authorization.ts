@@ -4,17 +4,25 @@
  * `payment.request.state-change.completed` webhook, and on the request). Within 60 minutes the AP
  * calls authorize again with it in `Klarna-Network-Session-Token` and the same payload.
  *
- * Exactly once across gateway instances: the caller first takes the payment's finalize lease with an
+ * Exactly once across gateway instances: the caller first takes the payment's operation lock (the
+ * one captures, refunds and cancels take: operation-lock.ts), then the finalize lease with an
  * optimistic write (`WHERE version = ?`), so of several instances handling the same webhook (or a
- * webhook and the reconciler) one calls Klarna; the others answer "finalizing elsewhere". The call
- * carries `Klarna-Idempotency-Key: pay_…:final_authorize`, so a retry after an unknown outcome is the
+ * webhook and the reconciler) one calls Klarna; the others answer "finalizing elsewhere". A cancel
+ * holding the lock makes the final authorization a 409 `operation_in_progress` before any Klarna
+ * call (Klarna retries the webhook; the payment is canceled by then), and the other way round. The
+ * call carries `Klarna-Idempotency-Key: pay_…:final_authorize`, so a retry after an unknown outcome is the
  * same call. A holder that dies leaves a lease that runs out; the reconciler then takes over.
  *
  * Outcomes: APPROVED → `authorized`; DECLINED → `failed` (`klarna_declined`); Klarna's 422
  * TOKEN_EXPIRED (or a token whose expiry has clearly passed) → `failed` with
- * `klarna_session_token_expired`, never stuck; no definitive answer → the payment stays
+ * `klarna_session_token_expired`, never stuck; a session token that cannot travel unaltered in the
+ * `Klarna-Network-Session-Token` header (core's `isHeaderSafe`: Klarna's protocol fault) → `failed`
+ * with `klarna_protocol_error` and a `klarna_protocol_fault` timeline entry naming the offending
+ * character, never the token, nothing sent (the webhook is acknowledged, not retried into a 500
+ * loop); no definitive answer → the payment stays
  * `requires_action`, the lease is released, and a 502/504 tells the webhook sender to retry.
  */
+import { headerSafetyProblem } from "@klarna-interop/core";
 import { Problem } from "../errors.ts";
 import { KlarnaError } from "../klarna/client.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
@@ -25,9 +33,11 @@ import {
   type FlowDeps,
   klarnaFor,
   persist,
+  unavailableCode,
   upstreamProblem,
 } from "./common.ts";
 import { networkAuthorizeRequest, outcomePatch } from "./network-authorize.ts";
+import { lockHolder, PAYMENT_LOCK_LEASE_MS, withPaymentLock } from "./operation-lock.ts";
 import {
   findPaymentById,
   type PaymentPatch,
@@ -48,6 +58,21 @@ const EXPIRED = {
     "The customer approved at Klarna, but the session token expired before the final authorization (60 minutes); nothing was charged.",
   klarna_finalize_lease: null,
 } satisfies PaymentPatch;
+
+/** Klarna's COMPLETED request carried a session token no header can carry unaltered. */
+function unusableToken(problem: string) {
+  return {
+    status: "failed",
+    next_action: null,
+    failure_code: "klarna_protocol_error",
+    failure_message:
+      `Klarna's COMPLETED payment request carried a session token that cannot be sent in the Klarna-Network-Session-Token header (it ${problem}); the final authorization was not attempted and nothing was charged.`.slice(
+        0,
+        500,
+      ),
+    klarna_finalize_lease: null,
+  } satisfies PaymentPatch;
+}
 
 /** The session token of a COMPLETED request (current name, else Klarna's deprecated one). */
 export function sessionTokenOf(request: KlarnaPaymentRequest): string | undefined {
@@ -103,7 +128,37 @@ export async function finalizeAuthorization(
       return { applied: false, payment: row, reason: "no_session_token" };
     }
   }
-  const held = await claim(deps, row, now);
+  const lockMs = deps.operationLeaseMs ?? PAYMENT_LOCK_LEASE_MS;
+  const [completed, sessionToken] = [request, token];
+  try {
+    return await withPaymentLock(db, row.id, "final_authorization", lockMs, () =>
+      finalizeLocked(deps, row, completed, sessionToken, calls, source, now),
+    );
+  } catch (error) {
+    if (!(error instanceof Problem && error.code === "operation_in_progress")) throw error;
+    // Nothing was sent; keep the read, if any. Another instance finalizing is old news (as with its
+    // lease); another operation (a cancel) is a 409 for the webhook sender to retry after it.
+    await recordTimeline(db, row, calls);
+    if ((await lockHolder(db, row.id)) === "final_authorization") {
+      return { applied: false, payment: row, reason: "finalizing_elsewhere" };
+    }
+    throw error;
+  }
+}
+
+/** The final authorization under the payment's operation lock: the lease, the call, the outcome. */
+async function finalizeLocked(
+  deps: FlowDeps,
+  row: PaymentRow,
+  request: KlarnaPaymentRequest,
+  token: string,
+  calls: TimelineEntry[],
+  source: CallContext,
+  now: number,
+): Promise<ApplyResult> {
+  const db = deps.store.db;
+  const klarna = klarnaFor(deps, row);
+  const held = await claim(deps, (await findPaymentById(db, row.id)) ?? row, now);
   if (!held) {
     const fresh = (await findPaymentById(db, row.id)) ?? row;
     await recordTimeline(db, fresh, calls);
@@ -113,6 +168,21 @@ export async function finalizeAuthorization(
   const expiresAt = request.state_context?.klarna_network_session_token_expires_at;
   if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
     const updated = await persist(deps, held, EXPIRED, calls);
+    return { applied: updated.status !== row.status, payment: updated };
+  }
+
+  const unsafe = headerSafetyProblem(token);
+  if (unsafe !== undefined) {
+    // Never altered, never sent: the payment ends here, deterministically (no 500, no retry loop).
+    deps.log?.warn(
+      { payment_id: row.id, reason: "session_token_not_header_safe" },
+      "klarna session token unfit for a header: payment failed",
+    );
+    const fault = {
+      type: "klarna_protocol_fault",
+      detail: { reason: "session_token_not_header_safe", problem: unsafe },
+    };
+    const updated = await persist(deps, held, unusableToken(unsafe), [...calls, fault]);
     return { applied: updated.status !== row.status, payment: updated };
   }
 
@@ -126,7 +196,7 @@ export async function finalizeAuthorization(
     patch =
       result.outcome.kind === "customer_action"
         ? { klarna_finalize_lease: null } // Not expected after COMPLETED: wait for the next state.
-        : await outcomePatch(deps, held, result.outcome);
+        : await outcomePatch(deps, held, result.outcome, calls);
   } catch (error) {
     if (!(error instanceof KlarnaError)) throw error;
     calls.push(callEntry(error.record));
@@ -136,8 +206,7 @@ export async function finalizeAuthorization(
         held,
         {
           klarna_finalize_lease: null,
-          failure_code:
-            error.record.outcome === "circuit_open" ? "klarna_circuit_open" : "klarna_unavailable",
+          failure_code: unavailableCode(error),
           failure_message: error.message.slice(0, 500),
         },
         calls,

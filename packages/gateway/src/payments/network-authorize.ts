@@ -74,12 +74,15 @@ export function networkAuthorizeRequest(
 
 /**
  * Saves the customer token Klarna issued as the customer's Klarna payment method (the same active
- * token for the same customer is not saved twice); returns the method id.
+ * token for the same customer is not saved twice); returns the method id. A token bound to another
+ * merchant or partner account is not saved: `timeline` gets a `customer_token_not_saved` entry
+ * (and the log a warning) saying so, without the token.
  */
 export async function saveCustomerToken(
   deps: FlowDeps,
   row: PaymentRow,
   token: KlarnaCustomerToken,
+  timeline: TimelineEntry[] = [],
 ): Promise<string | null> {
   const tokenization = tokenizationOf(row);
   if (!tokenization || !token.customer_token) return null;
@@ -87,7 +90,22 @@ export async function saveCustomerToken(
   // Klarna issued it for this merchant's payment: bind it to the merchant and its partner account
   // (customers/token-binding.ts), so no other merchant can save or charge it.
   const owner = { merchantId: row.merchant_id, klarnaAccountId: row.klarna_account_id };
-  if (!(await claimCustomerToken(db, token.customer_token, owner, deps.accountId))) return null;
+  if (!(await claimCustomerToken(db, token.customer_token, owner, deps.accountId))) {
+    timeline.push({
+      type: "customer_token_not_saved",
+      detail: {
+        reason: "bound_elsewhere",
+        customer_id: tokenization.customer_id,
+        detail:
+          "Klarna issued a customer token that is bound to another merchant or Klarna partner account; it was not saved.",
+      },
+    });
+    deps.log?.warn(
+      { payment_id: row.id, customer_id: tokenization.customer_id, reason: "bound_elsewhere" },
+      "klarna customer token not saved: bound to another merchant or partner account",
+    );
+    return null;
+  }
   const existing = await db
     .selectFrom("payment_methods")
     .select("id")
@@ -120,15 +138,21 @@ export async function saveCustomerToken(
   return id;
 }
 
-/** Klarna's normalised answer → the payment's patch (and the saved customer token, if any). */
+/**
+ * Klarna's normalised answer → the payment's patch (and the saved customer token, if any; what
+ * saving it adds to the timeline goes to `timeline`).
+ */
 export async function outcomePatch(
   deps: FlowDeps,
   row: PaymentRow,
   outcome: KlarnaOutcome,
+  timeline: TimelineEntry[] = [],
 ): Promise<PaymentPatch> {
   switch (outcome.kind) {
     case "approved": {
-      const saved = outcome.customerToken ? await saveCustomerToken(deps, row, outcome.customerToken) : null;
+      const saved = outcome.customerToken
+        ? await saveCustomerToken(deps, row, outcome.customerToken, timeline)
+        : null;
       return {
         status: "authorized",
         klarna_payment_transaction_id: outcome.transactionId,
@@ -181,5 +205,5 @@ export async function authorizeNetwork(
     .generation("network")
     .begin(request, `${row.id}:authorize`, ctx.correlationId);
   calls.push(callEntry(result.record, result.detail));
-  return outcomePatch(deps, row, result.outcome);
+  return outcomePatch(deps, row, result.outcome, calls);
 }

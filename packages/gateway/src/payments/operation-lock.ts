@@ -1,8 +1,9 @@
 /**
- * One money movement at a time per payment: a capture, refund or cancel holds the payment's lock
- * (a `payment_locks` row) from before it reads the payment until its outcome is written, so each
- * operation decides on the amounts the previous one left and Klarna sees the operations one after
- * the other. A concurrent operation does not wait: it gets 409 `operation_in_progress` with
+ * One operation at a time per payment: a capture, refund, cancel or final authorization holds the
+ * payment's lock (a `payment_locks` row) from before it reads the payment until its outcome is
+ * written, so each operation decides on the state the previous one left and Klarna sees the
+ * operations one after the other (a cancel never reaches Klarna while the final authorization does,
+ * or the other way round). A concurrent operation does not wait: it gets 409 `operation_in_progress` with
  * `Retry-After`, which the merchant retries (with the same Idempotency-Key).
  *
  * The lock is a lease (store/lease.ts): renewed by its owner while the Klarna call runs, released
@@ -19,14 +20,14 @@ import { keepLease } from "../store/lease.ts";
 /** Default lease: a dead owner blocks its payment's operations for at most this long. */
 export const PAYMENT_LOCK_LEASE_MS = 10_000;
 
-export type PaymentOperation = "capture" | "refund" | "cancel";
+export type PaymentOperation = "capture" | "refund" | "cancel" | "final_authorization";
 
 /** The 409 a concurrent operation gets (with Retry-After, so its Idempotency-Key is not spent). */
 export function operationInProgress(): Problem {
   return new Problem(
     409,
     "operation_in_progress",
-    "Another capture, refund or cancel of this payment is in progress; retry shortly (with the same Idempotency-Key).",
+    "Another operation on this payment (capture, refund, cancel or final authorization) is in progress; retry shortly (with the same Idempotency-Key).",
     { headers: { "Retry-After": "1" } },
   );
 }
@@ -52,6 +53,20 @@ export async function acquirePaymentLock(
     )
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+/** The operation holding the payment's lock now, if any (a lapsed lease holds nothing). */
+export async function lockHolder(
+  db: Kysely<Database>,
+  paymentId: string,
+): Promise<PaymentOperation | undefined> {
+  const row = await db
+    .selectFrom("payment_locks")
+    .select("operation")
+    .where("payment_id", "=", paymentId)
+    .where("locked_until", ">=", nowIso(Date.now()))
+    .executeTakeFirst();
+  return row?.operation as PaymentOperation | undefined;
 }
 
 /** Pushes the lease forward; false when `owner` no longer holds the lock. */

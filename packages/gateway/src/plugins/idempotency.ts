@@ -8,11 +8,14 @@
  *   with `Idempotent-Replayed: true`.
  * - Same key, different request: 422 `idempotency_key_reused`.
  * - Same key while the first is still running: 409 `idempotency_key_in_use`.
- * - Which responses are kept: everything the operation decided (2xx, 404, 409, 422). Not kept:
+ * - Which responses are kept: everything the operation decided (2xx, 404, 422). Not kept:
  *   400 (the request was rejected before anything ran, so fixing it and reusing the key is fine),
- *   5xx (the outcome is unknown; the key is released so a retry runs again and, through
- *   `resourceId`, resumes the object the first attempt created instead of creating another), and
- *   any answer with `Retry-After` (e.g. 409 `operation_in_progress`: "come back", not a decision).
+ *   409 (a conflict with the object's state at that moment — `illegal_transition`,
+ *   `concurrent_modification`, `operation_in_progress`, Klarna's conflict — which the object may
+ *   have left since: a retry with the key sees it as it is now, e.g. canceled by Klarna's void
+ *   webhook meanwhile), 5xx (the outcome is unknown; the key is released so a retry runs again and,
+ *   through `resourceId`, resumes the object the first attempt created instead of creating another),
+ *   and any answer with `Retry-After` ("come back", not a decision).
  * - The in-flight lock is a lease of `lockMs` that the owning request renews while it runs (every
  *   third of it), so a slow request keeps its key and a crashed owner's lock lapses within `lockMs`
  *   (seconds); the next retry then takes the key over.
@@ -150,7 +153,7 @@ export function attachmentApplied(handle: IdempotencyHandle, resourceId: string,
 }
 
 const KEY = ["merchant_id", "key"] as const;
-/** `locked_until` of a key its owner gave up (5xx, 400 after a resource, Retry-After): free now. */
+/** `locked_until` of a key its owner gave up (5xx, 409, 400 after a resource, Retry-After): free now. */
 const RELEASED = nowIso(0);
 
 function keyInUse(): Problem {
@@ -254,6 +257,11 @@ function replay(
   for (const [name, value] of Object.entries(headers)) reply.header(name, value);
   reply.header("idempotent-replayed", "true");
   return reply.code(row.response_status ?? 200).send(row.response_body ?? "");
+}
+
+/** Whether an answer with `status` is kept under its key (see the module comment). */
+function keptStatus(status: number): boolean {
+  return status !== 400 && status !== 409 && status < 500;
 }
 
 /** Registers the idempotency hooks. */
@@ -412,8 +420,8 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     const storable = typeof payload === "string" || payload === null || payload === undefined;
     if (handle.unclaimed) {
       // Never claimed: the handler decided without creating anything (e.g. 422 PAYMENT_UNSUPPORTED).
-      // Keep what it decided, as a claimed key would; 400s and 5xx leave no record at all.
-      if (status === 400 || status >= 500 || !storable || reply.hasHeader("retry-after")) return payload;
+      // Keep what it decided, as a claimed key would; 400s, 409s and 5xx leave no record at all.
+      if (!keptStatus(status) || !storable || reply.hasHeader("retry-after")) return payload;
       const response = {
         status,
         body: (payload as string | null | undefined) ?? "",
@@ -427,13 +435,15 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       );
       return payload;
     }
-    if (status === 400 && !handle.resourceId) {
+    // Nothing created and nothing decided (400: rejected up front; 409: a conflict of the moment): no
+    // record at all, so the key is as if never used.
+    if ((status === 400 || status === 409) && !handle.resourceId) {
       await db
         .deleteFrom("idempotency_keys")
         .where("merchant_id", "=", handle.merchantId)
         .where("key", "=", handle.key)
         .execute();
-    } else if (status >= 500 || status === 400 || !storable || reply.hasHeader("retry-after")) {
+    } else if (!keptStatus(status) || !storable || reply.hasHeader("retry-after")) {
       await db
         .updateTable("idempotency_keys")
         .set({ locked_until: RELEASED })

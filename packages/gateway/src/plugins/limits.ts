@@ -77,16 +77,43 @@ function tooMany(scope: string, ttlMs: number): Problem {
 }
 
 /**
+ * Waits for the store's first connection (without an offline queue, checks before it would not be
+ * counted), or its first failure, or 3 s: an unreachable store never keeps the gateway from starting.
+ */
+function firstConnection(redis: Redis): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      redis.off("error", done);
+      resolve();
+    };
+    const timer = setTimeout(done, 3_000);
+    timer.unref();
+    redis.once("ready", done);
+    redis.once("error", done);
+  });
+}
+
+/**
  * Installs the per-IP rate limit now (call before the authentication hook is added, so it runs
  * first) and returns the function that installs the per-merchant one (call after authentication).
  */
 export async function installRateLimits(app: FastifyInstance, config: GatewayConfig): Promise<() => void> {
   const limits = config.rateLimit;
   if (!limits) return () => {};
+  // While the store is unreachable a check fails at once (no offline queue) or within a second (a
+  // store that stopped answering), and the request passes: an outage must not slow payments down.
   const redis = limits.redisUrl
-    ? new Redis(limits.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000 })
+    ? new Redis(limits.redisUrl, {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+        enableOfflineQueue: false,
+        commandTimeout: 1_000,
+      })
     : undefined;
   redis?.on("error", (error: unknown) => app.log.warn({ err: error }, "rate-limit store unavailable"));
+  if (redis) await firstConnection(redis);
   await app.register(rateLimit, {
     global: false,
     ...(redis ? { redis, nameSpace: limits.redisPrefix } : {}),

@@ -13,12 +13,12 @@
  * The token and data are accepted under every name a payment accepts (same `parsePaymentInput`); a
  * token that cannot travel in a header is a 400 naming its field, and nothing is sent.
  */
-import type { ExtractedValue } from "@klarna-interop/core";
+import { type ExtractedValue, isHeaderSafe } from "@klarna-interop/core";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { invalidRequest, notFound } from "../errors.ts";
 import { KlarnaError } from "../klarna/client.ts";
-import { isHeaderSafe, rejectedProblem, upstreamProblem } from "../payments/common.ts";
+import { rejectedProblem, upstreamProblem } from "../payments/common.ts";
 import { parsePaymentInput } from "../payments/input.ts";
 import { CreatePaymentBody, ProblemSchema } from "../payments/schemas.ts";
 import { merchantOf } from "../plugins/auth.ts";

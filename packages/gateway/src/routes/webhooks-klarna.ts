@@ -15,8 +15,9 @@
  *
  * Answers: 200 processed / duplicate / ignored; 400 bad signature or envelope; 404 for a payment
  * request we do not know yet (Klarna retries: the payment may be committing right now); 409 while
- * another delivery of the same event is being processed; 502/504 when a needed Klarna call failed
- * (Klarna retries, and the retry takes the event over).
+ * another delivery of the same event is being processed, or while another operation on the payment
+ * (a cancel) holds its operation lock (`operation_in_progress`, nothing sent to Klarna); 502/504
+ * when a needed Klarna call failed (Klarna retries, and the retry takes the event over).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -60,6 +61,7 @@ const FAILURE_OUTCOMES: Readonly<Record<string, string>> = {
   invalid_webhook: "invalid",
   unknown_payment_request: "unknown_payment_request",
   webhook_in_progress: "in_progress",
+  operation_in_progress: "in_progress",
 };
 
 /** The metric's `kind` label: a bounded set, whatever event types Klarna invents. */
@@ -122,7 +124,10 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
           200: Ack,
           400: problemResponse(400, "Signature invalid or missing, or not a Klarna event envelope."),
           404: problemResponse(404, "The event names a payment or transaction this gateway does not know."),
-          409: problemResponse(409, "The same event is being processed; retry after Retry-After seconds."),
+          409: problemResponse(
+            409,
+            "The same event is being processed, or another operation on the payment (e.g. a cancel) is; retry after Retry-After seconds.",
+          ),
           502: problemResponse(
             502,
             "Acting on the event needed Klarna (e.g. the final authorization), which failed; Klarna retries.",

@@ -5,21 +5,20 @@
  * sandbox journal) received exactly the token the storefront got. checkout-network.test.ts covers `network`.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
 import { SUPPLEMENTARY_DATA } from "../../src/storefront-server.ts";
 import {
-  failureScreenshots,
   gatewayGet,
+  gatewayPost,
   journal,
-  launchBrowser,
-  type Stack,
+  mintToken,
   screenshot,
   skipReason,
   startKlarnaFeature,
-  startStack,
   tokenInLookup,
   tokenInPaymentRequest,
+  useBrowserStack,
 } from "./harness.ts";
 
 interface Payment {
@@ -30,70 +29,38 @@ interface Payment {
 }
 
 const reason = skipReason();
-const FINAL = '[data-payment-status="authorized"], [data-payment-status="captured"]';
 
 describe("checkout flows in chromium (payment-requests)", {
   skip: reason ? `e2e skipped: ${reason}` : false,
 }, () => {
-  let stack: Stack;
-  let browser: Browser;
-  const failures = failureScreenshots("checkout-flows");
-
-  before(async () => {
-    await failures.clear();
-    stack = await startStack({ klarnaApi: "payment-requests" });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    return page;
-  }
+  const env = useBrowserStack("checkout-flows", { klarnaApi: "payment-requests" });
+  const { newPage, waitForFinal } = env;
 
   /** Approves on Klarna's purchase page (sandbox). */
   async function approveAtKlarna(page: Page): Promise<void> {
-    await page.waitForURL((url) => url.href.startsWith(`${stack.sandbox.url}/purchase/`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.sandbox.url}/purchase/`));
     await page.getByRole("button", { name: /^Pay / }).click();
-  }
-
-  /** Waits for a final payment state on the page; on timeout, saves a screenshot and says what the page showed. */
-  async function waitForFinal(page: Page): Promise<void> {
-    try {
-      await page.locator(FINAL).waitFor({ timeout: 30_000 });
-    } catch (error) {
-      const shot = await failures.take(page);
-      const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ").trim();
-      throw new Error(`no final payment state at ${page.url()} (${shot}): ${text}`, {
-        cause: error,
-      });
-    }
   }
 
   /** The order reference in the result URL, and its payment in the gateway. */
   async function paymentFromResult(page: Page): Promise<Payment> {
-    await page.waitForURL((url) => url.href.startsWith(`${stack.storefront.url}/result`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.storefront.url}/result`));
     await waitForFinal(page);
     const reference = new URL(page.url()).searchParams.get("order");
     assert.ok(reference, "result page names the order");
-    const list = await gatewayGet<{ data: Payment[] }>(stack, `/v2/payments?reference=${reference}`);
+    const list = await gatewayGet<{ data: Payment[] }>(env.stack, `/v2/payments?reference=${reference}`);
     assert.equal(list.data.length, 1);
     return list.data[0]!;
   }
 
   async function assertKlarnaGotToken(token: string, alsoLookup: boolean): Promise<void> {
-    const requests = await journal(stack.sandbox.url, "POST", "/v2/payment/requests");
+    const requests = await journal(env.stack.sandbox.url, "POST", "/v2/payment/requests");
     assert.ok(
       requests.some((e) => tokenInPaymentRequest(e) === token),
       "a Klarna payment request carried the storefront's token byte for byte",
     );
     if (alsoLookup) {
-      const lookups = await journal(stack.sandbox.url, "GET", "/v1/interoperability");
+      const lookups = await journal(env.stack.sandbox.url, "GET", "/v1/interoperability");
       assert.ok(
         lookups.some((e) => tokenInLookup(e) === token),
         "resolve() sent the token byte for byte",
@@ -103,13 +70,13 @@ describe("checkout flows in chromium (payment-requests)", {
 
   test("hosted checkout: Sign in with Klarna → AP's page preselects Klarna → purchase page → authorized", async () => {
     const page = await newPage();
-    const token = await startKlarnaFeature(page, stack, "Sign in with Klarna");
+    const token = await startKlarnaFeature(page, env.stack, "Sign in with Klarna");
     assert.match(token, /^eyJ/);
     await page.getByLabel(/hosted checkout/i).check();
     await page.getByRole("button", { name: "Place order" }).click();
 
     // The AP's hosted checkout, on the gateway's origin.
-    await page.waitForURL((url) => url.href.startsWith(`${stack.gateway.url}/checkout/`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.gateway.url}/checkout/`));
     const klarna = page.getByRole("radio", { name: /Klarna/ });
     await klarna.waitFor();
     assert.equal(await klarna.isChecked(), true, "Klarna is preselected for PAYMENT_PREPARED");
@@ -124,8 +91,11 @@ describe("checkout flows in chromium (payment-requests)", {
     // Whichever page shows the outcome names the payment: the shop by order reference, the AP's page by id.
     const reference = new URL(page.url()).searchParams.get("order");
     const payment = reference
-      ? (await gatewayGet<{ data: Payment[] }>(stack, `/v2/payments?reference=${reference}`)).data[0]
-      : await gatewayGet<Payment>(stack, `/v2/payments/${await page.locator("#payment-id").textContent()}`);
+      ? (await gatewayGet<{ data: Payment[] }>(env.stack, `/v2/payments?reference=${reference}`)).data[0]
+      : await gatewayGet<Payment>(
+          env.stack,
+          `/v2/payments/${await page.locator("#payment-id").textContent()}`,
+        );
     assert.equal(payment?.status, "authorized");
     assert.equal(payment?.klarna?.interoperability?.action, "preselect");
     await assertKlarnaGotToken(token, true);
@@ -133,18 +103,18 @@ describe("checkout flows in chromium (payment-requests)", {
 
   test("hosted checkout: one-step Express Checkout is confirmed by the AP's page without a click", async () => {
     const page = await newPage();
-    const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
+    const token = await startKlarnaFeature(page, env.stack, "Express checkout (one step)");
     await page.getByLabel(/hosted checkout/i).check();
     await page.getByRole("button", { name: "Place order" }).click();
-    await page.waitForURL((url) => url.href.startsWith(`${stack.gateway.url}/checkout/`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.gateway.url}/checkout/`));
     await waitForFinal(page);
     await screenshot(page, "hosted-checkout-confirmed");
     assert.ok(
-      page.url().startsWith(`${stack.gateway.url}/checkout/`),
+      page.url().startsWith(`${env.stack.gateway.url}/checkout/`),
       "no detour through Klarna's purchase page",
     );
     const id = await page.locator("#payment-id").textContent();
-    const payment = await gatewayGet<Payment>(stack, `/v2/payments/${id}`);
+    const payment = await gatewayGet<Payment>(env.stack, `/v2/payments/${id}`);
     assert.equal(payment.status, "authorized");
     assert.equal(payment.klarna?.interoperability?.action, "confirm");
     await assertKlarnaGotToken(token, true);
@@ -152,7 +122,7 @@ describe("checkout flows in chromium (payment-requests)", {
 
   test("server-to-server: one-step Express Checkout → confirmed at once → authorized", async () => {
     const page = await newPage();
-    const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
+    const token = await startKlarnaFeature(page, env.stack, "Express checkout (one step)");
     assert.equal(await page.locator("#token-status").textContent(), "PAYMENT_PENDING_CONFIRMATION");
     await page.getByLabel(/Server-to-server/i).check();
     await page.getByRole("button", { name: "Place order" }).click();
@@ -162,7 +132,7 @@ describe("checkout flows in chromium (payment-requests)", {
     assert.equal(payment.status, "authorized");
     assert.equal(payment.klarna?.interoperability?.action, "confirm");
     await assertKlarnaGotToken(token, false);
-    const confirms = await journal(stack.sandbox.url, "POST", "/v2/accounts/");
+    const confirms = await journal(env.stack.sandbox.url, "POST", "/v2/accounts/");
     assert.ok(
       confirms.some((e) => e.path.includes("/confirmation-tokens/")),
       "the gateway confirmed with the payment confirmation token",
@@ -171,7 +141,7 @@ describe("checkout flows in chromium (payment-requests)", {
 
   test("platform plugin: token read from the shop's session → purchase page → authorized", async () => {
     const page = await newPage();
-    const token = await startKlarnaFeature(page, stack, "Express checkout (review first)");
+    const token = await startKlarnaFeature(page, env.stack, "Express checkout (review first)");
     await page.getByLabel(/Platform plugin/i).check();
     await page.getByRole("button", { name: "Place order" }).click();
 
@@ -180,7 +150,7 @@ describe("checkout flows in chromium (payment-requests)", {
     await screenshot(page, "platform-plugin-final");
     assert.equal(payment.status, "authorized");
     await assertKlarnaGotToken(token, false);
-    const requests = await journal(stack.sandbox.url, "POST", "/v2/payment/requests");
+    const requests = await journal(env.stack.sandbox.url, "POST", "/v2/payment/requests");
     const carried = requests.map((e) => JSON.parse(e.body ?? "{}").interoperability?.interoperability_data);
     assert.ok(
       carried.includes(SUPPLEMENTARY_DATA),
@@ -189,28 +159,15 @@ describe("checkout flows in chromium (payment-requests)", {
   });
 
   test("hosted checkout leaves Klarna out for PAYMENT_UNSUPPORTED", async () => {
-    const mint = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ scenario: "unsupported", currency: "USD", amount: 17800 }),
+    const token = await mintToken(env.stack, { scenario: "unsupported", amount: 17800 });
+    const created = await gatewayPost<{ id: string; url: string }>(env.stack, "/v2/checkout/sessions", {
+      currency: "USD",
+      amount: 17800,
+      reference: "order_unsupported",
+      payment_method_options: { klarna: { interoperability_token: token } },
     });
-    const { interoperability_token: token } = (await mint.json()) as { interoperability_token: string };
-    const created = await fetch(`${stack.gateway.url}/v2/checkout/sessions`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        "content-type": "application/json",
-        "idempotency-key": crypto.randomUUID(),
-      },
-      body: JSON.stringify({
-        currency: "USD",
-        amount: 17800,
-        reference: "order_unsupported",
-        payment_method_options: { klarna: { interoperability_token: token } },
-      }),
-    });
-    assert.equal(created.status, 201, await created.clone().text());
-    const { url } = (await created.json()) as { url: string };
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { url } = created.body;
     const page = await newPage();
     await page.goto(url);
     await page.locator('#methods[data-presentation="hide"]').waitFor();

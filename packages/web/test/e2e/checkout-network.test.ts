@@ -6,18 +6,17 @@
  * journal) must have received the storefront's token byte for byte in `Klarna-Network-Session-Token`.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, test } from "node:test";
+import type { Page } from "playwright-core";
 import {
-  failureScreenshots,
   gatewayGet,
+  gatewayPost,
   journal,
-  launchBrowser,
-  type Stack,
+  mintToken,
   screenshot,
   skipReason,
   startKlarnaFeature,
-  startStack,
+  useBrowserStack,
 } from "./harness.ts";
 
 interface Payment {
@@ -26,63 +25,37 @@ interface Payment {
 }
 
 const reason = skipReason();
-const FINAL = '[data-payment-status="authorized"], [data-payment-status="captured"]';
 
 describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped: ${reason}` : false }, () => {
-  let stack: Stack;
-  let browser: Browser;
-  const failures = failureScreenshots("checkout-network");
-
-  before(async () => {
-    await failures.clear();
-    stack = await startStack({ klarnaApi: "network" });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    return page;
-  }
-
-  async function waitForFinal(page: Page): Promise<void> {
-    try {
-      await page.locator(FINAL).waitFor({ timeout: 30_000 });
-    } catch (error) {
-      const shot = await failures.take(page);
-      const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ").trim();
-      throw new Error(`no final payment state at ${page.url()} (${shot}): ${text}`, { cause: error });
-    }
-  }
+  const env = useBrowserStack("checkout-network", { klarnaApi: "network" });
+  const { newPage, waitForFinal } = env;
 
   /** The payment the page (shop result or AP checkout) shows, read from the gateway. */
   async function shownPayment(page: Page): Promise<Payment> {
     const reference = new URL(page.url()).searchParams.get("order");
     const payment = reference
-      ? (await gatewayGet<{ data: Payment[] }>(stack, `/v2/payments?reference=${reference}`)).data[0]
-      : await gatewayGet<Payment>(stack, `/v2/payments/${await page.locator("#payment-id").textContent()}`);
+      ? (await gatewayGet<{ data: Payment[] }>(env.stack, `/v2/payments?reference=${reference}`)).data[0]
+      : await gatewayGet<Payment>(
+          env.stack,
+          `/v2/payments/${await page.locator("#payment-id").textContent()}`,
+        );
     assert.ok(payment, "the payment exists");
     return payment;
   }
 
   /** Authorize calls Klarna received with this token in Klarna-Network-Session-Token, unaltered. */
   async function authorizeCallsWith(token: string): Promise<number> {
-    const calls = await journal(stack.sandbox.url, "POST", "/v2/accounts/");
+    const calls = await journal(env.stack.sandbox.url, "POST", "/v2/accounts/");
     return calls.filter(
       (e) => e.path.endsWith("/payment/authorize") && e.headers["klarna-network-session-token"] === token,
     ).length;
   }
 
   async function openHostedCheckout(page: Page, feature: string): Promise<string> {
-    const token = await startKlarnaFeature(page, stack, feature);
+    const token = await startKlarnaFeature(page, env.stack, feature);
     await page.getByLabel(/hosted checkout/i).check();
     await page.getByRole("button", { name: "Place order" }).click();
-    await page.waitForURL((url) => url.href.startsWith(`${stack.gateway.url}/checkout/`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.gateway.url}/checkout/`));
     return token;
   }
 
@@ -101,7 +74,7 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
     await page.getByRole("button", { name: "Pay with Klarna" }).click();
 
     // STEP_UP_REQUIRED: the page sends the shopper to Klarna's payment request URL.
-    await page.waitForURL((url) => url.href.startsWith(`${stack.sandbox.url}/purchase/`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.sandbox.url}/purchase/`));
     await page.getByRole("button", { name: /^Pay / }).click();
     await waitForFinal(page);
     await screenshot(page, "network-checkout-final");
@@ -111,7 +84,7 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
       await authorizeCallsWith(token),
       "the first authorize carried the storefront's token unaltered",
     );
-    const finals = (await journal(stack.sandbox.url, "POST", "/v2/accounts/")).filter(
+    const finals = (await journal(env.stack.sandbox.url, "POST", "/v2/accounts/")).filter(
       (e) =>
         e.path.endsWith("/payment/authorize") &&
         e.headers["klarna-network-session-token"]?.startsWith(
@@ -130,18 +103,18 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
     await screenshot(page, "network-checkout-show-only");
     await page.getByRole("button", { name: "Pay with Klarna" }).click();
     await waitForFinal(page);
-    assert.ok(page.url().startsWith(`${stack.gateway.url}/checkout/`), "no detour through Klarna");
+    assert.ok(page.url().startsWith(`${env.stack.gateway.url}/checkout/`), "no detour through Klarna");
     assert.equal((await shownPayment(page)).status, "authorized");
     assert.equal(await authorizeCallsWith(token), 1);
   });
 
   test("server-to-server: one-step Express Checkout → one authorize, APPROVED at once, no click at Klarna", async () => {
     const page = await newPage();
-    const purchasePagesBefore = (await journal(stack.sandbox.url, "GET", "/purchase/")).length;
-    const token = await startKlarnaFeature(page, stack, "Express checkout (one step)");
+    const purchasePagesBefore = (await journal(env.stack.sandbox.url, "GET", "/purchase/")).length;
+    const token = await startKlarnaFeature(page, env.stack, "Express checkout (one step)");
     await page.getByLabel(/Server-to-server/i).check();
     await page.getByRole("button", { name: "Place order" }).click();
-    await page.waitForURL((url) => url.href.startsWith(`${stack.storefront.url}/result`));
+    await page.waitForURL((url) => url.href.startsWith(`${env.stack.storefront.url}/result`));
     await waitForFinal(page);
     assert.equal((await shownPayment(page)).status, "authorized");
     assert.match(
@@ -151,7 +124,7 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
     );
     assert.equal(await authorizeCallsWith(token), 1, "the token went to Klarna once, unaltered");
     assert.equal(
-      (await journal(stack.sandbox.url, "GET", "/purchase/")).length,
+      (await journal(env.stack.sandbox.url, "GET", "/purchase/")).length,
       purchasePagesBefore,
       "the shopper never saw Klarna's purchase page",
     );
@@ -166,12 +139,7 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
   });
 
   test("PAYMENT_UNSUPPORTED → HIDE_KLARNA: Klarna left out", async () => {
-    const mint = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ scenario: "unsupported", currency: "USD", amount: 17800, format: "opaque" }),
-    });
-    const { interoperability_token: token } = (await mint.json()) as { interoperability_token: string };
+    const token = await mintToken(env.stack, { scenario: "unsupported", amount: 17800, format: "opaque" });
     const page = await newPage();
     await page.goto(await createSession(token));
     await page.locator('#methods[data-presentation="hide"]').waitFor();
@@ -181,21 +149,13 @@ describe("hosted checkout in chromium (network)", { skip: reason ? `e2e skipped:
 
   /** A checkout session created through the gateway's API; returns the page URL. */
   async function createSession(token: string | undefined): Promise<string> {
-    const created = await fetch(`${stack.gateway.url}/v2/checkout/sessions`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        "content-type": "application/json",
-        "idempotency-key": crypto.randomUUID(),
-      },
-      body: JSON.stringify({
-        currency: "USD",
-        amount: 17800,
-        reference: `order_${crypto.randomUUID().slice(0, 8)}`,
-        ...(token ? { payment_method_options: { klarna: { klarna_network_session_token: token } } } : {}),
-      }),
+    const created = await gatewayPost<{ id: string; url: string }>(env.stack, "/v2/checkout/sessions", {
+      currency: "USD",
+      amount: 17800,
+      reference: `order_${crypto.randomUUID().slice(0, 8)}`,
+      ...(token ? { payment_method_options: { klarna: { klarna_network_session_token: token } } } : {}),
     });
-    assert.equal(created.status, 201, await created.clone().text());
-    return ((await created.json()) as { url: string }).url;
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.url;
   }
 });

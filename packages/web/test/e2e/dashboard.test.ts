@@ -2,7 +2,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, type Stack, screenshot, skipReason, startStack } from "./harness.ts";
+import {
+  gatewayPost,
+  launchBrowser,
+  mintToken,
+  type Stack,
+  screenshot,
+  skipReason,
+  startStack,
+} from "./harness.ts";
 
 const reason = skipReason();
 
@@ -16,28 +24,15 @@ describe("dashboard in chromium", { skip: reason ? `e2e skipped: ${reason}` : fa
   before(async () => {
     stack = await startStack();
     browser = await launchBrowser();
-    const mint = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ scenario: "kec_single_step", currency: "USD", amount: 4200 }),
+    token = await mintToken(stack, { scenario: "kec_single_step", amount: 4200 });
+    const created = await gatewayPost<{ id: string; url: string }>(stack, "/v2/payments", {
+      currency: "USD",
+      amount: 4200,
+      reference: "order_dash_1",
+      payment_method_options: { klarna: { interoperability_token: token } },
     });
-    token = ((await mint.json()) as { interoperability_token: string }).interoperability_token;
-    const created = await fetch(`${stack.gateway.url}/v2/payments`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        "content-type": "application/json",
-        "idempotency-key": crypto.randomUUID(),
-      },
-      body: JSON.stringify({
-        currency: "USD",
-        amount: 4200,
-        reference: "order_dash_1",
-        payment_method_options: { klarna: { interoperability_token: token } },
-      }),
-    });
-    assert.equal(created.status, 201, await created.clone().text());
-    paymentId = ((await created.json()) as { id: string }).id;
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    paymentId = created.body.id;
     page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
     page.setDefaultTimeout(15_000);
   });

@@ -7,11 +7,12 @@
 import "@klarna-interop/openapi-check/enforce";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
+import { freePort } from "../../../../tools/testing/src/ports.ts";
 import { type Storefront, startStorefront } from "../../src/storefront-server.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -51,15 +52,6 @@ export const CHROMIUM_ARGS: readonly string[] = Object.freeze([
 export async function launchBrowser(): Promise<Browser> {
   const { chromium } = await import("playwright-core");
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS] });
-}
-
-/** A free loopback port chosen by the OS (the gateway must know its public URL before it starts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 type RegisterWebhook = (klarnaUrl: string, apiKey: string, publicUrl: string) => Promise<unknown>;
@@ -168,6 +160,106 @@ export async function gatewayGet<T>(stack: Stack, path: string): Promise<T> {
   });
   if (!response.ok) throw new Error(`gateway ${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
+}
+
+/** Gateway merchant API POST (with a fresh Idempotency-Key); returns the status and the parsed body. */
+export async function gatewayPost<T>(
+  stack: Stack,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(new URL(path, stack.gateway.url), {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      "content-type": "application/json",
+      "idempotency-key": crypto.randomUUID(),
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** An interoperability token (USD) minted at the sandbox for a scenario, as Klarna issues a Partner's. */
+export async function mintToken(
+  stack: Stack,
+  input: { scenario: string; amount: number; format?: "jwt" | "opaque" },
+): Promise<string> {
+  const mint = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ currency: "USD", ...input }),
+  });
+  if (!mint.ok) throw new Error(`mint answered ${mint.status}: ${await mint.text()}`);
+  return ((await mint.json()) as { interoperability_token: string }).interoperability_token;
+}
+
+/** A payment state the checkout tests wait for. */
+export const FINAL_STATUS = '[data-payment-status="authorized"], [data-payment-status="captured"]';
+
+/** A stack and a browser for one `describe`: started in its `before`, closed in its `after`. */
+export interface BrowserStack {
+  readonly stack: Stack;
+  readonly browser: Browser;
+  /** A page in a context of its own (1100×900 unless given), 20 s default timeout. */
+  newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  /**
+   * Waits for a final payment state on the page; on timeout saves a failure screenshot and says what
+   * the page showed.
+   */
+  waitForFinal(page: Page): Promise<void>;
+}
+
+/**
+ * Declares the usual set-up of a browser suite: clears the scope's old failure screenshots, starts
+ * the stack (`settings`) and chromium before the tests, closes both after them. Call it inside the
+ * `describe` (use the result inside hooks and tests only).
+ */
+export function useBrowserStack(
+  scope: string,
+  settings: { klarnaApi?: "network" | "payment-requests" } = {},
+): BrowserStack {
+  let stack: Stack | undefined;
+  let browser: Browser | undefined;
+  const failures = failureScreenshots(scope);
+  before(async () => {
+    await failures.clear();
+    stack = await startStack(settings);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+  const started = <T>(value: T | undefined, name: string): T => {
+    if (value === undefined)
+      throw new Error(`useBrowserStack: the ${name} is not started (use it in hooks and tests)`);
+    return value;
+  };
+  return {
+    get stack() {
+      return started(stack, "stack");
+    },
+    get browser() {
+      return started(browser, "browser");
+    },
+    async newPage(viewport = { width: 1100, height: 900 }) {
+      const context = await started(browser, "browser").newContext({ viewport });
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      return page;
+    },
+    async waitForFinal(page) {
+      try {
+        await page.locator(FINAL_STATUS).waitFor({ timeout: 30_000 });
+      } catch (error) {
+        const shot = await failures.take(page);
+        const text = (await page.locator("main").textContent())?.replace(/\s+/g, " ").trim();
+        throw new Error(`no final payment state at ${page.url()} (${shot}): ${text}`, { cause: error });
+      }
+    },
+  };
 }
 
 /** Saves a full-page screenshot as test-artifacts/<name>.png. */

@@ -6,18 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, type Stack, skipReason, startStack } from "./harness.ts";
+import { launchBrowser, mintToken, type Stack, skipReason, startStack } from "./harness.ts";
 
 const reason = skipReason();
-
-async function mint(stack: Stack, scenario: string): Promise<string> {
-  const res = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ scenario, currency: "USD", amount: 4200 }),
-  });
-  return ((await res.json()) as { interoperability_token: string }).interoperability_token;
-}
 
 async function gateway(stack: Stack, method: string, path: string, body?: unknown) {
   const res = await fetch(`${stack.gateway.url}${path}`, {
@@ -57,7 +48,9 @@ describe("newcomer pages in chromium", { skip: reason ? `e2e skipped: ${reason}`
       currency: "USD",
       amount: 4200,
       reference: declinedReference,
-      klarna: { interoperability_token: await mint(stack, "kec_multi_step") },
+      klarna: {
+        interoperability_token: await mintToken(stack, { scenario: "kec_multi_step", amount: 4200 }),
+      },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const requestId = created.body.klarna.payment_request_id as string;
@@ -76,7 +69,7 @@ describe("newcomer pages in chromium", { skip: reason ? `e2e skipped: ${reason}`
     const session = await gateway(stack, "POST", "/v2/checkout/sessions", {
       currency: "USD",
       amount: 4200,
-      klarna: { interoperability_token: await mint(stack, "siwk") },
+      klarna: { interoperability_token: await mintToken(stack, { scenario: "siwk", amount: 4200 }) },
     });
     assert.equal(session.status, 201, JSON.stringify(session.body));
     checkoutUrl = session.body.url;
@@ -139,7 +132,9 @@ describe("newcomer pages in chromium", { skip: reason ? `e2e skipped: ${reason}`
         "token inspector with a token inspected",
         async () => {
           await phone.getByRole("tab", { name: "Token inspector" }).click();
-          await phone.getByLabel("Interoperability token").fill(await mint(stack, "kec_single_step"));
+          await phone
+            .getByLabel("Interoperability token")
+            .fill(await mintToken(stack, { scenario: "kec_single_step", amount: 4200 }));
           await phone.getByRole("button", { name: "Inspect" }).click();
           await phone.locator("#token-result").waitFor();
         },

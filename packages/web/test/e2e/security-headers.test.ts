@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, type Stack, skipReason, startStack } from "./harness.ts";
+import { gatewayPost, launchBrowser, mintToken, type Stack, skipReason, startStack } from "./harness.ts";
 
 const reason = skipReason();
 
@@ -67,23 +67,14 @@ describe("pages under the gateway's security headers", {
   });
 
   test("the hosted checkout loads Klarna's SDK and resolves the token", async () => {
-    const mint = await fetch(`${stack.sandbox.url}/_sandbox/interoperability-tokens`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ scenario: "standard", currency: "USD", amount: 4200 }),
+    const token = await mintToken(stack, { scenario: "standard", amount: 4200 });
+    const created = await gatewayPost<{ id: string; url: string }>(stack, "/v2/checkout/sessions", {
+      currency: "USD",
+      amount: 4200,
+      klarna: { interoperability_token: token },
     });
-    const { interoperability_token: token } = (await mint.json()) as { interoperability_token: string };
-    const created = await fetch(`${stack.gateway.url}/v2/checkout/sessions`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        "content-type": "application/json",
-        "idempotency-key": crypto.randomUUID(),
-      },
-      body: JSON.stringify({ currency: "USD", amount: 4200, klarna: { interoperability_token: token } }),
-    });
-    assert.equal(created.status, 201, await created.clone().text());
-    const { url } = (await created.json()) as { url: string };
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { url } = created.body;
     const page = await open(url);
     await page.waitForFunction(() => document.documentElement.dataset.interoperabilityStatus !== undefined);
     assert.ok(await page.evaluate(() => document.documentElement.dataset.interoperabilityStatus));
