@@ -2,7 +2,8 @@
  * Klarna answers the sandbox never gives, produced by a fake Klarna in front of it
  * (helpers/klarna-proxy.ts), on both engines: an APPROVED authorize without a payment transaction
  * id (a protocol fault: never `authorized`, left to reconcile), and a customer token Klarna issues
- * that is bound to another merchant (not saved, said on the timeline without the token).
+ * that is bound to another merchant (not saved, said on the timeline without the token); in the
+ * first generation, a confirmation or an AUTHORIZED request without a payment transaction id.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -11,7 +12,7 @@ import { claimCustomerToken } from "../src/customers/token-binding.ts";
 import { createMerchant } from "../src/index.ts";
 import { createReconciler } from "../src/reconcile/reconciler.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { type Json, useHarness } from "./helpers/harness.ts";
+import { type Json, paymentBody, useHarness } from "./helpers/harness.ts";
 import { type KlarnaProxy, startKlarnaProxy } from "./helpers/klarna-proxy.ts";
 import { approveAtKlarna, authorizeCalls, networkBody } from "./helpers/network.ts";
 
@@ -154,5 +155,66 @@ forEachEngine("Klarna protocol faults", (engine) => {
     const logs = h.logs.slice(logsBefore).join("");
     assert.match(logs, /customer token not saved/);
     assert.ok(!logs.includes(foreign), "the token is not in the logs");
+  });
+});
+
+forEachEngine("Klarna protocol faults (first generation)", (engine) => {
+  let proxy: KlarnaProxy;
+  const h = useHarness(engine, async (sandbox) => {
+    proxy = await startKlarnaProxy(sandbox.url);
+    return { gateway: { klarnaApi: "payment-requests", klarnaUrl: proxy.url } };
+  });
+  after(() => proxy?.close());
+  beforeEach(async () => {
+    proxy.rewrite = undefined;
+    await h.clearJournal();
+  });
+
+  it("a confirmation, then an AUTHORIZED request, without a payment transaction id → never authorized; a retry with the same key settles it on the one confirmation", async () => {
+    const dropConfirmed = (call: { path: string }, body: Json) => {
+      if (!call.path.endsWith("/confirm")) return undefined;
+      delete body.payment_transaction_id;
+      return body;
+    };
+    proxy.rewrite = dropConfirmed;
+    const minted = await h.mint({ scenario: "kec_single_step", currency: "USD", amount: 17800 });
+    const key = crypto.randomUUID();
+    const create = () =>
+      h.api("POST", "/v2/payments", {
+        body: paymentBody({
+          payment_method_options: { klarna: { interoperability_token: minted.interoperability_token } },
+        }),
+        idempotencyKey: key,
+      });
+    const first = await create();
+    assert.equal(first.status, 502, first.text);
+    const id = first.body.payment_id;
+    const pending = (await h.api("GET", `/v2/payments/${id}`)).body;
+    assert.equal(pending.status, "pending", "never authorized without a transaction to capture");
+    assert.equal(pending.failure.code, "klarna_protocol_error");
+    assert.equal(pending.klarna.payment_transaction_id, null);
+
+    // The retry reads the request, which Klarna (confirmed) now reports AUTHORIZED, still without it.
+    proxy.rewrite = (call, body: Json) => {
+      if (call.method !== "GET" || body.state !== "AUTHORIZED") return undefined;
+      delete body.state_context?.payment_transaction_id;
+      return body;
+    };
+    const second = await create();
+    assert.equal(second.status, 502, second.text);
+    assert.equal((await h.api("GET", `/v2/payments/${id}`)).body.status, "pending");
+
+    proxy.rewrite = undefined;
+    const third = await create();
+    assert.equal(third.status, 201, third.text);
+    assert.equal(third.body.id, id);
+    assert.equal(third.body.status, "authorized");
+    assert.match(third.body.klarna.payment_transaction_id, /\S/);
+    const confirms = (await h.journal({ method: "POST" })).filter((e) => e.path.endsWith("/confirm"));
+    assert.equal(confirms.length, 1, "one confirmation at Klarna");
+    const captured = await h.api("POST", `/v2/payments/${id}/capture`, {
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(captured.status, 200, captured.text);
   });
 });

@@ -71,22 +71,30 @@ export function authorizeOutcome(data: KlarnaAuthorizeResponse): KlarnaOutcome {
 }
 
 /**
- * An authorize answer as an outcome, refusing an APPROVED one without a payment transaction id: a
+ * An authorize answer as an outcome, refusing an APPROVED one without a payment transaction id (so
+ * do both first-generation calls: a created request already AUTHORIZED, a confirmation): a
  * payment authorized on nothing could never be captured or voided. That is Klarna's protocol fault
  * with an unknown outcome (`unavailable`): the payment is not marked authorized; it is resumed with
  * the same Klarna-Idempotency-Key (a merchant's retry, the reconciler, Klarna's webhook retry).
  */
 function checkedOutcome(data: KlarnaAuthorizeResponse, record: KlarnaCallRecord): KlarnaOutcome {
-  const outcome = authorizeOutcome(data);
-  if (outcome.kind === "approved" && !outcome.transactionId) {
-    const message = "Klarna answered APPROVED without a payment transaction id (protocol fault)";
-    throw new KlarnaError(
-      "unavailable",
-      message,
-      { ...record, outcome: "protocol_error", error: message },
-      { status: record.status },
-    );
-  }
+  return withTransaction(authorizeOutcome(data), record);
+}
+
+/** Klarna answered, but not as its API promises: an unknown outcome, resumed with the same key. */
+export function protocolFault(record: KlarnaCallRecord, message: string): KlarnaError {
+  return new KlarnaError(
+    "unavailable",
+    message,
+    { ...record, outcome: "protocol_error", error: message },
+    { status: record.status },
+  );
+}
+
+/** The outcome, unless it is an approval without a payment transaction id (a protocol fault). */
+function withTransaction(outcome: KlarnaOutcome, record: KlarnaCallRecord): KlarnaOutcome {
+  if (outcome.kind === "approved" && !outcome.transactionId)
+    throw protocolFault(record, "Klarna answered APPROVED without a payment transaction id (protocol fault)");
   return outcome;
 }
 
@@ -139,7 +147,7 @@ export function paymentRequestsGeneration(klarna: Client, version: "v1" | "v2"):
             ? { kind: "declined", reason: "DECLINED" }
             : { kind: "customer_action", request };
       return {
-        outcome,
+        outcome: withTransaction(outcome, result.record),
         record: result.record,
         detail: { payment_request_id: request.payment_request_id },
         request,
@@ -148,7 +156,10 @@ export function paymentRequestsGeneration(klarna: Client, version: "v1" | "v2"):
     async finish(call, key, correlationId) {
       const result = await klarna.confirm({ path: call.path, body: call.body }, key, correlationId);
       return {
-        outcome: { kind: "approved", transactionId: result.data.payment_transaction_id },
+        outcome: withTransaction(
+          { kind: "approved", transactionId: result.data.payment_transaction_id ?? null },
+          result.record,
+        ),
         record: result.record,
         detail: {},
       };

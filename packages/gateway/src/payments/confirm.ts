@@ -17,6 +17,7 @@ import {
 } from "@klarna-interop/core";
 import type { PaymentStatus } from "../domain/payment-state.ts";
 import { KlarnaError } from "../klarna/client.ts";
+import { protocolFault } from "../klarna/generations.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
 import { accountOf, type CallContext, callEntry, type FlowDeps } from "./common.ts";
 import type { PaymentPatch, TimelineEntry } from "./repository.ts";
@@ -35,6 +36,17 @@ export function settledStatus(state: string): PaymentStatus | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * False for a request Klarna says is AUTHORIZED while neither it nor the payment names the payment
+ * transaction: such a payment could never be captured or voided, so it is not marked authorized.
+ */
+export function authorizedWithTransaction(request: KlarnaPaymentRequest, row: PaymentRow): boolean {
+  return (
+    request.state !== "AUTHORIZED" ||
+    Boolean(request.state_context?.payment_transaction_id ?? row.klarna_payment_transaction_id)
+  );
 }
 
 function generation(deps: FlowDeps, row: PaymentRow) {
@@ -80,6 +92,8 @@ export async function paymentRequestOf(
   const klarna = generation(deps, row);
   if (row.klarna_payment_request_id) {
     const read = await klarna.read(row.klarna_payment_request_id, ctx.correlationId);
+    if (!authorizedWithTransaction(read.request, row))
+      throw protocolFault(read.record, "Klarna's request is AUTHORIZED without a payment transaction id");
     calls.push(callEntry(read.record));
     return { request: read.request, row };
   }

@@ -21,7 +21,7 @@ import {
   klarnaFailure,
   persist,
 } from "./common.ts";
-import { confirm, settledStatus } from "./confirm.ts";
+import { authorizedWithTransaction, confirm, settledStatus } from "./confirm.ts";
 import { resumePayment } from "./create.ts";
 import { finalizeAuthorization } from "./final-authorization.ts";
 import {
@@ -66,7 +66,7 @@ export async function applyKlarnaPaymentRequestState(
       throw await klarnaFailure(deps, error, row, calls);
     }
   } else {
-    const settled = settledStatus(request.state);
+    const settled = authorizedWithTransaction(request, row) ? settledStatus(request.state) : undefined;
     if (!settled || !canTransition(current, settled)) {
       await recordTimeline(db, row, calls);
       return { applied: false, payment: row, reason: "no_change" };
@@ -75,7 +75,10 @@ export async function applyKlarnaPaymentRequestState(
       status: settled,
       next_action: null,
       ...(settled === "authorized"
-        ? { klarna_payment_transaction_id: request.state_context?.payment_transaction_id ?? null }
+        ? {
+            klarna_payment_transaction_id:
+              request.state_context?.payment_transaction_id ?? row.klarna_payment_transaction_id,
+          }
         : {}),
       ...(settled === "failed"
         ? {
