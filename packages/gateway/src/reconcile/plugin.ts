@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { retryDueRevocations } from "../customers/revocation.ts";
+import { Problem } from "../errors.ts";
 import { createReconciler, type Reconciler } from "./reconciler.ts";
 
 declare module "../app.ts" {
@@ -31,8 +32,12 @@ export async function reconcilerPlugin(app: FastifyInstance): Promise<void> {
     db: app.gateway.store.db,
     payments: app.gateway.payments,
     intervalMs: interval || 5_000,
-    onError: (error, paymentId) =>
-      log.warn({ err: error, payment_id: paymentId }, "reconciliation attempt failed"),
+    onError: (error, paymentId) => {
+      // A capture, refund or cancel holds the payment: nothing was sent; the next round retries.
+      if (error instanceof Problem && error.code === "operation_in_progress")
+        log.debug({ payment_id: paymentId }, "payment busy with another operation; reconciled next round");
+      else log.warn({ err: error, payment_id: paymentId }, "reconciliation attempt failed");
+    },
     onSettled: (paymentId, status) => log.info({ payment_id: paymentId, status }, "payment reconciled"),
     revocations: (correlationId) =>
       retryDueRevocations({ db: app.gateway.store.db, klarna: app.gateway.klarna, log }, { correlationId }),
