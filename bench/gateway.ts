@@ -106,8 +106,10 @@ if (args["serve-gateway"] || args["serve-reference"]) {
       logger: args["log-info"]
         ? {
             level: "info",
-            stream: pino.destination({ dest: process.env.BENCH_LOG_FILE ?? "/dev/null", sync: false }) as unknown as NodeJS.WritableStream &
-              import("node:stream").Writable,
+            stream: pino.destination({
+              dest: process.env.BENCH_LOG_FILE ?? "/dev/null",
+              sync: false,
+            }) as unknown as NodeJS.WritableStream & import("node:stream").Writable,
           }
         : false,
     });
