@@ -22,7 +22,7 @@ import type { SqlDialect } from "./dialect.ts";
  */
 export function dispatchedUnlessSubscribed(merchantId: string, at: string): SqlValue {
   return sqlValue(
-    `case when exists (select 1 from "webhook_endpoints" where "merchant_id" = ? and "status" = 'enabled') then null else ? end`,
+    `case when exists (select 1 from webhook_endpoints where merchant_id = ? and status = 'enabled') then null else ? end`,
     [merchantId, at],
   );
 }
