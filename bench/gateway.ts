@@ -18,7 +18,12 @@
  * stops early rather than reuse one. Engines: SQLite always; PostgreSQL too when DATABASE_URL is set
  * (throwaway schemas, dropped after).
  *
- *   npx node bench/gateway.ts [--seconds 10] [--connections 50] [--tokens 6000] [--no-write] [--profile DIR]
+ *   npx node bench/gateway.ts [--seconds 10] [--rounds 2] [--connections 50] [--tokens 6000] [--no-write] [--profile DIR]
+ *
+ * Rounds: every payment case runs `--rounds` times, all cases in turn each round (reference,
+ * gateway, gateway with logging, … then again), and each case's rounds are merged (requests and CPU
+ * summed, so CPU per payment is over all of them): load that drifts during the run then weighs on
+ * every case alike, instead of on whichever ran when it peaked.
  *
  * Prints the tables and a JSON line; writes the `gateway` section of docs/benchmarks.md.
  * `--profile DIR` writes a `.cpuprofile` per server process into DIR.
@@ -48,6 +53,8 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "50" },
     tokens: { type: "string", default: "6000" },
+    /** Each payment case runs this many times, the cases interleaved, and its rows are merged. */
+    rounds: { type: "string", default: "2" },
     "no-write": { type: "boolean", default: false },
     /** Directory for V8 CPU profiles of the server processes. */
     profile: { type: "string" },
@@ -99,8 +106,10 @@ if (args["serve-gateway"] || args["serve-reference"]) {
       logger: args["log-info"]
         ? {
             level: "info",
-            stream: pino.destination({ dest: "/dev/null", sync: false }) as unknown as NodeJS.WritableStream &
-              import("node:stream").Writable,
+            stream: pino.destination({
+              dest: process.env.BENCH_LOG_FILE ?? "/dev/null",
+              sync: false,
+            }) as unknown as NodeJS.WritableStream & import("node:stream").Writable,
           }
         : false,
     });
@@ -143,6 +152,7 @@ interface Child {
 
 async function startChild(argv: string[]): Promise<Child> {
   const profiling = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
+  if (process.env.BENCH_NODE_ARGS) profiling.push(...process.env.BENCH_NODE_ARGS.split(" "));
   const child = spawn(process.execPath, [...profiling, ...argv], { stdio: ["pipe", "pipe", "inherit"] });
   const lines: Interface = createInterface({ input: child.stdout! });
   const next = () =>
@@ -480,27 +490,42 @@ async function main(): Promise<void> {
       };
     };
     const only = args.cases ? new RegExp(args.cases) : undefined;
-    const run = async (
-      name: string,
-      mode: "--serve-gateway" | "--serve-reference" | { workers: number },
-      engine: object,
-      extra: string[] = [],
-    ) => {
-      if (only && !only.test(name)) return;
-      const engineOptions = engine as { database: string };
-      rows.push(
-        await paymentCase(name, mode, engineOptions, sandbox, extra, connections, seconds, tokenCount),
-      );
-    };
-
-    await run("reference, SQLite", "--serve-reference", sqlite());
-    await run("gateway, SQLite", "--serve-gateway", sqlite());
-    await run("gateway, SQLite, logging at info", "--serve-gateway", sqlite(), ["--log-info"]);
-    if (pgUrl) {
-      await run("reference, PostgreSQL", "--serve-reference", postgres("ref"));
-      await run("gateway, PostgreSQL", "--serve-gateway", postgres("gw"));
-      await run("gateway, PostgreSQL, --workers 2", { workers: 2 }, postgres("gw2"));
+    type Mode = "--serve-gateway" | "--serve-reference" | { workers: number };
+    type Case = { name: string; mode: Mode; engine: () => object; extra?: string[] };
+    const all: Case[] = [
+      { name: "reference, SQLite", mode: "--serve-reference", engine: sqlite },
+      { name: "gateway, SQLite", mode: "--serve-gateway", engine: sqlite },
+      {
+        name: "gateway, SQLite, logging at info",
+        mode: "--serve-gateway",
+        engine: sqlite,
+        extra: ["--log-info"],
+      },
+      ...(pgUrl
+        ? [
+            {
+              name: "reference, PostgreSQL",
+              mode: "--serve-reference" as Mode,
+              engine: () => postgres("ref"),
+            },
+            { name: "gateway, PostgreSQL", mode: "--serve-gateway" as Mode, engine: () => postgres("gw") },
+            { name: "gateway, PostgreSQL, --workers 2", mode: { workers: 2 }, engine: () => postgres("gw2") },
+          ]
+        : []),
+    ];
+    const cases = all.filter((c) => !only || only.test(c.name));
+    const rounds: Row[][] = [];
+    for (let round = 0; round < Math.max(1, Number(args.rounds)); round++) {
+      const done: Row[] = [];
+      for (const c of cases) {
+        const engine = c.engine() as { database: string };
+        done.push(
+          await paymentCase(c.name, c.mode, engine, sandbox, c.extra ?? [], connections, seconds, tokenCount),
+        );
+      }
+      rounds.push(done);
     }
+    rows.push(...cases.map((_, i) => mergeRows(rounds.map((r) => r[i]!))));
   } finally {
     await stopChild(sandbox.child);
     if (pgUrl) {
@@ -510,4 +535,44 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   report(rows, detail, { connections, seconds, write: !args["no-write"] });
+}
+
+/**
+ * One row for several runs of a case: requests, seconds and errors summed; CPU and round trips per
+ * payment over all of them (weighted by requests); latency percentiles averaged.
+ */
+function mergeRows(runs: Row[]): Row {
+  const first = runs[0]!;
+  if (runs.length === 1) return first;
+  const requests = runs.reduce((a, r) => a + r.requests, 0);
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
+  const weighted = (get: (r: Row) => number | undefined): number | undefined => {
+    let sum = 0;
+    for (const r of runs) {
+      const v = get(r);
+      if (v === undefined) return undefined;
+      sum += v * r.requests;
+    }
+    return sum / Math.max(requests, 1);
+  };
+  const mean = (get: (r: Row) => number) => runs.reduce((a, r) => a + get(r), 0) / runs.length;
+  const cpu: Row["cpu"] = { cannon: weighted((r) => r.cpu.cannon)! };
+  for (const k of ["server", "postgres", "sandbox"] as const) {
+    const v = weighted((r) => r.cpu[k]);
+    if (v !== undefined) cpu[k] = v;
+  }
+  const roundTrips = weighted((r) => r.roundTrips);
+  return {
+    name: first.name,
+    requests,
+    reqPerSec: Math.round(requests / Math.max(seconds, 0.001)),
+    p50: mean((r) => r.p50),
+    p99: mean((r) => r.p99),
+    non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    seconds: Number(seconds.toFixed(1)),
+    cpu,
+    ...(roundTrips === undefined ? {} : { roundTrips }),
+    rounds: runs.length,
+  };
 }

@@ -9,6 +9,7 @@ import { claimDueDeliveries } from "../src/outbox/claim.ts";
 import { dispatchOutbox } from "../src/outbox/dispatch.ts";
 import { purgeWebhookHistory } from "../src/outbox/purge.ts";
 import { createWebhookWorker, type WebhookWorker, type WebhookWorkerOptions } from "../src/outbox/worker.ts";
+import { findPaymentById, insertPayment } from "../src/payments/repository.ts";
 import type { Store } from "../src/store/index.ts";
 import { generateWebhookSecret, verifyWebhook } from "../src/webhooks/standard-webhooks.ts";
 import { insertTestMerchant, insertTestPayment, outboxDrained } from "./fixtures/rows.ts";
@@ -283,6 +284,49 @@ forEachEngine("webhook delivery worker", (engine) => {
       .where("outbox_id", "=", id)
       .execute();
     assert.equal(deliveries.length, 0);
+  });
+
+  it("a payment's event is stamped dispatched in its own write when its merchant has no enabled endpoint; with one, the dispatcher fans it out", async () => {
+    const template = await findPaymentById(store.db, "pay_x");
+    assert.ok(template);
+    const lonely = await insertTestMerchant(store);
+    const subscribed = await insertTestMerchant(store);
+    const hooks = await receiver();
+    await store.db
+      .insertInto("webhook_endpoints")
+      .values({
+        id: newId("we"),
+        merchant_id: subscribed,
+        url: hooks.url,
+        events: JSON.stringify(["*"]),
+        secret: generateWebhookSecret(),
+        status: "enabled",
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+    const write = async (merchant: string) => {
+      const row = { ...template, id: newId("pay"), merchant_id: merchant, status: "pending", version: 0 };
+      await insertPayment(store.db, row, [], null);
+      return store.db
+        .selectFrom("outbox")
+        .select(["id", "created_at", "dispatched_at"])
+        .where("subject_id", "=", row.id)
+        .executeTakeFirstOrThrow();
+    };
+    const quiet = await write(lonely);
+    assert.equal(quiet.dispatched_at, quiet.created_at, "nothing to fan out: dispatched as written");
+    const heard = await write(subscribed);
+    assert.equal(heard.dispatched_at, null, "an enabled endpoint: left to the dispatcher");
+    const worker = newWorker({ db: store.db, dialect });
+    await worker.runOnce();
+    const deliveries = await store.db
+      .selectFrom("webhook_deliveries")
+      .select(["outbox_id", "status"])
+      .where("outbox_id", "in", [quiet.id, heard.id])
+      .execute();
+    assert.deepEqual(deliveries, [{ outbox_id: heard.id, status: "succeeded" }]);
+    assert.equal(hooks.received.length, 1);
   });
 
   it("takes over rows whose holder died (lease expired), and leaves live leases alone", async () => {

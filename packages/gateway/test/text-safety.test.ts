@@ -151,11 +151,27 @@ forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
         headers: { authorization: `Bearer ${h.apiKey}`, "content-type": "application/json" },
         body,
       });
-      const problem = (await res.json()) as { code: string };
+      const problem = (await res.json()) as { code: string; errors: { detail: string }[] };
       assert.equal(res.status, 400, JSON.stringify(problem));
       assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);
       assert.equal(problem.code, "invalid_utf8");
+      // The offset of the first byte of the sequence that is not UTF-8.
+      assert.equal(problem.errors[0]?.detail, `invalid UTF-8 at or after byte ${prefix.length}`);
     }
+    // The Klarna webhook route reads its body raw (for the HMAC): refused the same way, before the
+    // signature is even looked at.
+    const hook = await fetch(`${h.gateway.url}/webhooks/klarna`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: Buffer.concat([
+        Buffer.from('{"metadata":{"event_id":"e'),
+        Buffer.from([0xff]),
+        Buffer.from('"}}'),
+      ]),
+    });
+    const refused = (await hook.json()) as { code: string };
+    assert.equal(hook.status, 400, JSON.stringify(refused));
+    assert.equal(refused.code, "invalid_utf8");
     assert.deepEqual(await h.journal(), []);
     assert.deepEqual(await counts(), before);
   });

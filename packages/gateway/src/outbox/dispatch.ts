@@ -10,8 +10,22 @@
  */
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { newId } from "../domain/ids.ts";
+import { type SqlValue, sqlValue } from "../store/fast-writes.ts";
 import type { Database } from "../store/schema.ts";
 import type { SqlDialect } from "./dialect.ts";
+
+/**
+ * The `dispatched_at` of a new outbox row, decided in the row's own insert: its creation time when
+ * the merchant has no enabled endpoint (there is nothing to fan out: the dispatcher would only stamp
+ * it, rewriting the row and its index entry a moment later), else null (the dispatcher fans it
+ * out). Either way the decision is the one a dispatch run at that instant would take.
+ */
+export function dispatchedUnlessSubscribed(merchantId: string, at: string): SqlValue {
+  return sqlValue(
+    `case when exists (select 1 from webhook_endpoints where merchant_id = ? and status = 'enabled') then null else ? end`,
+    [merchantId, at],
+  );
+}
 
 /** True when an endpoint subscribed to `events` wants `type` (`*` = all, `payment.*` = prefix). */
 export function endpointWants(events: readonly string[], type: string): boolean {

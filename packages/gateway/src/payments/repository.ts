@@ -16,6 +16,7 @@ import type { Kysely, Transaction, Updateable } from "kysely";
 import { newId } from "../domain/ids.ts";
 import { assertTransition, type PaymentStatus } from "../domain/payment-state.ts";
 import { Problem } from "../errors.ts";
+import { dispatchedUnlessSubscribed } from "../outbox/dispatch.ts";
 import {
   attachmentApplied,
   type IdempotencyHandle,
@@ -69,7 +70,7 @@ function outboxRow(payment: PaymentRow, at: string) {
     subject_id: payment.id,
     payload: JSON.stringify({ id, type, created_at: at, data: { object: serializePayment(payment) } }),
     created_at: at,
-    dispatched_at: null,
+    dispatched_at: dispatchedUnlessSubscribed(payment.merchant_id, at),
     claimed_until: null,
     attempts: 0,
   };

@@ -13,6 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Problem } from "../errors.ts";
+import { utf8Text } from "./text-safety.ts";
 
 const FORBIDDEN_KEY = "forbidden_key";
 
@@ -81,8 +82,14 @@ function patternToRegExp(url: string): RegExp {
 export function installHttpSemantics(app: FastifyInstance): void {
   app.removeContentTypeParser("text/plain");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    const text = String(body);
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8Text(body as Buffer);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
     if (text.length === 0) {
       const meaning = emptyBody(request);
       if (meaning === "required") {

@@ -1,5 +1,5 @@
 /**
- * Security headers on every response (@fastify/helmet), written for the pages the gateway serves
+ * Security headers on every response (helmet), written for the pages the gateway serves
  * (`/dashboard`, `/checkout/:id`, `/docs`) and harmless on the JSON API:
  * - Content-Security-Policy without inline script: scripts from this origin and Klarna's (the hosted
  *   checkout loads Klarna's web SDK, which calls Klarna's API), no plugins, no `<base>` tricks;
@@ -10,9 +10,14 @@
  * - `Strict-Transport-Security` only when the page is served over TLS (the gateway's public URL is
  *   https, or the request arrived over TLS): over plain HTTP the header means nothing to browsers and
  *   would pin a development host.
+ *
+ * The headers are the same on every response, so helmet renders them once at start-up and each
+ * request only copies them onto its reply (@fastify/helmet built a helmet middleware, parsing the
+ * CSP directives, on every request: ~2% of a payment's CPU).
  */
-import helmet from "@fastify/helmet";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
+import helmet from "helmet";
 import type { GatewayConfig } from "../config.ts";
 
 const HSTS = "max-age=31536000; includeSubDomains";
@@ -36,17 +41,36 @@ export function cspDirectives(config: GatewayConfig): Record<string, string[]> {
   };
 }
 
-/** Registers the headers on every route of `app`. */
-export async function installSecurityHeaders(app: FastifyInstance, config: GatewayConfig): Promise<void> {
-  await app.register(helmet, {
+/** The headers helmet sets with the gateway's options, rendered once (name lower-case → value). */
+export function securityHeaders(config: GatewayConfig): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader(name: string, value: unknown) {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  helmet({
     contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(config) },
     frameguard: { action: "deny" },
     referrerPolicy: { policy: "no-referrer" },
     hsts: false,
+  })({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
+    if (error) throw error;
   });
+  return headers;
+}
+
+/** Registers the headers on every route of `app`. */
+export async function installSecurityHeaders(app: FastifyInstance, config: GatewayConfig): Promise<void> {
   const tlsPublicUrl = config.publicUrl?.startsWith("https:") ?? false;
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (tlsPublicUrl || request.protocol === "https") reply.header("strict-transport-security", HSTS);
-    return payload;
+  const headers = securityHeaders(config);
+  if (tlsPublicUrl) headers["strict-transport-security"] = HSTS;
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.headers(headers);
+    if (!tlsPublicUrl && request.protocol === "https") reply.header("strict-transport-security", HSTS);
+    done();
   });
 }

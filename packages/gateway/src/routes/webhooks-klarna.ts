@@ -24,6 +24,7 @@ import { Type } from "typebox";
 import { Problem } from "../errors.ts";
 import type { KlarnaPaymentRequest } from "../klarna/types.ts";
 import { problemResponse } from "../plugins/openapi.ts";
+import { utf8Text } from "../plugins/text-safety.ts";
 import { claimKlarnaEvent, completeKlarnaEvent, failKlarnaEvent } from "../webhooks/klarna-events.ts";
 import {
   KLARNA_SIGNATURE_HEADER,
@@ -110,7 +111,13 @@ export async function klarnaWebhookRoutes(app: FastifyInstance): Promise<void> {
   // The HMAC covers the exact bytes Klarna sent, so this route (only: the plugin is encapsulated)
   // keeps the body as text and parses it itself after verification.
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
+    try {
+      done(null, utf8Text(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
 
   app.post(
     "/webhooks/klarna",

@@ -12,6 +12,42 @@ import type { Database } from "./schema.ts";
 const cache = new Map<string, string>();
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
+/**
+ * A column value the database computes in the write itself: `text` is an SQL expression with a `?`
+ * for each of `params` (bound as text, never spliced). Its text is part of the cached SQL, so it
+ * must be a constant of the code, never built from input.
+ */
+export interface SqlValue {
+  readonly sqlValue: true;
+  readonly text: string;
+  readonly params: readonly string[];
+}
+
+/** A computed column value (see `SqlValue`). */
+export function sqlValue(text: string, params: readonly string[]): SqlValue {
+  return { sqlValue: true, text, params };
+}
+
+export function isSqlValue(value: unknown): value is SqlValue {
+  return typeof value === "object" && value !== null && (value as Partial<SqlValue>).sqlValue === true;
+}
+
+/** Appends a column's parameters: the value itself, or a computed value's own parameters. */
+export function bindValue(parameters: unknown[], value: unknown): void {
+  if (isSqlValue(value)) parameters.push(...value.params);
+  else parameters.push(value ?? null);
+}
+
+/** The computed-value texts of a row, by column (`""` for a plain value): part of a cache key. */
+export function expressionKey(row: Record<string, unknown>, columns: readonly string[]): string {
+  let key = "";
+  for (const c of columns) {
+    const v = row[c];
+    if (isSqlValue(v)) key += `${c}=${v.text};`;
+  }
+  return key;
+}
+
 function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
@@ -37,17 +73,26 @@ function cachedSql(postgres: boolean, key: string, build: (placeholder: () => st
   return text;
 }
 
-/** The cached `INSERT` text of `insertRows` / `insertIfAbsent`. */
+/**
+ * The cached `INSERT` text of `insertRows` / `insertIfAbsent`; `first` (the first row) gives the
+ * expressions of computed columns (`SqlValue`), which every row must share.
+ */
 export function insertSql(
   postgres: boolean,
   table: string,
   columns: string[],
   rows: number,
   conflictColumns: readonly string[] = [],
+  first?: Record<string, unknown>,
 ): string {
-  const key = `insert|${table}|${columns.join(",")}|${rows}|${conflictColumns.join(",")}`;
+  const expressions = first ? expressionKey(first, columns) : "";
+  const key = `insert|${table}|${columns.join(",")}|${rows}|${conflictColumns.join(",")}|${expressions}`;
   return cachedSql(postgres, key, (p) => {
-    const tuple = () => `(${columns.map(() => p()).join(", ")})`;
+    const value = (c: string) => {
+      const v = first?.[c];
+      return isSqlValue(v) ? `(${v.text.replace(/\?/g, () => p())})` : p();
+    };
+    const tuple = () => `(${columns.map(value).join(", ")})`;
     const values = Array.from({ length: rows }, tuple).join(", ");
     let text = `insert into ${quote(table)} (${columns.map(quote).join(", ")}) values ${values}`;
     if (conflictColumns.length > 0)
@@ -70,8 +115,10 @@ export async function insertRows<T extends keyof Database>(
   const columns = Object.keys(first);
   const postgres = isPostgres(db);
   const parameters: unknown[] = [];
-  for (const row of rows) for (const column of columns) parameters.push(row[column] ?? null);
-  await db.executeQuery(CompiledQuery.raw(insertSql(postgres, table, columns, rows.length), parameters));
+  for (const row of rows) for (const column of columns) bindValue(parameters, row[column]);
+  await db.executeQuery(
+    CompiledQuery.raw(insertSql(postgres, table, columns, rows.length, [], first), parameters),
+  );
 }
 
 /**

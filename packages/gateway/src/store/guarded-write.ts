@@ -16,9 +16,12 @@
  */
 import { CompiledQuery, type Kysely, PostgresAdapter } from "kysely";
 import {
+  bindValue,
+  expressionKey,
   insertIfAbsent,
   insertRows,
   insertSql,
+  isSqlValue,
   updateByIdAndVersion,
   updateByIdAndVersionSql,
   updateWhere,
@@ -83,8 +86,11 @@ function shapeKey(write: GuardedWrite): string {
       ? `gi|${g.insert}|${Object.keys(g.row)}|${g.onConflict ?? ""}`
       : `gu|${g.update}|${setColumns(g.patch)}`,
   ];
-  for (const i of write.inserts ?? [])
-    parts.push(`i|${i.table}|${Object.keys(i.rows[0] ?? {})}|${i.rows.length}`);
+  for (const i of write.inserts ?? []) {
+    const first = i.rows[0] ?? {};
+    const columns = Object.keys(first);
+    parts.push(`i|${i.table}|${columns}|${i.rows.length}|${expressionKey(first, columns)}`);
+  }
   for (const u of write.updates ?? [])
     parts.push(`u|${u.table}|${setColumns(u.patch)}|${Object.keys(u.where)}`);
   return parts.join(";");
@@ -125,9 +131,15 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
   for (const { table, rows } of write.inserts ?? []) {
     const columns = Object.keys(rows[0] ?? {});
     if (columns.length === 0) continue;
-    for (const row of rows) for (const c of columns) bind(row[c]);
+    for (const row of rows) for (const c of columns) bindValue(parameters, row[c]);
     if (build) {
-      const tuples = rows.map(() => `(${columns.map(p).join(", ")})`).join(", ");
+      // A computed value (SqlValue) is its expression, its parameters bound as text.
+      const first = rows[0] ?? {};
+      const value = (c: string) => {
+        const v = first[c];
+        return isSqlValue(v) ? `(${v.text.replace(/\?/g, () => p("text"))})` : p(c);
+      };
+      const tuples = rows.map(() => `(${columns.map(value).join(", ")})`).join(", ");
       const names = columns.map(quote).join(", ");
       parts.push(
         `w${++w} as (insert into ${quote(table)} (${names}) select * from (values ${tuples}) as v (${names}) where exists (select 1 from g))`,
@@ -195,8 +207,8 @@ function applySync(sqlite: RawSqlite, write: GuardedWrite): boolean {
         const columns = Object.keys(rows[0] ?? {});
         if (columns.length === 0) continue;
         const parameters: unknown[] = [];
-        for (const row of rows) for (const c of columns) parameters.push(row[c] ?? null);
-        sqlite.run(insertSql(false, table, columns, rows.length), parameters);
+        for (const row of rows) for (const c of columns) bindValue(parameters, row[c]);
+        sqlite.run(insertSql(false, table, columns, rows.length, [], rows[0]), parameters);
       }
       for (const { table, patch, where } of write.updates ?? []) {
         const columns = setColumns(patch);
