@@ -10,7 +10,7 @@ import { parse } from "graphql";
 import { klarnaOrderCustomFields } from "./custom-fields.ts";
 import { klarnaEligibilityChecker } from "./eligibility-checker.ts";
 import { klarnaPaymentHandler } from "./payment-handler.ts";
-import { klarnaPaymentProcess } from "./payment-process.ts";
+import { klarnaPaymentProcess, klarnaRefundProcess } from "./payment-process.ts";
 import { KlarnaAdminResolver, KlarnaShopResolver } from "./refresh.ts";
 
 export class KlarnaInteropPlugin {}
@@ -27,6 +27,8 @@ export function configureKlarna(config: RuntimeVendureConfig): RuntimeVendureCon
   }
   payment.process ??= [];
   if (!payment.process.includes(klarnaPaymentProcess)) payment.process.push(klarnaPaymentProcess);
+  payment.refundProcess ??= [];
+  if (!payment.refundProcess.includes(klarnaRefundProcess)) payment.refundProcess.push(klarnaRefundProcess);
   const existing = new Set((config.customFields.Order ?? []).map((f) => f.name));
   config.customFields.Order = [
     ...(config.customFields.Order ?? []),

@@ -17,10 +17,12 @@
  */
 import { Inject } from "@nestjs/common";
 import { Args, Mutation, Resolver } from "@nestjs/graphql";
+import type { CreatePaymentResult } from "@vendure/core";
 import {
   ActiveOrderService,
   Allow,
   Ctx,
+  EntityNotFoundError,
   type ID,
   type Order,
   OrderService,
@@ -33,14 +35,59 @@ import {
   Transaction,
   TransactionalConnection,
 } from "@vendure/core";
+import { type CreateResult, sendPayment, type UnknownOutcome } from "./create-payment.ts";
 import { getPayment } from "./gateway-client.ts";
-import { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-handler.ts";
-import { gatewayOf, HANDLER_CODE, settingsOf } from "./settings.ts";
+import { sendRefund } from "./payment-handler.ts";
+import { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
+import { gatewayOf, HANDLER_CODE, type HandlerSettings, settingsOf } from "./settings.ts";
 
 interface Services {
   paymentService: PaymentService;
   paymentMethodService: PaymentMethodService;
   connection: TransactionalConnection;
+}
+
+/** The plugin's settings for a payment, or undefined when another handler made it. */
+async function klarnaSettingsOf(
+  ctx: RequestContext,
+  services: Services,
+  payment: Payment,
+): Promise<HandlerSettings | undefined> {
+  const { paymentMethod, handler } = await services.paymentMethodService.getMethodAndOperations(
+    ctx,
+    payment.method,
+  );
+  return handler.code === HANDLER_CODE ? settingsOf(paymentMethod) : undefined;
+}
+
+/** What the gateway says now: a read by id, or the unanswered request sent again with its key. */
+async function verdictOf(settings: HandlerSettings, payment: Payment): Promise<CreateResult | undefined> {
+  const unknown = payment.metadata as Partial<UnknownOutcome> | undefined;
+  if (!payment.transactionId) {
+    if (!unknown?.idempotencyKey || !unknown.request) return undefined;
+    return sendPayment(gatewayOf(settings), payment.amount, {
+      idempotencyKey: unknown.idempotencyKey,
+      request: unknown.request,
+    });
+  }
+  const remote = await getPayment(gatewayOf(settings), payment.transactionId);
+  const state = vendureStateOf(remote.status);
+  const metadata = { public: publicMetadata(remote) };
+  if (state === "Declined") {
+    return {
+      amount: payment.amount,
+      state,
+      transactionId: remote.id,
+      metadata,
+      errorMessage: `Klarna declined: ${remote.failure?.message ?? "no reason given"}`,
+    };
+  }
+  return {
+    amount: payment.amount,
+    state: (state ?? AWAITING_KLARNA) as CreatePaymentResult["state"],
+    transactionId: remote.id,
+    metadata,
+  };
 }
 
 /** Moves one `AwaitingKlarna` payment to the gateway's verdict; answers the payment's state after it. */
@@ -50,21 +97,58 @@ export async function refreshPayment(
   payment: Payment,
 ): Promise<string> {
   if ((payment.state as string) !== AWAITING_KLARNA) return payment.state;
-  const { paymentMethod, handler } = await services.paymentMethodService.getMethodAndOperations(
-    ctx,
-    payment.method,
-  );
-  if (handler.code !== HANDLER_CODE) return payment.state;
-  const remote = await getPayment(gatewayOf(settingsOf(paymentMethod)), payment.transactionId);
-  const state = vendureStateOf(remote.status);
-  if (state === undefined) return payment.state;
-  payment.metadata = { ...payment.metadata, public: publicMetadata(remote) };
-  if (state === "Declined")
-    payment.errorMessage = `Klarna declined: ${remote.failure?.message ?? "no reason given"}`;
+  const settings = await klarnaSettingsOf(ctx, services, payment);
+  if (!settings) return payment.state;
+  const verdict = await verdictOf(settings, payment);
+  if (!verdict) return payment.state;
+  // The request and key are kept only until the gateway has answered.
+  const {
+    idempotencyKey: _key,
+    request: _request,
+    ...kept
+  } = (payment.metadata ?? {}) as Record<string, unknown>;
+  const stillUnknown = (verdict.metadata?.public as { outcomeUnknown?: boolean } | undefined)?.outcomeUnknown;
+  payment.metadata = stillUnknown ? payment.metadata : { ...kept, ...verdict.metadata };
+  if (verdict.transactionId) payment.transactionId = verdict.transactionId;
+  if ("errorMessage" in verdict && verdict.errorMessage) payment.errorMessage = verdict.errorMessage;
   await services.connection.getRepository(ctx, PaymentEntity).save(payment, { reload: false });
-  const moved = await services.paymentService.transitionToState(ctx, payment.id, state);
+  if ((verdict.state as string) === AWAITING_KLARNA) return payment.state;
+  const moved = await services.paymentService.transitionToState(ctx, payment.id, verdict.state);
   if (!(moved instanceof PaymentEntity)) throw new Error(`Klarna: ${moved.message}`);
   return moved.state;
+}
+
+/**
+ * Sends each `Pending` refund of a Klarna payment whose outcome was unknown again with its key, and
+ * moves it to `Settled` (with the gateway's id) or `Failed` (refused: nothing moved).
+ */
+export async function refreshRefunds(
+  ctx: RequestContext,
+  services: Services & { orderService: OrderService },
+  payment: Payment,
+): Promise<void> {
+  const pending = (payment.refunds ?? []).filter(
+    (r) => r.state === "Pending" && typeof r.metadata?.idempotencyKey === "string",
+  );
+  if (pending.length === 0) return;
+  const settings = await klarnaSettingsOf(ctx, services, payment);
+  if (!settings) return;
+  for (const refund of pending) {
+    const result = await sendRefund(
+      settings,
+      payment.transactionId,
+      refund.total,
+      refund.metadata.idempotencyKey as string,
+    );
+    if (result.state === "Pending") continue;
+    const moved = await services.orderService.transitionRefundToState(
+      ctx,
+      refund.id,
+      result.state,
+      result.transactionId,
+    );
+    if (!(moved instanceof Object && "state" in moved)) throw new Error("Klarna: the refund did not move");
+  }
 }
 
 function method(target: object, name: string, decorators: MethodDecorator[]): void {
@@ -99,21 +183,34 @@ export class KlarnaShopResolver {
   }
 }
 
-/** Admin API: `refreshKlarnaPayment(paymentId: ID!): Payment`. */
+/**
+ * Admin API: `refreshKlarnaPayment(paymentId: ID!): Payment`: the payment, and its refunds whose
+ * outcome was unknown.
+ */
 export class KlarnaAdminResolver {
-  readonly services: Services;
+  readonly services: Services & { orderService: OrderService };
   constructor(
     paymentService: PaymentService,
     paymentMethodService: PaymentMethodService,
     connection: TransactionalConnection,
+    orderService: OrderService,
   ) {
-    this.services = { paymentService, paymentMethodService, connection };
+    this.services = { paymentService, paymentMethodService, connection, orderService };
   }
 
   async refreshKlarnaPayment(ctx: RequestContext, args: { paymentId: ID }): Promise<Payment> {
-    const payment = await this.services.connection.getEntityOrThrow(ctx, PaymentEntity, args.paymentId);
+    const load = () =>
+      this.services.connection.getEntityOrThrow(ctx, PaymentEntity, args.paymentId, {
+        relations: ["order", "refunds"],
+      });
+    const payment = await load();
+    // Payments belong to no channel themselves: only one whose order is in this channel is found.
+    if (!(await this.services.orderService.findOne(ctx, payment.order.id))) {
+      throw new EntityNotFoundError("Payment", args.paymentId);
+    }
     await refreshPayment(ctx, this.services, payment);
-    return this.services.connection.getEntityOrThrow(ctx, PaymentEntity, args.paymentId);
+    await refreshRefunds(ctx, this.services, await load());
+    return load();
   }
 }
 
@@ -136,7 +233,12 @@ method(KlarnaShopResolver.prototype, "refreshKlarnaPayment", [
 ]);
 Resolver()(KlarnaShopResolver);
 
-for (const [index, token] of [PaymentService, PaymentMethodService, TransactionalConnection].entries()) {
+for (const [index, token] of [
+  PaymentService,
+  PaymentMethodService,
+  TransactionalConnection,
+  OrderService,
+].entries()) {
   Inject(token)(KlarnaAdminResolver, undefined, index);
 }
 Ctx()(KlarnaAdminResolver.prototype, "refreshKlarnaPayment", 0);
