@@ -10,7 +10,7 @@
  *   `Pending` → `Pending`); `refreshKlarnaPayment` moves it to `Settled` or `Failed` later.
  * @module
  */
-import type { defaultRefundProcess, PaymentProcess } from "@vendure/core";
+import type { PaymentOptions, PaymentProcess } from "@vendure/core";
 
 declare module "@vendure/core" {
   interface CustomPaymentStates {
@@ -25,8 +25,8 @@ export const klarnaPaymentProcess: PaymentProcess<"AwaitingKlarna"> = {
   },
 };
 
-/** A `RefundProcess` (that interface is not exported by `@vendure/core`; its default process is). */
-export const klarnaRefundProcess: typeof defaultRefundProcess = {
+/** A `RefundProcess` (`@vendure/core` does not export that interface by name). */
+export const klarnaRefundProcess: NonNullable<PaymentOptions["refundProcess"]>[number] = {
   transitions: {
     Pending: { to: ["Pending"] },
   },
