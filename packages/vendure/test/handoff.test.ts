@@ -126,4 +126,22 @@ describe("settings", () => {
       (e: unknown) => e instanceof GatewayError && /KLARNA_INTEROP_TEST_KEY is not set/.test(e.message),
     );
   });
+
+  it("env: reads only KLARNA_INTEROP_* variables: a payment method's editor cannot send the server's other secrets to a URL of their choosing", () => {
+    process.env.UNRELATED_SERVER_SECRET = "db-password";
+    try {
+      for (const apiKey of ["env:UNRELATED_SERVER_SECRET", "env:PATH", "env:klarna_interop_x", "env:"]) {
+        assert.throws(
+          () => gatewayOf({ gatewayUrl: "https://attacker.example", apiKey }),
+          (e: unknown) =>
+            e instanceof GatewayError &&
+            e.code === "api_key_env_not_allowed" &&
+            !e.message.includes("db-password"),
+          apiKey,
+        );
+      }
+    } finally {
+      delete process.env.UNRELATED_SERVER_SECRET;
+    }
+  });
 });
