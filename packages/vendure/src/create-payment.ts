@@ -13,6 +13,7 @@
  * @module
  */
 import type { CreatePaymentErrorResult, CreatePaymentResult, Order, PaymentState } from "@vendure/core";
+import { AmountError, gatewayAmount } from "./amounts.ts";
 import * as gateway from "./gateway-client.ts";
 import { GatewayError, type GatewayPayment, type GatewaySettings } from "./gateway-client.ts";
 import { pickHandoff } from "./handoff.ts";
@@ -111,14 +112,16 @@ export async function createKlarnaPayment(
   // A value the gateway would refuse: the order gets the reason, and nothing is sent anywhere.
   if (!picked.ok) return errorResult(amount, picked.message);
   let settings: GatewaySettings;
+  let minor: number;
   try {
     settings = gatewayOf(args);
+    minor = gatewayAmount(amount, order.currencyCode);
   } catch (error) {
-    if (!(error instanceof GatewayError)) throw error;
+    if (!(error instanceof GatewayError || error instanceof AmountError)) throw error;
     return errorResult(amount, `Klarna: ${error.message}`);
   }
   const request = gateway.paymentBody({
-    amount,
+    amount: minor,
     currency: order.currencyCode,
     reference: order.code,
     ...(args.returnUrl

@@ -5,6 +5,7 @@
  * @module
  */
 
+export { AmountError, gatewayAmount, readMoneyPrecision } from "./amounts.ts";
 export {
   type CreateResult,
   createKlarnaPayment,

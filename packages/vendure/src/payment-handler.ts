@@ -11,6 +11,7 @@
  * @module
  */
 import { type CreateRefundResult, LanguageCode, type Payment, PaymentMethodHandler } from "@vendure/core";
+import { AmountError, gatewayAmount, readMoneyPrecision } from "./amounts.ts";
 import { createKlarnaPayment } from "./create-payment.ts";
 import * as gateway from "./gateway-client.ts";
 import { GatewayError } from "./gateway-client.ts";
@@ -33,11 +34,18 @@ export function refundKey(payment: Payment, amount: number): string {
 export async function sendRefund(
   settings: { gatewayUrl: string; apiKey: string },
   transactionId: string,
-  amount: number,
+  amount: { vendure: number; currency: string },
   idempotencyKey: string,
 ): Promise<CreateRefundResult> {
+  let minor: number;
   try {
-    const refunded = await gateway.refundPayment(gatewayOf(settings), transactionId, amount, idempotencyKey);
+    minor = gatewayAmount(amount.vendure, amount.currency);
+  } catch (error) {
+    if (!(error instanceof AmountError)) throw error;
+    return { state: "Failed", metadata: { public: { errorMessage: `Klarna refund: ${error.message}` } } };
+  }
+  try {
+    const refunded = await gateway.refundPayment(gatewayOf(settings), transactionId, minor, idempotencyKey);
     return { state: "Settled", transactionId: refunded.id, metadata: { public: publicMetadata(refunded) } };
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
@@ -45,7 +53,7 @@ export async function sendRefund(
     if (error.outcomeUnknown) {
       return {
         state: "Pending",
-        metadata: { idempotencyKey, amount, public: { outcomeUnknown: true, errorMessage: message } },
+        metadata: { idempotencyKey, public: { outcomeUnknown: true, errorMessage: message } },
       };
     }
     return { state: "Failed", metadata: { public: { errorMessage: message, code: error.code } } };
@@ -56,22 +64,23 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
   code: HANDLER_CODE,
   description: [{ languageCode: LanguageCode.en, value: "Klarna (through the Acquiring Partner's gateway)" }],
   args: handlerArgs,
+  init: readMoneyPrecision,
 
   createPayment(_ctx, order, amount, args, metadata, method) {
     return createKlarnaPayment(order, amount, args, metadata, method.code);
   },
 
-  async settlePayment(_ctx, _order, payment: Payment, args) {
+  async settlePayment(_ctx, order, payment: Payment, args) {
     try {
       const captured = await gateway.capturePayment(
         gatewayOf(args),
         payment.transactionId,
-        payment.amount,
+        gatewayAmount(payment.amount, order.currencyCode),
         `vendure:payment:${payment.id}:settle`,
       );
       return { success: true, metadata: { public: publicMetadata(captured) } };
     } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
+      if (!(error instanceof GatewayError || error instanceof AmountError)) throw error;
       return { success: false, errorMessage: `Klarna capture: ${error.message}` };
     }
   },
@@ -96,7 +105,8 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
     }
   },
 
-  createRefund(_ctx, _input, amount, _order, payment: Payment, args) {
-    return sendRefund(args, payment.transactionId, amount, refundKey(payment, amount));
+  createRefund(_ctx, _input, amount, order, payment: Payment, args) {
+    const money = { vendure: amount, currency: order.currencyCode };
+    return sendRefund(args, payment.transactionId, money, refundKey(payment, amount));
   },
 });

@@ -119,8 +119,9 @@ export async function refreshPayment(
 }
 
 /**
- * Sends each `Pending` refund of a Klarna payment whose outcome was unknown again with its key, and
- * moves it to `Settled` (with the gateway's id) or `Failed` (refused: nothing moved).
+ * Sends each `Pending` refund of a Klarna payment (loaded with its order) whose outcome was unknown
+ * again with its key, and moves it to `Settled` (with the gateway's id) or `Failed` (refused:
+ * nothing moved).
  */
 export async function refreshRefunds(
   ctx: RequestContext,
@@ -137,7 +138,7 @@ export async function refreshRefunds(
     const result = await sendRefund(
       settings,
       payment.transactionId,
-      refund.total,
+      { vendure: refund.total, currency: payment.order.currencyCode },
       refund.metadata.idempotencyKey as string,
     );
     if (result.state === "Pending") continue;

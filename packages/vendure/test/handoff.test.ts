@@ -6,8 +6,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DATA_MAX_LENGTH, TOKEN_MAX_LENGTH } from "@klarna-interop/core";
 import {
+  AmountError,
   checkHandoff,
   GatewayError,
+  gatewayAmount,
   gatewayOf,
   paymentBody,
   pickHandoff,
@@ -143,5 +145,23 @@ describe("settings", () => {
     } finally {
       delete process.env.UNRELATED_SERVER_SECRET;
     }
+  });
+});
+
+describe("amounts: Vendure's precision vs the currency's minor unit", () => {
+  it("two-decimal currencies at Vendure's default precision pass unchanged", () => {
+    assert.equal(gatewayAmount(17800, "USD", 2), 17800);
+    assert.equal(gatewayAmount(17800, "HUF", 2), 17800, "HUF has two decimals in ISO 4217 (and at Klarna)");
+  });
+
+  it("a zero-decimal currency: Vendure's 50000 (¥500.00) is ¥500 at the gateway, never 100 times more", () => {
+    assert.equal(gatewayAmount(50000, "JPY", 2), 500);
+    assert.throws(() => gatewayAmount(50050, "JPY", 2), AmountError, "¥500.50 cannot be sent");
+  });
+
+  it("a shop whose MoneyStrategy keeps 4 decimals: €178.0000 is 17800 cents; fractions of a cent are refused", () => {
+    assert.equal(gatewayAmount(1_780_000, "EUR", 4), 17800);
+    assert.throws(() => gatewayAmount(1_780_001, "EUR", 4), AmountError);
+    assert.equal(gatewayAmount(1234, "KWD", 2), 12340, "three-decimal currency from precision 2");
   });
 });
