@@ -21,13 +21,14 @@ import { gatewayOf, HANDLER_CODE, handlerArgs } from "./settings.ts";
 export { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
 
 /**
- * The key of a new refund of `payment`: the number of its refunds that did or may have moved money
- * (`Settled` or `Pending`; a `Failed` one was refused by the gateway and moved nothing) and the
- * amount. A retried call of the same refund (Vendure's transaction rolled back) sends the same key.
+ * The key of a new refund of `payment`: how many refunds it already has (in any state: each Vendure
+ * refund is one attempt, and Vendure creates the refund's row only after this call, so its id is not
+ * known yet) and the amount. A retried call of the same refund (Vendure's transaction rolled back,
+ * no row kept) sends the same key and gets the first answer; every later refund, also one after a
+ * `Failed` or `Pending` one, gets a new key and is its own movement at Klarna.
  */
 export function refundKey(payment: Payment, amount: number): string {
-  const counted = (payment.refunds ?? []).filter((r) => r.state !== "Failed").length;
-  return `vendure:payment:${payment.id}:refund:${counted}:${amount}`;
+  return `vendure:payment:${payment.id}:refund:${(payment.refunds ?? []).length}:${amount}`;
 }
 
 /** Sends (or sends again) a refund with its key; an unknown outcome is `Pending`, keeping the key. */

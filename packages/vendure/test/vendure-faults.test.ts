@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { klarnaPaymentHandler } from "../src/index.ts";
 import { type FaultProxy, startFaultProxy } from "./helpers/fault-proxy.ts";
 import {
   checkoutUntilPayment,
@@ -153,6 +154,46 @@ describe("Vendure: gateway faults and retries", () => {
     const remote = await s.gatewayGet(`/v2/payments/${paid.payments[0].transactionId}`);
     assert.equal(remote.refunded_amount, 10_000);
     assert.equal((await adminPayment(order.code)).payments[0].refunds.length, 2);
+  });
+
+  it("a refund the gateway refused does not spend its key: the next refund of the same amount is not the refusal replayed", async () => {
+    // Vendure refuses to refund an unsettled order itself, so the handler is called as Vendure calls
+    // it: the payment with the refunds it has so far.
+    const minted = await s.mint({ scenario: "kec_single_step", currency: "USD", amount: 4000 });
+    const args = [
+      { name: "gatewayUrl", value: s.gateway.url },
+      { name: "apiKey", value: s.apiKey },
+      { name: "useSessionToken", value: "true" },
+    ];
+    const order = {
+      code: "REFUSED-1",
+      currencyCode: "USD",
+      payments: [],
+      customFields: { klarna_interoperability_token: minted.interoperability_token },
+    } as never;
+    const method = { code: "klarna" } as never;
+    const created = await klarnaPaymentHandler.createPayment({} as never, order, 4000, args, {}, method);
+    assert.equal(created.state, "Authorized", JSON.stringify(created));
+    const payment = (refunds: { state: string }[]) =>
+      ({ id: "T_77", transactionId: created.transactionId, amount: 4000, refunds }) as never;
+    const refund = (refunds: { state: string }[]) =>
+      klarnaPaymentHandler.createRefund(
+        {} as never,
+        {} as never,
+        1500,
+        order,
+        payment(refunds),
+        args,
+        method,
+      );
+    const early = await refund([]);
+    assert.equal(early?.state, "Failed", JSON.stringify(early));
+    assert.match(JSON.stringify(early?.metadata), /illegal_transition/, "not captured yet: refused");
+    const settled = await klarnaPaymentHandler.settlePayment({} as never, order, payment([]), args, method);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    const later = await refund([{ state: "Failed" }]);
+    assert.equal(later?.state, "Settled", `a new key, not the refusal replayed: ${JSON.stringify(later)}`);
+    assert.equal((await s.gatewayGet(`/v2/payments/${created.transactionId}`)).refunded_amount, 1500);
   });
 
   it("after a cancelled attempt, paying again is a new payment at Klarna, not the old answer replayed", async () => {
