@@ -187,12 +187,12 @@ describe("Vendure: gateway faults and retries", () => {
         method,
       );
     const early = await refund([]);
-    assert.equal(early?.state, "Failed", JSON.stringify(early));
-    assert.match(JSON.stringify(early?.metadata), /illegal_transition/, "not captured yet: refused");
+    assert.equal(early.state, "Failed", JSON.stringify(early));
+    assert.match(JSON.stringify(early.metadata), /illegal_transition/, "not captured yet: refused");
     const settled = await klarnaPaymentHandler.settlePayment({} as never, order, payment([]), args, method);
     assert.equal(settled.success, true, JSON.stringify(settled));
     const later = await refund([{ state: "Failed" }]);
-    assert.equal(later?.state, "Settled", `a new key, not the refusal replayed: ${JSON.stringify(later)}`);
+    assert.equal(later.state, "Settled", `a new key, not the refusal replayed: ${JSON.stringify(later)}`);
     assert.equal((await s.gatewayGet(`/v2/payments/${created.transactionId}`)).refunded_amount, 1500);
   });
 
