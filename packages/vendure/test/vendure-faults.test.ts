@@ -176,8 +176,8 @@ describe("Vendure: gateway faults and retries", () => {
     assert.equal(created.state, "Authorized", JSON.stringify(created));
     const payment = (refunds: { state: string }[]) =>
       ({ id: "T_77", transactionId: created.transactionId, amount: 4000, refunds }) as never;
-    const refund = (refunds: { state: string }[]) =>
-      klarnaPaymentHandler.createRefund(
+    const refund = async (refunds: { state: string }[]) => {
+      const result = await klarnaPaymentHandler.createRefund(
         {} as never,
         {} as never,
         1500,
@@ -186,6 +186,9 @@ describe("Vendure: gateway faults and retries", () => {
         args,
         method,
       );
+      assert.ok(result, "a refund result");
+      return result;
+    };
     const early = await refund([]);
     assert.equal(early.state, "Failed", JSON.stringify(early));
     assert.match(JSON.stringify(early.metadata), /illegal_transition/, "not captured yet: refused");
