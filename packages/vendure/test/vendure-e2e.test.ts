@@ -19,10 +19,11 @@ import {
 } from "./helpers/stack.ts";
 import { gql } from "./helpers/vendure.ts";
 
-const DATA = JSON.stringify({
-  content_type: "application/vnd.klarna.interoperability-data.v2+json",
-  content: { payment_request: { purchase_reference: "ünïcode ✓ order" } },
-});
+// Written as Klarna's plugin might store it: spacing, a line break, escapes (\u00fc, \/) and member
+// order that parsing and re-encoding the JSON would change, so the byte-identity check can fail.
+const DATA = `{ "content_type" : "application/vnd.klarna.interoperability-data.v2+json",
+  "content": {"payment_request": {"purchase_reference": "\\u00fcn\\u00efcode \\/ ✓ order"}} }`;
+assert.notEqual(JSON.stringify(JSON.parse(DATA)), DATA, "a re-encode would show");
 
 const AUTHORIZE = /\/payment\/authorize$/;
 
