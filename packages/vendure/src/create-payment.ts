@@ -96,13 +96,10 @@ export async function createKlarnaPayment(
   amount: number,
   args: HandlerSettings,
   metadata: Record<string, unknown> | undefined,
-  methodCode: string,
 ): Promise<CreateResult> {
-  // A payment's `method` is the payment method's code (the admin chooses it), not the handler's.
-  const open = (order.payments ?? []).find(
-    (p) => p.method === methodCode && (p.state as string) === AWAITING_KLARNA,
-  );
-  if (open) {
+  // Only this plugin makes AwaitingKlarna payments: one waiting under any Klarna payment method of
+  // the order (a shop may have several, e.g. one per gateway account) blocks a second payment.
+  if ((order.payments ?? []).some((p) => (p.state as string) === AWAITING_KLARNA)) {
     return errorResult(
       amount,
       "Klarna: a payment for this order is waiting for the shopper at Klarna; finish it (refreshKlarnaPayment) or cancel it first",

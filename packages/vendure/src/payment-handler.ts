@@ -67,8 +67,8 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
   args: handlerArgs,
   init: readMoneyPrecision,
 
-  createPayment(_ctx, order, amount, args, metadata, method) {
-    return createKlarnaPayment(order, amount, args, metadata, method.code);
+  createPayment(_ctx, order, amount, args, metadata) {
+    return createKlarnaPayment(order, amount, args, metadata);
   },
 
   async settlePayment(_ctx, order, payment: Payment, args) {

@@ -96,8 +96,12 @@ describe("Vendure: gateway faults and retries", () => {
     assert.equal(await posts(AUTHORIZE), 1, "Klarna authorized once although no answer arrived");
 
     // Paying again while it is unknown is refused (it could be a second payment).
-    const again = await payWithKlarna(s.vendure, {}, FAULTY);
-    assert.equal(again.errorCode, "PAYMENT_FAILED_ERROR", JSON.stringify(again));
+    for (const method of [FAULTY, "klarna"]) {
+      const again = await payWithKlarna(s.vendure, {}, method);
+      assert.equal(again.errorCode, "PAYMENT_FAILED_ERROR", `${method}: ${JSON.stringify(again)}`);
+      assert.match(again.paymentErrorMessage, /waiting/);
+    }
+    assert.equal(await posts(AUTHORIZE), 1, "no second payment at Klarna");
 
     const refreshed = await refreshAsAdmin(waiting.id);
     assert.equal(refreshed.state, "Authorized", JSON.stringify(refreshed));
