@@ -26,5 +26,6 @@ export { klarnaPaymentHandler, refundKey, sendRefund } from "./payment-handler.t
 export { klarnaPaymentProcess, klarnaRefundProcess } from "./payment-process.ts";
 export { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
 export { configureKlarna, KlarnaInteropPlugin } from "./plugin.ts";
-export { KlarnaAdminResolver, KlarnaShopResolver, refreshPayment, refreshRefunds } from "./refresh.ts";
+export { refreshPayment, refreshRefunds } from "./refresh.ts";
+export { KlarnaAdminResolver, KlarnaShopResolver } from "./resolvers.ts";
 export { gatewayOf, HANDLER_CODE, type HandlerSettings, handlerArgs, settingsOf } from "./settings.ts";

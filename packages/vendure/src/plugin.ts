@@ -2,7 +2,7 @@
  * `KlarnaInteropPlugin`: adds the AP's Klarna payment method handler and eligibility checker, the
  * `AwaitingKlarna` payment state, the Order custom fields Klarna's plugin writes, and the
  * `refreshKlarnaPayment` mutations to a Vendure server. `VendurePlugin({...})(Class)` is what the
- * `@VendurePlugin({...})` decorator compiles to (see refresh.ts for why).
+ * `@VendurePlugin({...})` decorator compiles to (see resolvers.ts for why).
  * @module
  */
 import { PluginCommonModule, type RuntimeVendureConfig, VendurePlugin } from "@vendure/core";
@@ -11,7 +11,7 @@ import { klarnaOrderCustomFields } from "./custom-fields.ts";
 import { klarnaEligibilityChecker } from "./eligibility-checker.ts";
 import { klarnaPaymentHandler } from "./payment-handler.ts";
 import { klarnaPaymentProcess, klarnaRefundProcess } from "./payment-process.ts";
-import { KlarnaAdminResolver, KlarnaShopResolver } from "./refresh.ts";
+import { KlarnaAdminResolver, KlarnaShopResolver } from "./resolvers.ts";
 
 export class KlarnaInteropPlugin {}
 

@@ -1,39 +1,22 @@
 /**
- * Finishing a payment that waited for the shopper at Klarna (`AwaitingKlarna`): the plugin asks the
- * gateway for the payment (`GET /v2/payments/{id}`) and moves the Vendure payment to what it says
- * (authorized → Authorized, which moves the order to PaymentAuthorized; failed → Declined; canceled →
- * Cancelled); still open → unchanged. Reading is idempotent, so calling it twice, or after the
- * payment moved, changes nothing.
- *
- * Exposed as two GraphQL mutations: `refreshKlarnaPayment` in the Shop API (the storefront's return
- * page calls it for the active order when Klarna sends the shopper back) and
- * `refreshKlarnaPayment(paymentId)` in the Admin API (for a shopper who never came back).
- *
- * Decorators: Node's type stripping does not run decorator syntax, so NestJS's decorators are applied
- * as the plain function calls the syntax compiles to (`Resolver()(Class)`, `Mutation()(prototype,
- * name, descriptor)`, parameter decorators with their index, `Inject(Service)` for each constructor
- * parameter because no `design:paramtypes` metadata is emitted).
+ * Finishing a Klarna payment Vendure does not know the outcome of yet (`AwaitingKlarna`): the plugin
+ * asks the gateway for the payment (`GET /v2/payments/{id}`), or, when the gateway never answered the
+ * payment request, sends that request again with its key; and moves the Vendure payment to what it
+ * says (authorized → Authorized, which moves the order to PaymentAuthorized; failed → Declined;
+ * canceled → Cancelled; a refusal → Error); still open → unchanged. Refunds left `Pending` (outcome
+ * unknown) are sent again with their keys. Reading and resending with the same key are idempotent,
+ * so calling it twice, or after the payment moved, changes nothing. resolvers.ts exposes it.
  * @module
  */
-import { Inject } from "@nestjs/common";
-import { Args, Mutation, Resolver } from "@nestjs/graphql";
 import type { CreatePaymentResult } from "@vendure/core";
 import {
-  ActiveOrderService,
-  Allow,
-  Ctx,
-  EntityNotFoundError,
-  type ID,
-  type Order,
-  OrderService,
+  type OrderService,
   type Payment,
   Payment as PaymentEntity,
-  PaymentMethodService,
-  PaymentService,
-  Permission,
+  type PaymentMethodService,
+  type PaymentService,
   type RequestContext,
-  Transaction,
-  TransactionalConnection,
+  type TransactionalConnection,
 } from "@vendure/core";
 import { type CreateResult, sendPayment, type UnknownOutcome } from "./create-payment.ts";
 import { getPayment } from "./gateway-client.ts";
@@ -41,7 +24,7 @@ import { sendRefund } from "./payment-handler.ts";
 import { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
 import { gatewayOf, HANDLER_CODE, type HandlerSettings, settingsOf } from "./settings.ts";
 
-interface Services {
+export interface Services {
   paymentService: PaymentService;
   paymentMethodService: PaymentMethodService;
   connection: TransactionalConnection;
@@ -151,102 +134,3 @@ export async function refreshRefunds(
     if (!(moved instanceof Object && "state" in moved)) throw new Error("Klarna: the refund did not move");
   }
 }
-
-function method(target: object, name: string, decorators: MethodDecorator[]): void {
-  const descriptor = Object.getOwnPropertyDescriptor(target, name) as PropertyDescriptor;
-  for (const decorate of decorators.reverse()) decorate(target, name, descriptor);
-}
-
-/** Shop API: `refreshKlarnaPayment: Order` for the session's active order. */
-export class KlarnaShopResolver {
-  readonly activeOrderService: ActiveOrderService;
-  readonly orderService: OrderService;
-  readonly services: Services;
-  constructor(
-    activeOrderService: ActiveOrderService,
-    orderService: OrderService,
-    paymentService: PaymentService,
-    paymentMethodService: PaymentMethodService,
-    connection: TransactionalConnection,
-  ) {
-    this.activeOrderService = activeOrderService;
-    this.orderService = orderService;
-    this.services = { paymentService, paymentMethodService, connection };
-  }
-
-  async refreshKlarnaPayment(ctx: RequestContext): Promise<Order | undefined> {
-    const order = await this.activeOrderService.getActiveOrder(ctx, undefined);
-    if (!order) return undefined;
-    for (const payment of await this.orderService.getOrderPayments(ctx, order.id)) {
-      await refreshPayment(ctx, this.services, payment);
-    }
-    return this.orderService.findOne(ctx, order.id);
-  }
-}
-
-/**
- * Admin API: `refreshKlarnaPayment(paymentId: ID!): Payment`: the payment, and its refunds whose
- * outcome was unknown.
- */
-export class KlarnaAdminResolver {
-  readonly services: Services & { orderService: OrderService };
-  constructor(
-    paymentService: PaymentService,
-    paymentMethodService: PaymentMethodService,
-    connection: TransactionalConnection,
-    orderService: OrderService,
-  ) {
-    this.services = { paymentService, paymentMethodService, connection, orderService };
-  }
-
-  async refreshKlarnaPayment(ctx: RequestContext, args: { paymentId: ID }): Promise<Payment> {
-    const load = () =>
-      this.services.connection.getEntityOrThrow(ctx, PaymentEntity, args.paymentId, {
-        relations: ["order", "refunds"],
-      });
-    const payment = await load();
-    // Payments belong to no channel themselves: only one whose order is in this channel is found.
-    if (!(await this.services.orderService.findOne(ctx, payment.order.id))) {
-      throw new EntityNotFoundError("Payment", args.paymentId);
-    }
-    await refreshPayment(ctx, this.services, payment);
-    await refreshRefunds(ctx, this.services, await load());
-    return load();
-  }
-}
-
-// What `@Resolver() class … { constructor(@Inject(X) x) … @Mutation() @Transaction() @Allow(p) m(@Ctx() ctx) }`
-// compiles to.
-for (const [index, token] of [
-  ActiveOrderService,
-  OrderService,
-  PaymentService,
-  PaymentMethodService,
-  TransactionalConnection,
-].entries()) {
-  Inject(token)(KlarnaShopResolver, undefined, index);
-}
-Ctx()(KlarnaShopResolver.prototype, "refreshKlarnaPayment", 0);
-method(KlarnaShopResolver.prototype, "refreshKlarnaPayment", [
-  Mutation(),
-  Transaction(),
-  Allow(Permission.Owner),
-]);
-Resolver()(KlarnaShopResolver);
-
-for (const [index, token] of [
-  PaymentService,
-  PaymentMethodService,
-  TransactionalConnection,
-  OrderService,
-].entries()) {
-  Inject(token)(KlarnaAdminResolver, undefined, index);
-}
-Ctx()(KlarnaAdminResolver.prototype, "refreshKlarnaPayment", 0);
-Args()(KlarnaAdminResolver.prototype, "refreshKlarnaPayment", 1);
-method(KlarnaAdminResolver.prototype, "refreshKlarnaPayment", [
-  Mutation(),
-  Transaction(),
-  Allow(Permission.UpdateOrder),
-]);
-Resolver()(KlarnaAdminResolver);
