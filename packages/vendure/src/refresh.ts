@@ -43,16 +43,20 @@ async function klarnaSettingsOf(
   return handler.code === HANDLER_CODE ? settingsOf(paymentMethod) : undefined;
 }
 
-/** What the gateway says now: a read by id, or the unanswered request sent again with its key. */
+/**
+ * What the gateway says now: while no answer to the payment request ever arrived (its request and key
+ * kept), that request sent again with its key (the gateway replays its answer, or resumes a payment
+ * a 502/504 left pending); otherwise a read by id.
+ */
 async function verdictOf(settings: HandlerSettings, payment: Payment): Promise<CreateResult | undefined> {
   const unknown = payment.metadata as Partial<UnknownOutcome> | undefined;
-  if (!payment.transactionId) {
-    if (!unknown?.idempotencyKey || !unknown.request) return undefined;
+  if (unknown?.idempotencyKey && unknown.request) {
     return sendPayment(gatewayOf(settings), payment.amount, {
       idempotencyKey: unknown.idempotencyKey,
       request: unknown.request,
     });
   }
+  if (!payment.transactionId) return undefined;
   const remote = await getPayment(gatewayOf(settings), payment.transactionId);
   const state = vendureStateOf(remote.status);
   const metadata = { public: publicMetadata(remote) };

@@ -28,7 +28,8 @@ describe("Vendure: gateway faults and retries", () => {
   let proxy: FaultProxy;
 
   before(async () => {
-    s = await startStack();
+    // Klarna faults below must not open the gateway's circuit breaker for the tests after them.
+    s = await startStack([], { klarnaBreakerThreshold: 1000 });
     proxy = await startFaultProxy(s.gateway.url);
     await s.vendure.admin.asSuperAdmin();
     await createKlarnaPaymentMethod(s);
@@ -118,6 +119,44 @@ describe("Vendure: gateway faults and retries", () => {
     );
     // Refreshing a finished payment changes nothing.
     assert.equal((await refreshAsAdmin(waiting.id)).state, "Authorized");
+  });
+
+  it("Klarna does not answer the authorize: the gateway's 502 names a pending payment, Vendure keeps it AwaitingKlarna (not Error), the refresh resumes it with the same key", async () => {
+    const order = await authorizedOrder();
+    const sandbox = (method: string, path: string, body?: unknown) =>
+      fetch(s.sandbox.url + path, {
+        method,
+        headers: { authorization: `Basic ${s.sandbox.apiKey}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const fault = await (
+      await sandbox("POST", "/_sandbox/faults", {
+        method: "POST",
+        path: "/\\/payment\\/authorize$/",
+        drop: true,
+      })
+    ).json();
+    let paid: Json;
+    try {
+      paid = await payWithKlarna(s.vendure);
+    } finally {
+      await sandbox("DELETE", `/_sandbox/faults/${fault.id}`);
+    }
+    assert.equal(paid.state, "ArrangingPayment", JSON.stringify(paid));
+    const [waiting] = paid.payments;
+    assert.equal(waiting.state, "AwaitingKlarna", "Klarna's answer unknown is not a failure");
+    assert.match(waiting.transactionId, /^pay_/, "the gateway's pending payment");
+    assert.equal(waiting.metadata.public.gatewayStatus, "pending");
+    assert.equal((await s.gatewayGet(`/v2/payments/${waiting.transactionId}`)).status, "pending");
+
+    const admin = await adminPayment(order.code);
+    assert.ok(!JSON.stringify(admin).includes(s.apiKey), "the API key is in no metadata");
+    const refreshed = await refreshAsAdmin(waiting.id);
+    assert.equal(refreshed.state, "Authorized", JSON.stringify(refreshed));
+    assert.equal(refreshed.transactionId, waiting.transactionId, "the same payment, resumed");
+    assert.equal((await adminPayment(order.code)).state, "PaymentAuthorized");
+    const list = await s.gatewayGet(`/v2/payments?reference=${order.code}`);
+    assert.equal(list.data.length, 1, "one payment at the gateway");
   });
 
   it("a refund whose answer is lost is Pending (not Failed), refreshKlarnaPayment settles it once; a second refund of the same amount is a new one", async () => {

@@ -60,7 +60,10 @@ async function sandboxCall(
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function startStack(vendurePlugins: unknown[] = []): Promise<Stack> {
+export async function startStack(
+  vendurePlugins: unknown[] = [],
+  gatewayOptions: Partial<Parameters<typeof startGateway>[0]> = {},
+): Promise<Stack> {
   const sandbox = await startSandbox({ port: 0, host: "127.0.0.1" });
   const signing = await sandboxCall(sandbox, "POST", "/v1/notification/signing-keys", {});
   const store = await openStore(":memory:");
@@ -77,6 +80,7 @@ export async function startStack(vendurePlugins: unknown[] = []): Promise<Stack>
     klarnaRetryBaseMs: 10,
     logger: false,
     webhookTargets: "loopback",
+    ...gatewayOptions,
   });
   await sandboxCall(sandbox, "POST", "/v1/notification/webhooks", {
     url: `${gateway.url}/webhooks/klarna`,
