@@ -18,7 +18,7 @@ import * as gateway from "./gateway-client.ts";
 import { GatewayError, type GatewayPayment, type GatewaySettings } from "./gateway-client.ts";
 import { pickHandoff } from "./handoff.ts";
 import { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
-import { gatewayOf, type HandlerSettings } from "./settings.ts";
+import { gatewayOf, type HandlerSettings, SettingsError } from "./settings.ts";
 
 export type CreateResult = CreatePaymentResult | CreatePaymentErrorResult;
 
@@ -114,7 +114,7 @@ export async function createKlarnaPayment(
     settings = gatewayOf(args);
     minor = gatewayAmount(amount, order.currencyCode);
   } catch (error) {
-    if (!(error instanceof GatewayError || error instanceof AmountError)) throw error;
+    if (!(error instanceof SettingsError || error instanceof AmountError)) throw error;
     return errorResult(amount, `Klarna: ${error.message}`);
   }
   const request = gateway.paymentBody({

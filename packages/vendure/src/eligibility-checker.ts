@@ -10,7 +10,7 @@ import { LanguageCode, type Order, PaymentMethodEligibilityChecker } from "@vend
 import { AmountError, gatewayAmount, readMoneyPrecision } from "./amounts.ts";
 import { GatewayError, presentation } from "./gateway-client.ts";
 import { pickHandoff } from "./handoff.ts";
-import { gatewayOf, settingsOf } from "./settings.ts";
+import { gatewayOf, SettingsError, settingsOf } from "./settings.ts";
 
 export const KLARNA_UNAVAILABLE_MESSAGE = "Klarna is not available for this purchase";
 
@@ -33,7 +33,8 @@ export const klarnaEligibilityChecker = new PaymentMethodEligibilityChecker({
       });
       return answer.instruction === "HIDE_KLARNA" ? KLARNA_UNAVAILABLE_MESSAGE : true;
     } catch (error) {
-      if (error instanceof GatewayError || error instanceof AmountError) return true;
+      if (error instanceof GatewayError || error instanceof AmountError || error instanceof SettingsError)
+        return true;
       throw error;
     }
   },

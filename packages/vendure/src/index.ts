@@ -28,4 +28,12 @@ export { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-state
 export { configureKlarna, KlarnaInteropPlugin } from "./plugin.ts";
 export { refreshPayment, refreshRefunds } from "./refresh.ts";
 export { KlarnaAdminResolver, KlarnaShopResolver } from "./resolvers.ts";
-export { gatewayOf, HANDLER_CODE, type HandlerSettings, handlerArgs, settingsOf } from "./settings.ts";
+export {
+  API_KEY_ENV_PREFIX,
+  gatewayOf,
+  HANDLER_CODE,
+  type HandlerSettings,
+  handlerArgs,
+  SettingsError,
+  settingsOf,
+} from "./settings.ts";

@@ -16,7 +16,7 @@ import { createKlarnaPayment } from "./create-payment.ts";
 import * as gateway from "./gateway-client.ts";
 import { GatewayError } from "./gateway-client.ts";
 import { publicMetadata } from "./payment-states.ts";
-import { gatewayOf, HANDLER_CODE, handlerArgs } from "./settings.ts";
+import { gatewayOf, HANDLER_CODE, handlerArgs, SettingsError } from "./settings.ts";
 
 export { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
 
@@ -39,14 +39,17 @@ export async function sendRefund(
   idempotencyKey: string,
 ): Promise<CreateRefundResult> {
   let minor: number;
+  let gatewaySettings: gateway.GatewaySettings;
   try {
     minor = gatewayAmount(amount.vendure, amount.currency);
+    gatewaySettings = gatewayOf(settings);
   } catch (error) {
-    if (!(error instanceof AmountError)) throw error;
+    if (!(error instanceof AmountError || error instanceof SettingsError)) throw error;
+    // Nothing was sent: a plain failure.
     return { state: "Failed", metadata: { public: { errorMessage: `Klarna refund: ${error.message}` } } };
   }
   try {
-    const refunded = await gateway.refundPayment(gatewayOf(settings), transactionId, minor, idempotencyKey);
+    const refunded = await gateway.refundPayment(gatewaySettings, transactionId, minor, idempotencyKey);
     return { state: "Settled", transactionId: refunded.id, metadata: { public: publicMetadata(refunded) } };
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
@@ -81,7 +84,8 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
       );
       return { success: true, metadata: { public: publicMetadata(captured) } };
     } catch (error) {
-      if (!(error instanceof GatewayError || error instanceof AmountError)) throw error;
+      if (!(error instanceof GatewayError || error instanceof AmountError || error instanceof SettingsError))
+        throw error;
       return { success: false, errorMessage: `Klarna capture: ${error.message}` };
     }
   },
@@ -101,7 +105,7 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
       );
       return { success: true, metadata: { public: publicMetadata(canceled) } };
     } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
+      if (!(error instanceof GatewayError || error instanceof SettingsError)) throw error;
       return { success: false, errorMessage: `Klarna cancel: ${error.message}` };
     }
   },

@@ -8,11 +8,12 @@ import { DATA_MAX_LENGTH, TOKEN_MAX_LENGTH } from "@klarna-interop/core";
 import {
   AmountError,
   checkHandoff,
-  GatewayError,
   gatewayAmount,
   gatewayOf,
   paymentBody,
   pickHandoff,
+  SettingsError,
+  sendRefund,
   vendureStateOf,
 } from "../src/index.ts";
 
@@ -121,11 +122,11 @@ describe("settings", () => {
       gatewayUrl: "http://127.0.0.1:1",
       apiKey: "sk_from_env",
     });
-    assert.equal(gatewayOf({ gatewayUrl: "u", apiKey: "sk_plain" }).apiKey, "sk_plain");
+    assert.equal(gatewayOf({ gatewayUrl: "http://127.0.0.1:1", apiKey: "sk_plain" }).apiKey, "sk_plain");
     delete process.env.KLARNA_INTEROP_TEST_KEY;
     assert.throws(
-      () => gatewayOf({ gatewayUrl: "u", apiKey: "env:KLARNA_INTEROP_TEST_KEY" }),
-      (e: unknown) => e instanceof GatewayError && /KLARNA_INTEROP_TEST_KEY is not set/.test(e.message),
+      () => gatewayOf({ gatewayUrl: "http://127.0.0.1:1", apiKey: "env:KLARNA_INTEROP_TEST_KEY" }),
+      (e: unknown) => e instanceof SettingsError && /KLARNA_INTEROP_TEST_KEY is not set/.test(e.message),
     );
   });
 
@@ -136,7 +137,7 @@ describe("settings", () => {
         assert.throws(
           () => gatewayOf({ gatewayUrl: "https://attacker.example", apiKey }),
           (e: unknown) =>
-            e instanceof GatewayError &&
+            e instanceof SettingsError &&
             e.code === "api_key_env_not_allowed" &&
             !e.message.includes("db-password"),
           apiKey,
@@ -144,6 +145,20 @@ describe("settings", () => {
       }
     } finally {
       delete process.env.UNRELATED_SERVER_SECRET;
+    }
+  });
+});
+
+describe("settings problems are known failures, not unknown outcomes", () => {
+  it("a refund with a missing env: key or a bad gateway URL is Failed (nothing sent), never Pending", async () => {
+    delete process.env.KLARNA_INTEROP_MISSING;
+    for (const settings of [
+      { gatewayUrl: "http://127.0.0.1:9", apiKey: "env:KLARNA_INTEROP_MISSING" },
+      { gatewayUrl: "127.0.0.1:9/v2", apiKey: "sk" },
+    ]) {
+      const result = await sendRefund(settings, "pay_1", { vendure: 100, currency: "USD" }, "k");
+      assert.equal(result.state, "Failed", JSON.stringify([settings, result]));
+      assert.equal(result.metadata?.idempotencyKey, undefined);
     }
   });
 });
