@@ -7,9 +7,10 @@
  * @module
  */
 import { LanguageCode, type Order, PaymentMethodEligibilityChecker } from "@vendure/core";
+import { AmountError, gatewayAmount, readMoneyPrecision } from "./amounts.ts";
 import { GatewayError, presentation } from "./gateway-client.ts";
 import { pickHandoff } from "./handoff.ts";
-import { gatewayOf, settingsOf } from "./settings.ts";
+import { gatewayOf, SettingsError, settingsOf } from "./settings.ts";
 
 export const KLARNA_UNAVAILABLE_MESSAGE = "Klarna is not available for this purchase";
 
@@ -17,6 +18,7 @@ export const klarnaEligibilityChecker = new PaymentMethodEligibilityChecker({
   code: "klarna-interop-eligibility",
   description: [{ languageCode: LanguageCode.en, value: "Klarna: offered unless Klarna says to hide it" }],
   args: {},
+  init: readMoneyPrecision,
   async check(_ctx, order: Order, _args, method) {
     const settings = settingsOf(method);
     const fields = (order as unknown as { customFields?: Record<string, unknown> }).customFields;
@@ -24,14 +26,15 @@ export const klarnaEligibilityChecker = new PaymentMethodEligibilityChecker({
     if (!picked.ok) return true;
     try {
       const answer = await presentation(gatewayOf(settings), {
-        amount: order.totalWithTax,
+        amount: gatewayAmount(order.totalWithTax, order.currencyCode),
         currency: order.currencyCode,
         locale: settings.locale,
         ...(picked.handoff.token !== undefined ? { token: picked.handoff.token } : {}),
       });
       return answer.instruction === "HIDE_KLARNA" ? KLARNA_UNAVAILABLE_MESSAGE : true;
     } catch (error) {
-      if (error instanceof GatewayError) return true;
+      if (error instanceof GatewayError || error instanceof AmountError || error instanceof SettingsError)
+        return true;
       throw error;
     }
   },

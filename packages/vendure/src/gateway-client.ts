@@ -12,6 +12,8 @@ export interface GatewaySettings {
   apiKey: string;
   /** Per-call timeout in ms. Default 15 000. */
   timeoutMs?: number;
+  /** Attempts per POST while its outcome is unknown (same Idempotency-Key). Default 3. */
+  attempts?: number;
 }
 
 /** The part of the gateway's payment object the plugin reads. */
@@ -33,13 +35,69 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly code: string;
   readonly problem: Record<string, unknown> | undefined;
-  constructor(status: number, code: string, message: string, problem?: Record<string, unknown>) {
+  /** The answer's `Retry-After`, in ms, when it had one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    problem?: Record<string, unknown>,
+    retryAfterMs?: number,
+  ) {
     super(message);
     this.name = "GatewayError";
     this.status = status;
     this.code = code;
     this.problem = problem;
+    this.retryAfterMs = retryAfterMs;
   }
+
+  /**
+   * True when the gateway may have done the work (no answer, a timeout, a 5xx) or asks to come back
+   * (409 `operation_in_progress` / `idempotency_key_in_use`, 429): never a refusal. Such a call is
+   * retried with the same `Idempotency-Key`, and never reported to Vendure as declined or failed.
+   */
+  get outcomeUnknown(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429 || this.retryAfterMs !== undefined;
+  }
+
+  /** The gateway's payment id a 502/504 carries (Klarna's answer unknown; the payment stays pending). */
+  get pendingPaymentId(): string | undefined {
+    const id = this.problem?.payment_id;
+    return typeof id === "string" ? id : undefined;
+  }
+}
+
+/** Attempts per POST while the outcome is unknown (the same key each time), and the longest wait. */
+const ATTEMPTS = 3;
+const MAX_WAIT_MS = 2000;
+
+/**
+ * A POST with an `Idempotency-Key`, sent again with the same key while its outcome is unknown (see
+ * {@link GatewayError.outcomeUnknown}), waiting `Retry-After` (at most 2 s) or 250 ms between tries.
+ * @throws GatewayError the last error when every attempt's outcome was unknown, or the first refusal.
+ */
+async function post<T>(settings: GatewaySettings, path: string, body: unknown, key: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call<T>(settings, "POST", path, body, key);
+    } catch (error) {
+      const last = attempt >= (settings.attempts ?? ATTEMPTS);
+      if (!(error instanceof GatewayError) || !error.outcomeUnknown || last) {
+        throw error;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(error.retryAfterMs ?? 250, MAX_WAIT_MS)));
+    }
+  }
+}
+
+/** Parses `Retry-After` (seconds; an HTTP date) into ms. */
+function retryAfterOf(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 async function call<T>(
@@ -78,7 +136,8 @@ async function call<T>(
     const errors = Array.isArray(problem?.errors) ? (problem.errors as { detail?: string }[]) : [];
     const detail = errors[0]?.detail ?? (problem?.detail as string | undefined) ?? response.statusText;
     const code = typeof problem?.code === "string" ? problem.code : `http_${response.status}`;
-    throw new GatewayError(response.status, code, `${code}: ${detail}`, problem);
+    const retryAfter = retryAfterOf(response.headers.get("retry-after"));
+    throw new GatewayError(response.status, code, `${code}: ${detail}`, problem, retryAfter);
   }
   return parsed as T;
 }
@@ -110,7 +169,7 @@ export function createPayment(
   body: Record<string, unknown>,
   idempotencyKey: string,
 ): Promise<GatewayPayment> {
-  return call(settings, "POST", "/v2/payments", body, idempotencyKey);
+  return post(settings, "/v2/payments", body, idempotencyKey);
 }
 
 export function getPayment(settings: GatewaySettings, id: string): Promise<GatewayPayment> {
@@ -123,7 +182,7 @@ export function capturePayment(
   amount: number,
   idempotencyKey: string,
 ): Promise<GatewayPayment> {
-  return call(settings, "POST", `/v2/payments/${encodeURIComponent(id)}/capture`, { amount }, idempotencyKey);
+  return post(settings, `/v2/payments/${encodeURIComponent(id)}/capture`, { amount }, idempotencyKey);
 }
 
 export function refundPayment(
@@ -132,7 +191,7 @@ export function refundPayment(
   amount: number,
   idempotencyKey: string,
 ): Promise<GatewayPayment> {
-  return call(settings, "POST", `/v2/payments/${encodeURIComponent(id)}/refund`, { amount }, idempotencyKey);
+  return post(settings, `/v2/payments/${encodeURIComponent(id)}/refund`, { amount }, idempotencyKey);
 }
 
 export function cancelPayment(
@@ -140,7 +199,7 @@ export function cancelPayment(
   id: string,
   idempotencyKey: string,
 ): Promise<GatewayPayment> {
-  return call(settings, "POST", `/v2/payments/${encodeURIComponent(id)}/cancel`, undefined, idempotencyKey);
+  return post(settings, `/v2/payments/${encodeURIComponent(id)}/cancel`, undefined, idempotencyKey);
 }
 
 /** Klarna's presentation instruction for a purchase (`HIDE_KLARNA` when Klarna must not be offered). */

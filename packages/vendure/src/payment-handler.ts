@@ -1,165 +1,102 @@
 /**
- * The Acquiring Partner's Vendure payment method: a `PaymentMethodHandler` (no decorators) whose
- * `createPayment` reads the token and data Klarna's plugin stored on the order, sends them unaltered
- * to the AP's payment API (`POST /v2/payments`) with the order's amount, currency and code, and maps
- * the answer to Vendure's payment states:
+ * The Acquiring Partner's Vendure payment method: a `PaymentMethodHandler` (no decorators). Paying is
+ * create-payment.ts; settle = capture, refund = refund, cancel = cancel through the gateway, each
+ * with an `Idempotency-Key` derived from Vendure's ids, so a retried call never moves money twice.
  *
- * - `authorized` → `Authorized` (the order moves to PaymentAuthorized);
- * - `requires_action` → `AwaitingKlarna` (a state this plugin adds), Klarna's URL in the payment's
- *   public metadata (`redirectUrl`) for the storefront; `refreshKlarnaPayment` finishes it;
- * - `failed` (Klarna declined) → `Declined` with Klarna's reason; a 4xx → `Error` with the gateway's
- *   problem naming the field; a value the gateway would refuse → `Error` and nothing is sent.
- *
- * Settle = capture, refund = refund, cancel = cancel, each with an `Idempotency-Key` derived from
- * Vendure's ids, so a retried call never moves money twice.
+ * An unknown outcome (no answer, a timeout, a 5xx, a 409 "come back") is retried with the same key
+ * (gateway-client.ts). Should it stay unknown: settle and cancel answer an error and leave the payment
+ * where it was (the admin's retry sends the same key); a refund is left `Pending` with its key in the
+ * private metadata (it counts against what may still be refunded, and `refreshKlarnaPayment` in the
+ * Admin API sends it again with that key), never `Failed` while the money may have moved.
  * @module
  */
-import { createHash } from "node:crypto";
-import {
-  type CreatePaymentErrorResult,
-  type CreatePaymentResult,
-  LanguageCode,
-  type Order,
-  type Payment,
-  PaymentMethodHandler,
-  type PaymentState,
-} from "@vendure/core";
+import { type CreateRefundResult, LanguageCode, type Payment, PaymentMethodHandler } from "@vendure/core";
+import { AmountError, gatewayAmount, readMoneyPrecision } from "./amounts.ts";
+import { createKlarnaPayment } from "./create-payment.ts";
 import * as gateway from "./gateway-client.ts";
-import { GatewayError, type GatewayPayment } from "./gateway-client.ts";
-import { pickHandoff } from "./handoff.ts";
-import { gatewayOf, HANDLER_CODE, handlerArgs } from "./settings.ts";
+import { GatewayError } from "./gateway-client.ts";
+import { publicMetadata } from "./payment-states.ts";
+import { gatewayOf, HANDLER_CODE, handlerArgs, SettingsError } from "./settings.ts";
 
-/** The payment state of a payment waiting for the shopper at Klarna (see `klarnaPaymentProcess`). */
-export const AWAITING_KLARNA = "AwaitingKlarna";
+export { AWAITING_KLARNA, publicMetadata, vendureStateOf } from "./payment-states.ts";
 
-/** Vendure's payment state for a gateway payment, or undefined while it is still open. */
-export function vendureStateOf(status: string): PaymentState | undefined {
-  switch (status) {
-    case "authorized":
-      return "Authorized";
-    case "captured":
-    case "partially_captured":
-    case "refunded":
-    case "partially_refunded":
-      return "Settled";
-    case "failed":
-      return "Declined";
-    case "canceled":
-      return "Cancelled";
-    default:
-      return undefined;
+/**
+ * The key of a new refund of `payment`: how many refunds it already has (in any state: each Vendure
+ * refund is one attempt, and Vendure creates the refund's row only after this call, so its id is not
+ * known yet) and the amount. A retried call of the same refund (Vendure's transaction rolled back,
+ * no row kept) sends the same key and gets the first answer; every later refund, also one after a
+ * `Failed` or `Pending` one, gets a new key and is its own movement at Klarna.
+ */
+export function refundKey(payment: Payment, amount: number): string {
+  return `vendure:payment:${payment.id}:refund:${(payment.refunds ?? []).length}:${amount}`;
+}
+
+/** Sends (or sends again) a refund with its key; an unknown outcome is `Pending`, keeping the key. */
+export async function sendRefund(
+  settings: { gatewayUrl: string; apiKey: string },
+  transactionId: string,
+  amount: { vendure: number; currency: string },
+  idempotencyKey: string,
+): Promise<CreateRefundResult> {
+  let minor: number;
+  let gatewaySettings: gateway.GatewaySettings;
+  try {
+    minor = gatewayAmount(amount.vendure, amount.currency);
+    gatewaySettings = gatewayOf(settings);
+  } catch (error) {
+    if (!(error instanceof AmountError || error instanceof SettingsError)) throw error;
+    // Nothing was sent: a plain failure.
+    return { state: "Failed", metadata: { public: { errorMessage: `Klarna refund: ${error.message}` } } };
   }
-}
-
-/** The payment's public metadata: what the storefront may read (never the token). */
-export function publicMetadata(payment: GatewayPayment): Record<string, unknown> {
-  return {
-    gatewayPaymentId: payment.id,
-    gatewayStatus: payment.status,
-    ...(payment.next_action
-      ? { redirectUrl: payment.next_action.url, nextAction: payment.next_action.type }
-      : {}),
-    ...(payment.failure
-      ? { failureCode: payment.failure.code, failureMessage: payment.failure.message }
-      : {}),
-  };
-}
-
-function hash(value: unknown): string {
-  return createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 22);
-}
-
-function customFieldsOf(order: Order): Record<string, unknown> | undefined {
-  return (order as unknown as { customFields?: Record<string, unknown> }).customFields;
-}
-
-function errorResult(amount: number, message: string, metadata = {}): CreatePaymentErrorResult {
-  return { amount, state: "Error", errorMessage: message, metadata: { public: metadata } };
+  try {
+    const refunded = await gateway.refundPayment(gatewaySettings, transactionId, minor, idempotencyKey);
+    return { state: "Settled", transactionId: refunded.id, metadata: { public: publicMetadata(refunded) } };
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    const message = `Klarna refund: ${error.message}`;
+    if (error.outcomeUnknown) {
+      return {
+        state: "Pending",
+        metadata: { idempotencyKey, public: { outcomeUnknown: true, errorMessage: message } },
+      };
+    }
+    return { state: "Failed", metadata: { public: { errorMessage: message, code: error.code } } };
+  }
 }
 
 export const klarnaPaymentHandler = new PaymentMethodHandler({
   code: HANDLER_CODE,
   description: [{ languageCode: LanguageCode.en, value: "Klarna (through the Acquiring Partner's gateway)" }],
   args: handlerArgs,
+  init: readMoneyPrecision,
 
-  async createPayment(
-    _ctx,
-    order,
-    amount,
-    args,
-    metadata,
-    method,
-  ): Promise<CreatePaymentResult | CreatePaymentErrorResult> {
-    // A payment's `method` is the payment method's code (the admin chooses it), not the handler's.
-    const open = (order.payments ?? []).find(
-      (p) => p.method === method.code && (p.state as string) === AWAITING_KLARNA,
-    );
-    if (open) {
-      return errorResult(
-        amount,
-        "Klarna: a payment for this order is waiting for the shopper at Klarna; finish it (refreshKlarnaPayment) or cancel it first",
-      );
-    }
-    const picked = pickHandoff(customFieldsOf(order), metadata, args.useSessionToken);
-    // A value the gateway would refuse: the order gets the reason, and nothing is sent anywhere.
-    if (!picked.ok) return errorResult(amount, picked.message);
-    const body = gateway.paymentBody({
-      amount,
-      currency: order.currencyCode,
-      reference: order.code,
-      ...(args.returnUrl
-        ? { returnUrl: args.returnUrl.replaceAll("{code}", encodeURIComponent(order.code)) }
-        : {}),
-      handoff: picked.handoff,
-    });
-    // Same order, same request → same key: a retried addPaymentToOrder gets the first answer back.
-    const key = `vendure:${order.code}:payment:${hash(body)}`;
-    let payment: GatewayPayment;
-    try {
-      payment = await gateway.createPayment(gatewayOf(args), body, key);
-    } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
-      return errorResult(amount, `Klarna: ${error.message}`, {
-        gatewayStatus: error.status,
-        code: error.code,
-      });
-    }
-    const result = { amount, transactionId: payment.id, metadata: { public: publicMetadata(payment) } };
-    if (payment.status === "requires_action" || payment.status === "pending") {
-      return { ...result, state: AWAITING_KLARNA as PaymentState as CreatePaymentResult["state"] };
-    }
-    const state = vendureStateOf(payment.status);
-    if (state === "Declined") {
-      return {
-        ...result,
-        state,
-        errorMessage: `Klarna declined: ${payment.failure?.message ?? "no reason given"}`,
-      };
-    }
-    if (state === "Authorized" || state === "Settled") return { ...result, state };
-    return errorResult(
-      amount,
-      `Klarna: unexpected payment status ${payment.status}`,
-      publicMetadata(payment),
-    );
+  createPayment(_ctx, order, amount, args, metadata) {
+    return createKlarnaPayment(order, amount, args, metadata);
   },
 
-  async settlePayment(_ctx, _order, payment: Payment, args) {
+  async settlePayment(_ctx, order, payment: Payment, args) {
     try {
       const captured = await gateway.capturePayment(
         gatewayOf(args),
         payment.transactionId,
-        payment.amount,
+        gatewayAmount(payment.amount, order.currencyCode),
         `vendure:payment:${payment.id}:settle`,
       );
       return { success: true, metadata: { public: publicMetadata(captured) } };
     } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
+      if (!(error instanceof GatewayError || error instanceof AmountError || error instanceof SettingsError))
+        throw error;
       return { success: false, errorMessage: `Klarna capture: ${error.message}` };
     }
   },
 
   async cancelPayment(_ctx, _order, payment: Payment, args) {
+    if (!payment.transactionId) {
+      return {
+        success: false,
+        errorMessage: "Klarna cancel: the payment's outcome is not known yet; run refreshKlarnaPayment first",
+      };
+    }
     try {
       const canceled = await gateway.cancelPayment(
         gatewayOf(args),
@@ -168,29 +105,13 @@ export const klarnaPaymentHandler = new PaymentMethodHandler({
       );
       return { success: true, metadata: { public: publicMetadata(canceled) } };
     } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
+      if (!(error instanceof GatewayError || error instanceof SettingsError)) throw error;
       return { success: false, errorMessage: `Klarna cancel: ${error.message}` };
     }
   },
 
-  async createRefund(_ctx, _input, amount, _order, payment: Payment, args) {
-    // The n-th refund of this payment for this amount: a retry after a failed attempt (not Settled)
-    // sends the same key, so the gateway does it at most once; a later, separate refund gets a new one.
-    const done = (payment.refunds ?? []).filter((r) => r.state === "Settled").length;
-    try {
-      const refunded = await gateway.refundPayment(
-        gatewayOf(args),
-        payment.transactionId,
-        amount,
-        `vendure:payment:${payment.id}:refund:${done}:${amount}`,
-      );
-      return { state: "Settled", transactionId: refunded.id, metadata: { public: publicMetadata(refunded) } };
-    } catch (error) {
-      if (!(error instanceof GatewayError)) throw error;
-      return {
-        state: "Failed",
-        metadata: { public: { errorMessage: `Klarna refund: ${error.message}`, code: error.code } },
-      };
-    }
+  createRefund(_ctx, _input, amount, order, payment: Payment, args) {
+    const money = { vendure: amount, currency: order.currencyCode };
+    return sendRefund(args, payment.transactionId, money, refundKey(payment, amount));
   },
 });

@@ -2,7 +2,7 @@
  * `KlarnaInteropPlugin`: adds the AP's Klarna payment method handler and eligibility checker, the
  * `AwaitingKlarna` payment state, the Order custom fields Klarna's plugin writes, and the
  * `refreshKlarnaPayment` mutations to a Vendure server. `VendurePlugin({...})(Class)` is what the
- * `@VendurePlugin({...})` decorator compiles to (see refresh.ts for why).
+ * `@VendurePlugin({...})` decorator compiles to (see resolvers.ts for why).
  * @module
  */
 import { PluginCommonModule, type RuntimeVendureConfig, VendurePlugin } from "@vendure/core";
@@ -10,8 +10,8 @@ import { parse } from "graphql";
 import { klarnaOrderCustomFields } from "./custom-fields.ts";
 import { klarnaEligibilityChecker } from "./eligibility-checker.ts";
 import { klarnaPaymentHandler } from "./payment-handler.ts";
-import { klarnaPaymentProcess } from "./payment-process.ts";
-import { KlarnaAdminResolver, KlarnaShopResolver } from "./refresh.ts";
+import { klarnaPaymentProcess, klarnaRefundProcess } from "./payment-process.ts";
+import { KlarnaAdminResolver, KlarnaShopResolver } from "./resolvers.ts";
 
 export class KlarnaInteropPlugin {}
 
@@ -27,6 +27,8 @@ export function configureKlarna(config: RuntimeVendureConfig): RuntimeVendureCon
   }
   payment.process ??= [];
   if (!payment.process.includes(klarnaPaymentProcess)) payment.process.push(klarnaPaymentProcess);
+  payment.refundProcess ??= [];
+  if (!payment.refundProcess.includes(klarnaRefundProcess)) payment.refundProcess.push(klarnaRefundProcess);
   const existing = new Set((config.customFields.Order ?? []).map((f) => f.name));
   config.customFields.Order = [
     ...(config.customFields.Order ?? []),

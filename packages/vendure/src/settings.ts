@@ -5,7 +5,7 @@
  * @module
  */
 import { LanguageCode, type PaymentMethod } from "@vendure/core";
-import { GatewayError, type GatewaySettings } from "./gateway-client.ts";
+import type { GatewaySettings } from "./gateway-client.ts";
 
 const en = (value: string) => [{ languageCode: LanguageCode.en, value }];
 
@@ -24,7 +24,7 @@ export const handlerArgs = {
     required: true,
     label: en("API key"),
     description: en(
-      "Sent as Authorization: Bearer <key>; masked in the admin. env:NAME reads it from the server's environment variable NAME instead",
+      "Sent as Authorization: Bearer <key>; masked in the admin. env:KLARNA_INTEROP_… reads it from that environment variable of the server instead",
     ),
     ui: { component: "password-form-input" },
   },
@@ -62,18 +62,46 @@ export interface HandlerSettings {
 }
 
 /**
+ * A payment method setting the plugin cannot use (nothing was sent): unlike a {@link GatewayError}
+ * without an answer, the outcome is known, so it is a plain failure, never "outcome unknown".
+ */
+export class SettingsError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "SettingsError";
+    this.code = code;
+  }
+}
+
+/** The only environment variables an `env:NAME` API key may name. */
+export const API_KEY_ENV_PREFIX = "KLARNA_INTEROP_";
+
+/**
  * The gateway part of the settings. An API key written `env:NAME` is read from the environment
- * variable NAME, so that the key itself need not sit in Vendure's database.
- * @throws GatewayError (`api_key_missing`) naming the variable when it is not set: the payment fails
- *   with that message, and nothing is sent.
+ * variable NAME, so that the key itself need not sit in Vendure's database. NAME must start with
+ * `KLARNA_INTEROP_`: whoever may edit a payment method chooses both the name and the URL the value is
+ * sent to, and must not be able to send the server's other secrets (a database password, a cloud
+ * key) to a URL of their choosing.
+ * @throws SettingsError (`gateway_url_invalid`, `api_key_env_not_allowed`, `api_key_missing`): the
+ *   payment fails with that message, and nothing is sent.
  */
 export function gatewayOf(settings: { gatewayUrl: string; apiKey: string }): GatewaySettings {
+  if (!URL.canParse(settings.gatewayUrl) || !/^https?:$/.test(new URL(settings.gatewayUrl).protocol)) {
+    throw new SettingsError("gateway_url_invalid", "the payment gateway URL is not an http(s) URL");
+  }
   let apiKey = settings.apiKey;
   if (apiKey.startsWith("env:")) {
     const name = apiKey.slice(4);
+    if (!name.startsWith(API_KEY_ENV_PREFIX) || !/^[A-Z0-9_]+$/.test(name)) {
+      throw new SettingsError(
+        "api_key_env_not_allowed",
+        `the API key's environment variable must be named ${API_KEY_ENV_PREFIX}… (upper-case letters, digits, _)`,
+      );
+    }
     const value = process.env[name];
     if (!value) {
-      throw new GatewayError(0, "api_key_missing", `the API key's environment variable ${name} is not set`);
+      throw new SettingsError("api_key_missing", `the API key's environment variable ${name} is not set`);
     }
     apiKey = value;
   }

@@ -6,11 +6,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DATA_MAX_LENGTH, TOKEN_MAX_LENGTH } from "@klarna-interop/core";
 import {
+  AmountError,
   checkHandoff,
-  GatewayError,
+  gatewayAmount,
   gatewayOf,
   paymentBody,
   pickHandoff,
+  SettingsError,
+  sendRefund,
   vendureStateOf,
 } from "../src/index.ts";
 
@@ -119,11 +122,61 @@ describe("settings", () => {
       gatewayUrl: "http://127.0.0.1:1",
       apiKey: "sk_from_env",
     });
-    assert.equal(gatewayOf({ gatewayUrl: "u", apiKey: "sk_plain" }).apiKey, "sk_plain");
+    assert.equal(gatewayOf({ gatewayUrl: "http://127.0.0.1:1", apiKey: "sk_plain" }).apiKey, "sk_plain");
     delete process.env.KLARNA_INTEROP_TEST_KEY;
     assert.throws(
-      () => gatewayOf({ gatewayUrl: "u", apiKey: "env:KLARNA_INTEROP_TEST_KEY" }),
-      (e: unknown) => e instanceof GatewayError && /KLARNA_INTEROP_TEST_KEY is not set/.test(e.message),
+      () => gatewayOf({ gatewayUrl: "http://127.0.0.1:1", apiKey: "env:KLARNA_INTEROP_TEST_KEY" }),
+      (e: unknown) => e instanceof SettingsError && /KLARNA_INTEROP_TEST_KEY is not set/.test(e.message),
     );
+  });
+
+  it("env: reads only KLARNA_INTEROP_* variables: a payment method's editor cannot send the server's other secrets to a URL of their choosing", () => {
+    process.env.UNRELATED_SERVER_SECRET = "db-password";
+    try {
+      for (const apiKey of ["env:UNRELATED_SERVER_SECRET", "env:PATH", "env:klarna_interop_x", "env:"]) {
+        assert.throws(
+          () => gatewayOf({ gatewayUrl: "https://attacker.example", apiKey }),
+          (e: unknown) =>
+            e instanceof SettingsError &&
+            e.code === "api_key_env_not_allowed" &&
+            !e.message.includes("db-password"),
+          apiKey,
+        );
+      }
+    } finally {
+      delete process.env.UNRELATED_SERVER_SECRET;
+    }
+  });
+});
+
+describe("settings problems are known failures, not unknown outcomes", () => {
+  it("a refund with a missing env: key or a bad gateway URL is Failed (nothing sent), never Pending", async () => {
+    delete process.env.KLARNA_INTEROP_MISSING;
+    for (const settings of [
+      { gatewayUrl: "http://127.0.0.1:9", apiKey: "env:KLARNA_INTEROP_MISSING" },
+      { gatewayUrl: "127.0.0.1:9/v2", apiKey: "sk" },
+    ]) {
+      const result = await sendRefund(settings, "pay_1", { vendure: 100, currency: "USD" }, "k");
+      assert.equal(result.state, "Failed", JSON.stringify([settings, result]));
+      assert.equal(result.metadata?.idempotencyKey, undefined);
+    }
+  });
+});
+
+describe("amounts: Vendure's precision vs the currency's minor unit", () => {
+  it("two-decimal currencies at Vendure's default precision pass unchanged", () => {
+    assert.equal(gatewayAmount(17800, "USD", 2), 17800);
+    assert.equal(gatewayAmount(17800, "HUF", 2), 17800, "HUF has two decimals in ISO 4217 (and at Klarna)");
+  });
+
+  it("a zero-decimal currency: Vendure's 50000 (¥500.00) is ¥500 at the gateway, never 100 times more", () => {
+    assert.equal(gatewayAmount(50000, "JPY", 2), 500);
+    assert.throws(() => gatewayAmount(50050, "JPY", 2), AmountError, "¥500.50 cannot be sent");
+  });
+
+  it("a shop whose MoneyStrategy keeps 4 decimals: €178.0000 is 17800 cents; fractions of a cent are refused", () => {
+    assert.equal(gatewayAmount(1_780_000, "EUR", 4), 17800);
+    assert.throws(() => gatewayAmount(1_780_001, "EUR", 4), AmountError);
+    assert.equal(gatewayAmount(1234, "KWD", 2), 12340, "three-decimal currency from precision 2");
   });
 });

@@ -19,10 +19,11 @@ import {
 } from "./helpers/stack.ts";
 import { gql } from "./helpers/vendure.ts";
 
-const DATA = JSON.stringify({
-  content_type: "application/vnd.klarna.interoperability-data.v2+json",
-  content: { payment_request: { purchase_reference: "ünïcode ✓ order" } },
-});
+// Written as Klarna's plugin might store it: spacing, a line break, escapes (\u00fc, \/) and member
+// order that parsing and re-encoding the JSON would change, so the byte-identity check can fail.
+const DATA = `{ "content_type" : "application/vnd.klarna.interoperability-data.v2+json",
+  "content": {"payment_request": {"purchase_reference": "\\u00fcn\\u00efcode \\/ ✓ order"}} }`;
+assert.notEqual(JSON.stringify(JSON.parse(DATA)), DATA, "a re-encode would show");
 
 const AUTHORIZE = /\/payment\/authorize$/;
 
@@ -314,6 +315,27 @@ describe("Vendure: the AP's Klarna payment plugin, end to end", () => {
     } as never;
     await klarnaPaymentHandler.createRefund(ctx, {} as never, 2000, order, later, args, method);
     assert.equal((await s.gatewayGet(`/v2/payments/${first.transactionId}`)).refunded_amount, 4000);
+  });
+
+  it("a shop whose MoneyStrategy keeps 4 decimals: the gateway gets the amount in cents, not 100 times more", async () => {
+    const injector = (precision: number) =>
+      ({ get: () => ({ entityOptions: { moneyStrategy: { precision } } }) }) as never;
+    await klarnaPaymentHandler.init(injector(4));
+    try {
+      const args = [
+        { name: "gatewayUrl", value: s.gateway.url },
+        { name: "apiKey", value: s.apiKey },
+      ];
+      const order = { code: "PRECISION-4", currencyCode: "EUR", payments: [], customFields: {} } as never;
+      const result = await klarnaPaymentHandler.createPayment({} as never, order, 1_780_000, args, {}, {
+        code: "klarna",
+      } as never);
+      assert.equal(result.amount, 1_780_000, "Vendure's own amount is unchanged");
+      const remote = await s.gatewayGet(`/v2/payments/${result.transactionId}`);
+      assert.equal(remote.amount, 17800, "€178.00 at the gateway");
+    } finally {
+      await klarnaPaymentHandler.init(injector(2));
+    }
   });
 
   it("Klarna declines: the handler answers Declined with Klarna's reason", async () => {

@@ -60,7 +60,10 @@ async function sandboxCall(
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function startStack(vendurePlugins: unknown[] = []): Promise<Stack> {
+export async function startStack(
+  vendurePlugins: unknown[] = [],
+  gatewayOptions: Partial<Parameters<typeof startGateway>[0]> = {},
+): Promise<Stack> {
   const sandbox = await startSandbox({ port: 0, host: "127.0.0.1" });
   const signing = await sandboxCall(sandbox, "POST", "/v1/notification/signing-keys", {});
   const store = await openStore(":memory:");
@@ -77,6 +80,7 @@ export async function startStack(vendurePlugins: unknown[] = []): Promise<Stack>
     klarnaRetryBaseMs: 10,
     logger: false,
     webhookTargets: "loopback",
+    ...gatewayOptions,
   });
   await sandboxCall(sandbox, "POST", "/v1/notification/webhooks", {
     url: `${gateway.url}/webhooks/klarna`,
@@ -172,6 +176,7 @@ export async function storeAsKlarnaPlugin(
 export async function payWithKlarna(
   vendure: RunningVendure,
   metadata: Record<string, unknown> = {},
+  method = "klarna",
 ): Promise<Json> {
   const { addPaymentToOrder } = await vendure.shop.query(
     gql(`mutation ($input: PaymentInput!) { addPaymentToOrder(input: $input) {
@@ -180,25 +185,32 @@ export async function payWithKlarna(
       ... on PaymentFailedError { paymentErrorMessage }
       ... on PaymentDeclinedError { paymentErrorMessage }
       ... on IneligiblePaymentMethodError { eligibilityCheckerMessage } } }`),
-    { input: { method: "klarna", metadata } },
+    { input: { method, metadata } },
   );
   return addPaymentToOrder;
 }
 
 export const ORDER_FIELDS = ORDER;
 
-/** The admin creates the "klarna" payment method with the plugin's handler and checker (Admin API). */
-export async function createKlarnaPaymentMethod(s: Stack): Promise<Json> {
+/**
+ * The admin creates the "klarna" payment method with the plugin's handler and checker (Admin API);
+ * `code` and `gatewayUrl` give another one (e.g. through a fault proxy).
+ */
+export async function createKlarnaPaymentMethod(
+  s: Stack,
+  code = "klarna",
+  gatewayUrl = s.gateway.url,
+): Promise<Json> {
   const created = await s.vendure.admin.query(
     gql(`mutation ($input: CreatePaymentMethodInput!) { createPaymentMethod(input: $input) { id code } }`),
     {
       input: {
-        code: "klarna",
+        code,
         enabled: true,
         handler: {
           code: "klarna-interop",
           arguments: [
-            { name: "gatewayUrl", value: s.gateway.url },
+            { name: "gatewayUrl", value: gatewayUrl },
             { name: "apiKey", value: s.apiKey },
             { name: "useSessionToken", value: "true" },
             { name: "returnUrl", value: "https://shop.example/checkout/return?order={code}" },
@@ -210,6 +222,6 @@ export async function createKlarnaPaymentMethod(s: Stack): Promise<Json> {
       },
     },
   );
-  assert.equal(created.createPaymentMethod.code, "klarna");
+  assert.equal(created.createPaymentMethod.code, code);
   return created.createPaymentMethod;
 }
