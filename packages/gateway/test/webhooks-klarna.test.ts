@@ -1,11 +1,20 @@
 import assert from "node:assert/strict";
-import { it } from "node:test";
+import { after, before, it } from "node:test";
+import { RECONCILE_INTERVAL_ENV } from "../src/reconcile/plugin.ts";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
 import { eventually } from "./helpers/harness.ts";
 import { useSubscribedHarness } from "./helpers/klarna-webhooks.ts";
 
 forEachEngine("POST /webhooks/klarna", (engine) => {
+  // The tests count the rows a webhook writes: no reconciliation round may read a waiting payment
+  // at Klarna (and record that read on its timeline) meanwhile, as one did on a loaded machine.
+  before(() => {
+    process.env[RECONCILE_INTERVAL_ENV] = "0";
+  });
+  after(() => {
+    delete process.env[RECONCILE_INTERVAL_ENV];
+  });
   const h = useSubscribedHarness(engine, {
     gateway: { klarnaApi: "payment-requests" },
     eventTypes: ["payment.request.state-change.*", "payment.transaction.*"],
