@@ -19,19 +19,52 @@ const PARTS = [
   ["query", "query"],
 ] as const;
 
-/** The 400 `invalid_utf8` problem, naming the offset of the first byte that is not UTF-8. */
-function invalidUtf8(body: Uint8Array): Problem {
-  // Only on the refusal path: decode byte by byte; a character starts after the last one decoded.
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let offset = 0;
+const CHUNK = 4096;
+
+/**
+ * The offset of the first byte of the first sequence that is not UTF-8 (only on the refusal path).
+ * A streaming decode finds the 4 KiB chunk it is in; only that chunk, from the character boundary
+ * before it, is decoded byte by byte: linear in the body, so a large invalid body costs what a large
+ * valid one does (byte by byte over the whole body took ~0.5 s per MiB).
+ */
+export function firstInvalidUtf8(body: Uint8Array): number {
+  const chunked = new TextDecoder("utf-8", { fatal: true });
+  let from = 0;
   try {
-    for (let i = 0; i < body.length; i++) {
+    for (; from < body.length; from += CHUNK)
+      chunked.decode(body.subarray(from, from + CHUNK), { stream: true });
+    chunked.decode();
+    return body.length;
+  } catch {
+    // In this chunk, or in a sequence begun at most 3 bytes before it: start at that boundary.
+  }
+  // The bytes before `from` decoded (possibly ending inside a character): the first byte of the last
+  // three that is not a continuation byte is a character boundary; else `from` is one.
+  const chunkStart = Math.min(from, body.length);
+  let start = chunkStart;
+  for (let i = Math.max(0, chunkStart - 3); i < chunkStart; i++) {
+    if (((body[i] ?? 0) & 0xc0) !== 0x80) {
+      start = i;
+      break;
+    }
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let offset = start;
+  try {
+    const end = Math.min(body.length, from + CHUNK);
+    for (let i = start; i < end; i++) {
       if (decoder.decode(body.subarray(i, i + 1), { stream: true }) !== "") offset = i + 1;
     }
     decoder.decode();
   } catch {
     // `offset`: the first byte of the sequence that failed
   }
+  return offset;
+}
+
+/** The 400 `invalid_utf8` problem, naming the offset of the first byte that is not UTF-8. */
+function invalidUtf8(body: Uint8Array): Problem {
+  const offset = firstInvalidUtf8(body);
   return new Problem(400, "invalid_utf8", "The request body is not valid UTF-8.", {
     errors: [{ pointer: "", code: "invalid_utf8", detail: `invalid UTF-8 at or after byte ${offset}` }],
   });
