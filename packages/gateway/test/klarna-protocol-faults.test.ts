@@ -14,7 +14,7 @@ import { createReconciler } from "../src/reconcile/reconciler.ts";
 import { forEachEngine } from "./helpers/engines.ts";
 import { type Json, paymentBody, useHarness } from "./helpers/harness.ts";
 import { type KlarnaProxy, startKlarnaProxy } from "./helpers/klarna-proxy.ts";
-import { approveAtKlarna, authorizeCalls, networkBody } from "./helpers/network.ts";
+import { approveAtKlarna, authorizeCalls, networkBody, readRequest } from "./helpers/network.ts";
 
 const isAuthorize = (path: string) => /\/payment\/authorize$/.test(path);
 
@@ -106,6 +106,36 @@ forEachEngine("Klarna protocol faults", (engine) => {
     assert.match(done.klarna.payment_transaction_id, /\S/);
     const { final } = await authorizeCalls(h);
     assert.equal(final.length, 2);
+    assert.equal(new Set(final.map((c) => c.headers["klarna-idempotency-key"])).size, 1);
+  });
+
+  it("a final authorization left unknown (APPROVED without a transaction id) is resent with its key after the token's expiry, never failed as 'nothing was charged'", async () => {
+    const minted = await h.mint({ scenario: "standard", currency: "USD", amount: 17800 });
+    const res = await h.api("POST", "/v2/payments", { body: networkBody(minted.interoperability_token) });
+    assert.equal(res.body.status, "requires_action", res.text);
+    await approveAtKlarna(h.sandbox, res.body.klarna.payment_request_id);
+    const completed = await readRequest(h.sandbox, res.body.klarna.payment_request_id);
+    const payments = h.gateway.app.gateway.payments;
+    proxy.rewrite = (call, body: Json) => {
+      if (!isAuthorize(call.path) || body.payment_transaction_response?.result !== "APPROVED")
+        return undefined;
+      delete body.payment_transaction_response.payment_transaction;
+      return body;
+    };
+    await assert.rejects(payments.applyKlarnaPaymentRequestState(completed));
+    const open = (await h.api("GET", `/v2/payments/${res.body.id}`)).body;
+    assert.equal(open.status, "requires_action");
+    assert.equal(open.failure.code, "klarna_protocol_error");
+
+    // Klarna's webhook retry arrives after the token's expiry (as the gateway's clock sees it).
+    proxy.rewrite = undefined;
+    const expired = structuredClone(completed);
+    expired.state_context.klarna_network_session_token_expires_at = new Date(Date.now() - 1000).toISOString();
+    const result = await payments.applyKlarnaPaymentRequestState(expired);
+    assert.equal(result.payment?.status, "authorized", JSON.stringify(result));
+    assert.match(String(result.payment?.klarna_payment_transaction_id), /\S/);
+    const { final } = await authorizeCalls(h);
+    assert.equal(final.length, 2, "the same final authorization, sent again");
     assert.equal(new Set(final.map((c) => c.headers["klarna-idempotency-key"])).size, 1);
   });
 

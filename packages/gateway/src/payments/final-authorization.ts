@@ -50,6 +50,9 @@ import type { PaymentRow } from "./serialize.ts";
 /** How long one instance holds a payment's final authorization before another may take over. */
 export const FINALIZE_LEASE_MS = 60_000;
 
+/** Failure codes a final authorization leaves when it was sent and no definitive answer came. */
+const UNKNOWN_OUTCOME = new Set(["klarna_unavailable", "klarna_protocol_error"]);
+
 const EXPIRED = {
   status: "failed",
   next_action: null,
@@ -165,8 +168,13 @@ async function finalizeLocked(
     const reason = fresh.status === "requires_action" ? "finalizing_elsewhere" : `already_${fresh.status}`;
     return { applied: false, payment: fresh, reason };
   }
+  // Past the token's expiry nothing can be charged any more, unless a final authorization was
+  // already sent without a definitive answer (it may have been approved): then the same call, with
+  // the same Klarna-Idempotency-Key, is made again, and Klarna's answer decides (its replay, or its
+  // refusal of an expired token → EXPIRED): never "nothing was charged" on an assumption.
   const expiresAt = request.state_context?.klarna_network_session_token_expires_at;
-  if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
+  const outcomeUnknown = UNKNOWN_OUTCOME.has(held.failure_code ?? "");
+  if (expiresAt !== undefined && Date.parse(expiresAt) <= now && !outcomeUnknown) {
     const updated = await persist(deps, held, EXPIRED, calls);
     return { applied: updated.status !== row.status, payment: updated };
   }
