@@ -27,7 +27,7 @@ import { installIdempotency, purgeExpiredIdempotencyKeys } from "./plugins/idemp
 import { applyConnectionLimits, installRateLimits, serverOptions } from "./plugins/limits.ts";
 import { createMetrics, type GatewayMetrics, installHttpMetrics } from "./plugins/metrics.ts";
 import { installOpenApi } from "./plugins/openapi.ts";
-import { installSecurityHeaders } from "./plugins/security-headers.ts";
+import { installSecurityHeaders, securityHeaders } from "./plugins/security-headers.ts";
 import { installTextSafety } from "./plugins/text-safety.ts";
 import { ROUTES } from "./routes/index.ts";
 import { openStore, type Store } from "./store/index.ts";
@@ -88,7 +88,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
     },
     return503OnClosing: true,
-    frameworkErrors: problemFrameworkErrors,
+    frameworkErrors: problemFrameworkErrors(securityHeaders(config)),
     ...serverOptions(config),
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -175,6 +175,19 @@ describe("HTTP semantics", () => {
     assert.equal(res.status, 414, res.text);
     assert.match(res.headers.get("content-type") ?? "", PROBLEM);
     assert.equal(res.body.code, "uri_too_long");
+    // Answered before any hook runs: the security headers are still there.
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.match(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+  });
+
+  it("a path with broken percent-encoding → 400 invalid_path problem+json, with the security headers", async () => {
+    const res = await h.api("GET", "/v2/payments/%ED%A0%80");
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.headers.get("content-type") ?? "", PROBLEM);
+    assert.equal(res.body.code, "invalid_path");
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("x-frame-options"), "DENY");
+    assert.match(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
   });
 
   it("headers over the limit → 431 problem+json", async () => {
@@ -187,6 +200,9 @@ describe("HTTP semantics", () => {
     );
     assert.equal(answer.status, 431);
     assert.match(answer.headers, /content-type: application\/problem\+json/);
+    // Written on the socket by the client-error handler, security headers included.
+    assert.match(answer.headers, /\r\nx-content-type-options: nosniff\r\n/);
+    assert.match(answer.headers, /\r\ncontent-security-policy: [^\r]*frame-ancestors 'none'/);
     const body = JSON.parse(answer.body);
     assert.equal(body.status, 431);
     assert.equal(body.code, "headers_too_large");

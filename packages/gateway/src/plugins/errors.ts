@@ -100,11 +100,15 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
  * percent-encoding such as `/v2/payments/%ED%A0%80`, FST_ERR_BAD_URL; a path segment over
  * `maxParamLength`, 414) answered as problem+json too.
  */
-export function problemFrameworkErrors(
-  error: FastifyError,
-  _request: FastifyRequest,
-  reply: FastifyReply,
-): void {
+export function problemFrameworkErrors(headers: Record<string, string>) {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+    // No hook runs for these: the security headers are set here.
+    reply.headers(headers);
+    frameworkProblem(error, reply);
+  };
+}
+
+function frameworkProblem(error: FastifyError, reply: FastifyReply): void {
   const status =
     error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   const [code, detail] =

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config.ts";
 import { Problem } from "../errors.ts";
+import { securityHeaders } from "./security-headers.ts";
 
 /** Routes never rate limited: probes from load balancers and orchestrators. */
 export const UNLIMITED = new Set(["/healthz", "/readyz"]);
@@ -30,7 +31,7 @@ export function serverOptions(config: GatewayConfig) {
       // Node checks the two timeouts above on this interval (default 30 s, far coarser than them).
       connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
     },
-    clientErrorHandler: problemClientError,
+    clientErrorHandler: problemClientError(securityHeaders(config)),
   };
 }
 
@@ -48,25 +49,30 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  * Answers errors raised before a request reaches fastify (timeouts while reading it, unparseable
  * HTTP) with problem+json instead of fastify's plain JSON, then closes the connection.
  */
-function problemClientError(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === "ECONNRESET" || socket.destroyed) return;
-  const [status, code, detail] = CLIENT_ERRORS[error.code ?? ""] ?? [
-    400,
-    "bad_request",
-    "The request is not valid HTTP.",
-  ];
-  this.log.debug({ code: error.code }, "client error");
-  // A response already under way (e.g. a 401 sent before the body arrived) is not followed by another.
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (!socket.writable || inFlight?.headersSent) {
-    socket.destroy(error);
-    return;
-  }
-  const body = JSON.stringify(new Problem(status, code, detail).toJSON());
-  socket.write(
-    `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  socket.destroy();
+function problemClientError(headers: Record<string, string>) {
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
+  return function answer(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
+    if (error.code === "ECONNRESET" || socket.destroyed) return;
+    const [status, code, detail] = CLIENT_ERRORS[error.code ?? ""] ?? [
+      400,
+      "bad_request",
+      "The request is not valid HTTP.",
+    ];
+    this.log.debug({ code: error.code }, "client error");
+    // A response already under way (e.g. a 401 sent before the body arrived) is not followed by another.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent) {
+      socket.destroy(error);
+      return;
+    }
+    const body = JSON.stringify(new Problem(status, code, detail).toJSON());
+    socket.write(
+      `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n${body}`,
+    );
+    socket.destroy();
+  };
 }
 
 function tooMany(scope: string, ttlMs: number): Problem {
