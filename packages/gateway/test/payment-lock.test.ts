@@ -49,15 +49,17 @@ forEachEngine("payment operation lock", (engine) => {
     const working = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const holder = withPaymentLock(db, "pay_live", "capture", 150, () => working.then(() => "done"));
-    await sleep(400); // more than two leases
+    // Leases of 500 ms renewed every ~167 ms: only a stall of the event loop or the database of
+    // half a second would lapse it (150 ms leases did once, on PostgreSQL under a loaded machine).
+    const holder = withPaymentLock(db, "pay_live", "capture", 500, () => working.then(() => "done"));
+    await sleep(1200); // more than two leases
     await assert.rejects(
-      withPaymentLock(db, "pay_live", "refund", 150, async () => "second"),
+      withPaymentLock(db, "pay_live", "refund", 500, async () => "second"),
       (error: unknown) =>
         error instanceof Problem && error.status === 409 && error.code === "operation_in_progress",
     );
     release();
     assert.equal(await holder, "done");
-    assert.equal(await withPaymentLock(db, "pay_live", "refund", 150, async () => "second"), "second");
+    assert.equal(await withPaymentLock(db, "pay_live", "refund", 500, async () => "second"), "second");
   });
 });
