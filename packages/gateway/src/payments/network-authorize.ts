@@ -17,11 +17,10 @@
  */
 
 import { buildAuthorizeRequest } from "@klarna-interop/core";
+import { newKlarnaPaymentMethod } from "../customers/payment-method.ts";
 import { claimCustomerToken } from "../customers/token-binding.ts";
-import { newId } from "../domain/ids.ts";
 import type { KlarnaOutcome } from "../klarna/generations.ts";
 import type { KlarnaCustomerToken } from "../klarna/types.ts";
-import { nowIso } from "../store/index.ts";
 import { accountOf, type CallContext, callEntry, type FlowDeps, klarnaFor } from "./common.ts";
 import type { PaymentPatch, TimelineEntry } from "./repository.ts";
 import type { NextAction, PaymentRow } from "./serialize.ts";
@@ -114,28 +113,9 @@ export async function saveCustomerToken(
     .where("status", "=", "active")
     .executeTakeFirst();
   if (existing) return existing.id;
-  const at = nowIso();
-  const id = newId("cpm");
-  await db
-    .insertInto("payment_methods")
-    .values({
-      id,
-      merchant_id: row.merchant_id,
-      customer_id: tokenization.customer_id,
-      type: "klarna",
-      klarna_customer_token: token.customer_token,
-      status: "active",
-      created_at: at,
-      updated_at: at,
-      revoked_at: null,
-      klarna_revocation: null,
-      klarna_revocation_attempts: 0,
-      klarna_revocation_next_at: null,
-      klarna_revocation_error: null,
-      klarna_revoked_at: null,
-    })
-    .execute();
-  return id;
+  const method = newKlarnaPaymentMethod(row.merchant_id, tokenization.customer_id, token.customer_token);
+  await db.insertInto("payment_methods").values(method).execute();
+  return method.id;
 }
 
 /**

@@ -15,6 +15,7 @@ import { headerSafetyProblem, isHeaderSafe } from "@klarna-interop/core";
 import type { FastifyInstance } from "fastify";
 import type { Selectable } from "kysely";
 import { Type } from "typebox";
+import { newKlarnaPaymentMethod } from "../customers/payment-method.ts";
 import { attemptRevocation, REVOCATION_CLAIM_MS } from "../customers/revocation.ts";
 import { claimCustomerToken, tokenNotFound } from "../customers/token-binding.ts";
 import { newId } from "../domain/ids.ts";
@@ -226,23 +227,7 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
         (m) => m.status === "active" && m.klarna_customer_token === token,
       );
       if (existing) return reply.code(200).send(serializeMethod(existing));
-      const at = nowIso();
-      const row = {
-        id: newId("cpm"),
-        merchant_id: merchant.id,
-        customer_id: customer.id,
-        type: "klarna",
-        klarna_customer_token: token,
-        status: "active",
-        created_at: at,
-        updated_at: at,
-        revoked_at: null,
-        klarna_revocation: null,
-        klarna_revocation_attempts: 0,
-        klarna_revocation_next_at: null,
-        klarna_revocation_error: null,
-        klarna_revoked_at: null,
-      };
+      const row = newKlarnaPaymentMethod(merchant.id, customer.id, token);
       await db.insertInto("payment_methods").values(row).execute();
       return reply.code(201).send(serializeMethod(row));
     },
