@@ -3,32 +3,13 @@
  * account is: a signing key first (the gateway needs it at start), then a subscription pointing at
  * the gateway's `/webhooks/klarna`. Also the sandbox's Klarna-side API, called as the AP calls it.
  */
-import assert from "node:assert/strict";
 import { before } from "node:test";
-import type { RunningSandbox } from "@klarna-interop/sandbox";
+import { klarnaApi } from "../../../../tools/testing/src/sandbox.ts";
 import type { GatewayOptions } from "../../src/index.ts";
 import type { Engine } from "./engines.ts";
-import { type Harness, type Json, useHarness } from "./harness.ts";
+import { type Harness, useHarness } from "./harness.ts";
 
-/** Calls the sandbox's Klarna-side API with its key (Basic auth); asserts a 2xx; returns the JSON. */
-export async function klarnaApi(
-  sandbox: RunningSandbox,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Json> {
-  const res = await fetch(sandbox.url + path, {
-    method,
-    headers: {
-      authorization: `Basic ${sandbox.apiKey}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+export { klarnaApi };
 
 export interface KlarnaSigning {
   signing_key_id: string;

@@ -14,6 +14,7 @@ import {
   startGateway,
 } from "@klarna-interop/gateway";
 import { type RunningSandbox, startSandbox } from "@klarna-interop/sandbox";
+import { klarnaApi } from "../../../../tools/testing/src/sandbox.ts";
 import { gql, type RunningVendure, startVendure } from "./vendure.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL and JSON answers, narrowed by the assertions
@@ -41,31 +42,12 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-async function sandboxCall(
-  sandbox: RunningSandbox,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Json> {
-  const res = await fetch(sandbox.url + path, {
-    method,
-    headers: {
-      authorization: `Basic ${sandbox.apiKey}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
 export async function startStack(
   vendurePlugins: unknown[] = [],
   gatewayOptions: Partial<Parameters<typeof startGateway>[0]> = {},
 ): Promise<Stack> {
   const sandbox = await startSandbox({ port: 0, host: "127.0.0.1" });
-  const signing = await sandboxCall(sandbox, "POST", "/v1/notification/signing-keys", {});
+  const signing = await klarnaApi(sandbox, "POST", "/v1/notification/signing-keys", {});
   const store = await openStore(":memory:");
   const { apiKey } = await createMerchant(store, { name: "Vendure shop" });
   const gateway = await startGateway({
@@ -82,7 +64,7 @@ export async function startStack(
     webhookTargets: "loopback",
     ...gatewayOptions,
   });
-  await sandboxCall(sandbox, "POST", "/v1/notification/webhooks", {
+  await klarnaApi(sandbox, "POST", "/v1/notification/webhooks", {
     url: `${gateway.url}/webhooks/klarna`,
     event_types: ["payment.request.state-change.*", "payment.transaction.*"],
     signing_key_id: signing.signing_key_id,
@@ -95,16 +77,16 @@ export async function startStack(
     apiKey,
     vendure,
     async journal() {
-      const { entries } = await sandboxCall(sandbox, "GET", "/_sandbox/journal");
+      const { entries } = await klarnaApi(sandbox, "GET", "/_sandbox/journal");
       return (entries as JournalEntry[]).filter((e) => !e.path.startsWith("/_sandbox/"));
     },
-    clearJournal: () => sandboxCall(sandbox, "DELETE", "/_sandbox/journal"),
+    clearJournal: () => klarnaApi(sandbox, "DELETE", "/_sandbox/journal"),
     async gatewayGet(path) {
       const res = await fetch(gateway.url + path, { headers: { authorization: `Bearer ${apiKey}` } });
       assert.equal(res.status, 200, path);
       return res.json();
     },
-    mint: (input) => sandboxCall(sandbox, "POST", "/_sandbox/interoperability-tokens", input),
+    mint: (input) => klarnaApi(sandbox, "POST", "/_sandbox/interoperability-tokens", input),
     async close() {
       await vendure.close();
       await gateway.close();
