@@ -94,6 +94,15 @@ export function upstreamProblem(error: KlarnaError, payment: PaymentRow | undefi
 }
 
 /** The `failure.code` of a payment left open by a Klarna call without a definitive answer. */
+/**
+ * The failure codes `unavailableCode` gives a call that was sent and got no definitive answer (it may
+ * have succeeded at Klarna); an open circuit sent nothing.
+ */
+export const UNKNOWN_OUTCOME_CODES: ReadonlySet<string> = new Set([
+  "klarna_unavailable",
+  "klarna_protocol_error",
+]);
+
 export function unavailableCode(error: KlarnaError): string {
   if (error.record.outcome === "circuit_open") return "klarna_circuit_open";
   return error.record.outcome === "protocol_error" ? "klarna_protocol_error" : "klarna_unavailable";

@@ -33,6 +33,7 @@ import {
   type FlowDeps,
   klarnaFor,
   persist,
+  UNKNOWN_OUTCOME_CODES,
   unavailableCode,
   upstreamProblem,
 } from "./common.ts";
@@ -49,9 +50,6 @@ import type { PaymentRow } from "./serialize.ts";
 
 /** How long one instance holds a payment's final authorization before another may take over. */
 export const FINALIZE_LEASE_MS = 60_000;
-
-/** Failure codes a final authorization leaves when it was sent and no definitive answer came. */
-const UNKNOWN_OUTCOME = new Set(["klarna_unavailable", "klarna_protocol_error"]);
 
 const EXPIRED = {
   status: "failed",
@@ -173,7 +171,7 @@ async function finalizeLocked(
   // the same Klarna-Idempotency-Key, is made again, and Klarna's answer decides (its replay, or its
   // refusal of an expired token → EXPIRED): never "nothing was charged" on an assumption.
   const expiresAt = request.state_context?.klarna_network_session_token_expires_at;
-  const outcomeUnknown = UNKNOWN_OUTCOME.has(held.failure_code ?? "");
+  const outcomeUnknown = UNKNOWN_OUTCOME_CODES.has(held.failure_code ?? "");
   if (expiresAt !== undefined && Date.parse(expiresAt) <= now && !outcomeUnknown) {
     const updated = await persist(deps, held, EXPIRED, calls);
     return { applied: updated.status !== row.status, payment: updated };
