@@ -4,6 +4,8 @@
  *
  * - First request with a key: a row is inserted `in_flight` (the insert is the lock: the primary key
  *   `(merchant_id, key)` makes exactly one concurrent request win, on SQLite and PostgreSQL alike).
+ *   Payment creation inserts it in the same statement as the payment, without a look-up first; only
+ *   when that insert finds the key taken (or the request fails before it) is the record read.
  * - Same key, same method + path + body, completed: the stored response is replayed byte for byte,
  *   with `Idempotent-Replayed: true`.
  * - Same key, different request: 422 `idempotency_key_reused`.
@@ -23,7 +25,7 @@
  *   response advertises in `Idempotency-Retention-Seconds`.
  */
 import { createHash } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { Problem } from "../errors.ts";
 import { insertIfAbsent, updateWhere } from "../store/fast-writes.ts";
@@ -44,9 +46,10 @@ export interface IdempotencyHandle {
    */
   responseStored?: boolean;
   /**
-   * Set while the key is not yet claimed (routes with `config.idempotency: "claim-with-resource"`): no
-   * record exists, and the handler claims the key in the write that creates its object
-   * (`idempotencyAttachment`) instead of in a commit of its own before the handler runs.
+   * Set while the key is not yet claimed (routes with `config.idempotency: "claim-with-resource"`):
+   * the handler claims the key in the write that creates its object (`idempotencyAttachment`)
+   * instead of in a commit of its own before the handler runs. Nothing was looked up first: a record
+   * the claim runs into decides then (see `claimWithResource`).
    */
   unclaimed?: PendingClaim;
   /** The deferred claim found the key taken by a concurrent request: nothing of it is stored. */
@@ -89,8 +92,10 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /**
      * `"claim-with-resource"`: the handler creates its object in one write that includes
-     * `idempotencyAttachment`, which claims the key there (one commit fewer per request).
-     * Before the handler only an existing record is looked up (replay, 422, 409, takeover).
+     * `idempotencyAttachment`, which claims the key there (one commit fewer per request), and
+     * nothing is looked up before it: an existing record (replay, 422, 409, takeover) is found when
+     * that claim fails or the handler stops before it. The handler must not call Klarna (or do
+     * anything else a replay could notice) before its claim.
      */
     idempotency?: "claim-with-resource";
   }
@@ -277,93 +282,168 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     .compile();
   app.decorateRequest("idempotency", null);
 
-  async function claim(
-    request: FastifyRequest,
+  /**
+   * What the key's record says about a request that does not own the key: `"free"` when there is no
+   * record (or only one past retention, now deleted); `"replayed"` when the stored response was put
+   * on `reply`; the handle of a taken-over key (the previous owner crashed or gave up with an unknown
+   * outcome; `resourceId` names what it created); or it throws 422 (same key, other request) or 409
+   * (the owner is still running).
+   */
+  async function consult(
     reply: FastifyReply,
     merchantId: string,
     key: string,
-    deferred: boolean,
-  ) {
+    hash: string,
+  ): Promise<"free" | "replayed" | IdempotencyHandle> {
+    const now = Date.now();
+    const query = CompiledQuery.raw(lookup.sql, [merchantId, key]) as CompiledQuery<
+      Selectable<IdempotencyKeysTable>
+    >;
+    const row = (await db.executeQuery(query)).rows[0];
+    if (!row) return "free";
+    if (row.expires_at <= nowIso(now)) {
+      // Past retention: the key is free again.
+      await db
+        .deleteFrom("idempotency_keys")
+        .where("merchant_id", "=", merchantId)
+        .where("key", "=", key)
+        .where("expires_at", "=", row.expires_at)
+        .execute();
+      return "free";
+    }
+    if (row.request_hash !== hash) {
+      throw new Problem(
+        422,
+        "idempotency_key_reused",
+        "This Idempotency-Key was already used with a different request (method, path or body).",
+      );
+    }
+    if (row.state === "completed") {
+      replay(reply, row);
+      return "replayed";
+    }
+    if (row.locked_until > nowIso(now)) throw keyInUse();
+    // Take the key over (compare-and-set on the lock, so of two racing retries only one wins).
+    const taken = await db
+      .updateTable("idempotency_keys")
+      .set({ locked_until: nowIso(now + options.lockMs) })
+      .where("merchant_id", "=", merchantId)
+      .where("key", "=", key)
+      .where("state", "=", "in_flight")
+      .where("locked_until", "=", row.locked_until)
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) !== 1) throw keyInUse();
+    return { merchantId, key, resourceId: row.resource_id };
+  }
+
+  /** Claims the key before the handler runs (routes that do not claim it with their object). */
+  async function claim(request: FastifyRequest, reply: FastifyReply, merchantId: string, key: string) {
     const path = request.url.split("?")[0] ?? request.url;
     const hash = requestFingerprint(request.method, path, request.body);
     for (let round = 0; round < 2; round++) {
       const now = Date.now();
-      // Deferred: only looked up here; a missing record is claimed with the object it leads to.
-      if (!deferred) {
-        const inserted = await db
-          .insertInto("idempotency_keys")
-          .values({
-            merchant_id: merchantId,
-            key,
-            method: request.method,
-            path,
-            request_hash: hash,
-            state: "in_flight",
-            locked_until: nowIso(now + options.lockMs),
-            created_at: nowIso(now),
-            expires_at: nowIso(now + options.retentionMs),
-          })
-          .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
-          request.idempotency = { merchantId, key, resourceId: null };
-          return;
-        }
-      }
-      const query = CompiledQuery.raw(lookup.sql, [merchantId, key]) as CompiledQuery<
-        Selectable<IdempotencyKeysTable>
-      >;
-      const row = (await db.executeQuery(query)).rows[0];
-      if (!row && deferred) {
-        const { lockMs, retentionMs } = options;
-        request.idempotency = {
-          merchantId,
+      const inserted = await db
+        .insertInto("idempotency_keys")
+        .values({
+          merchant_id: merchantId,
           key,
-          resourceId: null,
-          unclaimed: { method: request.method, path, hash, lockMs, retentionMs },
-        };
+          method: request.method,
+          path,
+          request_hash: hash,
+          state: "in_flight",
+          locked_until: nowIso(now + options.lockMs),
+          created_at: nowIso(now),
+          expires_at: nowIso(now + options.retentionMs),
+        })
+        .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
+        request.idempotency = { merchantId, key, resourceId: null };
         return;
       }
-      if (!row) continue; // deleted between our insert and select: try again
-      if (row.expires_at <= nowIso(now)) {
-        // Past retention: the key is free again.
-        await db
-          .deleteFrom("idempotency_keys")
-          .where("merchant_id", "=", merchantId)
-          .where("key", "=", key)
-          .where("expires_at", "=", row.expires_at)
-          .execute();
-        continue;
+      const verdict = await consult(reply, merchantId, key, hash);
+      if (verdict === "replayed") return reply;
+      if (verdict !== "free") {
+        request.idempotency = verdict;
+        return;
       }
-      if (row.request_hash !== hash) {
-        throw new Problem(
-          422,
-          "idempotency_key_reused",
-          "This Idempotency-Key was already used with a different request (method, path or body).",
-        );
-      }
-      if (row.state === "completed") return replay(reply, row);
-      if (row.locked_until > nowIso(now)) {
-        throw keyInUse();
-      }
-      // The previous owner crashed or gave up with an unknown outcome: take the key over (compare-
-      // and-set on the lock, so of two racing retries only one wins).
-      const taken = await db
-        .updateTable("idempotency_keys")
-        .set({ locked_until: nowIso(now + options.lockMs) })
-        .where("merchant_id", "=", merchantId)
-        .where("key", "=", key)
-        .where("state", "=", "in_flight")
-        .where("locked_until", "=", row.locked_until)
-        .executeTakeFirst();
-      if (Number(taken.numUpdatedRows) !== 1) {
-        throw keyInUse();
-      }
-      request.idempotency = { merchantId, key, resourceId: row.resource_id };
-      return;
+      // No record (deleted between our insert and look-up, or past retention): try again.
     }
     throw new Problem(409, "idempotency_key_in_use", "The Idempotency-Key is contended; retry.");
   }
+
+  /** A handle that has not claimed its key yet: the handler claims it in the write of its object. */
+  function unclaimedHandle(request: FastifyRequest, merchantId: string, key: string): IdempotencyHandle {
+    const path = request.url.split("?")[0] ?? request.url;
+    const hash = requestFingerprint(request.method, path, request.body);
+    const { lockMs, retentionMs } = options;
+    return {
+      merchantId,
+      key,
+      resourceId: null,
+      unclaimed: { method: request.method, path, hash, lockMs, retentionMs },
+    };
+  }
+
+  function ownLease(handle: IdempotencyHandle): void {
+    // (An unclaimed handle has no record until the handler's write inserts it; renewing a missing or
+    // released record changes nothing.)
+    handle.stopRenewing = keepLease(() => renew(handle), options.lockMs);
+  }
+
+  /**
+   * Runs a claim-with-resource handler optimistically: no look-up before it, the key is claimed in
+   * the write that creates the object (one round trip fewer per request). When that claim finds the
+   * key taken, or the handler stops (throws) before claiming, the key's record decides as a look-up
+   * first would have: a replay of the stored response, 422, 409, or a takeover that runs the handler
+   * again to resume what the first attempt created. Only when there is no record does the handler's
+   * own answer stand. What the handler does before its claim must therefore be free of effects a
+   * replay could notice (checks, reads), which holds for payment creation: Klarna is called only
+   * after the claim.
+   */
+  async function claimWithResource(
+    handler: RouteHandlerMethod,
+    self: FastifyInstance,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<unknown> {
+    for (let round = 0; round < 3; round++) {
+      const handle = request.idempotency;
+      try {
+        return await handler.call(self, request, reply);
+      } catch (error) {
+        const pending = handle?.unclaimed;
+        // No key, or the handler claimed it and failed afterwards: its answer stands.
+        if (!handle || !pending || request.idempotency !== handle) throw error;
+        handle.stopRenewing?.();
+        request.idempotency = null; // a replay, 422 or 409 is not stored under the key
+        const verdict = await consult(reply, handle.merchantId, handle.key, pending.hash);
+        if (verdict === "replayed") return reply;
+        if (verdict === "free") {
+          if (!handle.lostRace) {
+            // Nothing under the key: the handler's own answer (e.g. 422 PAYMENT_UNSUPPORTED) stands
+            // and is kept as usual.
+            request.idempotency = handle;
+            throw error;
+          }
+          // The record that beat our claim is gone again (retention): claim afresh.
+          request.idempotency = { ...handle, lostRace: false };
+        } else {
+          request.idempotency = verdict;
+        }
+        ownLease(request.idempotency);
+      }
+    }
+    throw new Problem(409, "idempotency_key_in_use", "The Idempotency-Key is contended; retry.");
+  }
+
+  app.addHook("onRoute", (route) => {
+    if (route.config?.idempotency !== "claim-with-resource") return;
+    const handler = route.handler;
+    route.handler = function claimingHandler(this: FastifyInstance, request, reply) {
+      return claimWithResource(handler, this, request, reply);
+    };
+  });
 
   app.addHook("preHandler", async (request, reply) => {
     // No route answers an unknown path (404/405): nothing is decided, so nothing is kept under the
@@ -382,13 +462,14 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       );
     }
     reply.header("idempotency-retention-seconds", retentionSeconds);
-    const deferred = request.routeOptions.config?.idempotency === "claim-with-resource";
-    const replayed = await claim(request, reply, request.merchant.id, key, deferred);
-    if (replayed) return replayed;
-    const handle = request.idempotency;
-    // (A deferred claim has no record until the handler's transaction inserts it; renewing a
-    // missing or released record changes nothing.)
-    if (handle) handle.stopRenewing = keepLease(() => renew(handle), options.lockMs);
+    if (request.routeOptions.config?.idempotency === "claim-with-resource") {
+      // Claimed by the handler's write (see claimWithResource): nothing to look up first.
+      request.idempotency = unclaimedHandle(request, request.merchant.id, key);
+    } else {
+      const replayed = await claim(request, reply, request.merchant.id, key);
+      if (replayed) return replayed;
+    }
+    if (request.idempotency) ownLease(request.idempotency);
   });
 
   /**
