@@ -102,6 +102,50 @@ forEachEngine("paying with a saved customer token", (engine) => {
       assert.ok(res.body.klarna.payment_request_id);
     });
 
+    it("a retry with the key replays the payment even after the method was revoked (the key decides, not the state now)", async () => {
+      // Creation claims its key without a look-up first: a retry that would now fail before its
+      // claim (the method is revoked) must still get the stored answer, as a look-up first gave.
+      const method = await savedMethod();
+      const key = crypto.randomUUID();
+      const body = { currency: "USD", amount: 1500, customer_payment_method_id: method.id };
+      const first = await h.api("POST", "/v2/payments", { body, idempotencyKey: key });
+      assert.equal(first.status, 201, first.text);
+      await h.store.db
+        .updateTable("payment_methods")
+        .set({ status: "revoked" })
+        .where("id", "=", method.id)
+        .execute();
+      h.clearJournal();
+      const retry = await h.api("POST", "/v2/payments", { body, idempotencyKey: key });
+      assert.equal(retry.status, 201, retry.text);
+      assert.equal(retry.headers.get("idempotent-replayed"), "true");
+      assert.equal(retry.text, first.text, "byte for byte");
+      // A different request with the key: 422, also when it would fail on its own (revoked).
+      const other = await h.api("POST", "/v2/payments", {
+        body: { ...body, amount: 1501 },
+        idempotencyKey: key,
+      });
+      assert.equal(other.status, 422, other.text);
+      assert.equal(other.body.code, "idempotency_key_reused");
+      assert.deepEqual(await h.journal({ method: "POST" }), [], "nothing sent to Klarna");
+      const stored = await h.store.db
+        .selectFrom("payments")
+        .select("id")
+        .where("customer_payment_method_id", "=", method.id)
+        .execute();
+      assert.equal(stored.length, 1);
+      // A fresh key on the revoked method: its own 409, which is not kept under the key.
+      const fresh = crypto.randomUUID();
+      const refused = await h.api("POST", "/v2/payments", { body, idempotencyKey: fresh });
+      assert.equal(refused.status, 409, refused.text);
+      const record = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select("key")
+        .where("key", "=", fresh)
+        .executeTakeFirst();
+      assert.equal(record, undefined);
+    });
+
     it("a revoked method → 409; an unknown one → 400 naming the field; nothing sent", async () => {
       const revoked = await savedMethod({ status: "revoked" });
       const r1 = await h.api("POST", "/v2/payments", {
