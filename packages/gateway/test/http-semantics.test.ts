@@ -155,6 +155,14 @@ describe("HTTP semantics", () => {
       idempotencyKey: crypto.randomUUID(),
     });
     assert.equal(nested.body.code, "forbidden_key", nested.text);
+    // Spelled with \u escapes (the parser only takes its slow path when a body could spell one).
+    for (const raw of [
+      '{"currency":"USD","amount":100,"\\u005f_proto__":{"admin":true}}',
+      '{"currency":"USD","amount":100,"klarna":{"constructo\\u0072":{"prototype":{}}}}',
+    ]) {
+      const escaped = await h.api("POST", "/v2/payments", { raw, idempotencyKey: crypto.randomUUID() });
+      assert.equal(escaped.body.code, "forbidden_key", `${raw}: ${escaped.text}`);
+    }
   });
 
   it("a 20 MiB upload gets its 413 problem+json, every time (no EPIPE)", async () => {

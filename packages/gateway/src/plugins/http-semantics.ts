@@ -32,10 +32,18 @@ function reviver(key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Whether `text` could hold a `__proto__` or `constructor` key: only then is the (slower) reviver
+ * needed. A key can only spell one with those letters as they are or as `\u` escapes.
+ */
+function mayHoldForbiddenKey(text: string): boolean {
+  return text.includes("__proto__") || text.includes("constructor") || text.includes("\\u");
+}
+
 /** Parses a JSON body, refusing prototype-polluting keys with a problem that names them. */
 export function parseJsonBody(text: string): unknown {
   try {
-    return JSON.parse(text, reviver);
+    return mayHoldForbiddenKey(text) ? JSON.parse(text, reviver) : JSON.parse(text);
   } catch (error) {
     if (error instanceof ForbiddenKeyError) {
       throw new Problem(

@@ -27,6 +27,7 @@ import {
   updateWhere,
   updateWhereSql,
 } from "./fast-writes.ts";
+import { postgresPool, queryRows } from "./postgres-pool.ts";
 import type { Database } from "./schema.ts";
 import { type RawSqlite, rawSqlite } from "./sqlite.ts";
 
@@ -173,8 +174,12 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
 export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrite): Promise<boolean> {
   if (isPostgres(db)) {
     const { sql, parameters } = compileGuardedWrite(write);
-    const result = await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters));
-    return result.rows[0]?.n === 1;
+    // A single statement is its own transaction; inside a kysely transaction it must use that one.
+    const pool = db.isTransaction ? undefined : postgresPool(db);
+    const rows = pool
+      ? await queryRows<{ n: number }>(pool, sql, parameters)
+      : (await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters))).rows;
+    return rows[0]?.n === 1;
   }
   const sqlite = db.isTransaction ? undefined : rawSqlite(db);
   if (!sqlite) return applyInTransaction(db, write);

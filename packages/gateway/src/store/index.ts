@@ -5,6 +5,7 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { migrateToLatest } from "./migrations.ts";
+import { registerPostgresPool } from "./postgres-pool.ts";
 import type { Database } from "./schema.ts";
 import { createSqliteDialect } from "./sqlite.ts";
 
@@ -131,7 +132,9 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
       max: options.poolSize ?? 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namedStatements(pool) }) });
+    const named = namedStatements(pool);
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
+    registerPostgresPool(db, named);
   } else {
     engine = "sqlite";
     const sqlite = createSqliteDialect(location);

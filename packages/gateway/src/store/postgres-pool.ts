@@ -1,0 +1,30 @@
+/**
+ * Direct access to a PostgreSQL store's pool for the statements of the payment hot path
+ * (store/guarded-write.ts): one statement runs on a pooled client without kysely's executor in
+ * between (its connection provider, result wrapping and promise chain cost about as much as the
+ * statement's own client-side work). The pool is the store's own, with its named prepared
+ * statements; only whole statements outside any transaction go this way.
+ */
+import type pg from "pg";
+
+const pools = new WeakMap<object, pg.Pool>();
+
+/** Makes `pool` reachable through `postgresPool(db)` (called by `openStore`). */
+export function registerPostgresPool(db: object, pool: pg.Pool): void {
+  pools.set(db, pool);
+}
+
+/** The pool behind a PostgreSQL store's kysely instance (undefined: SQLite, or not registered). */
+export function postgresPool(db: object): pg.Pool | undefined {
+  return pools.get(db);
+}
+
+/** Runs one statement on a client of `pool` and returns its rows. */
+export async function queryRows<R>(pool: pg.Pool, text: string, values: unknown[]): Promise<R[]> {
+  const client = await pool.connect();
+  try {
+    return (await client.query(text, values)).rows as R[];
+  } finally {
+    client.release();
+  }
+}
