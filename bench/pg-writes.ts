@@ -123,6 +123,7 @@ async function runVariant(i: number, payments: number): Promise<void> {
     const handle = {
       merchantId: merchant.id,
       key: `${row.id}-${k}`,
+      owner: `owner-${row.id}`,
       resourceId: null,
       unclaimed: {
         method: "POST",

@@ -13,7 +13,13 @@ import {
   requestFingerprint,
 } from "../src/plugins/idempotency.ts";
 import { forEachEngine } from "./helpers/engines.ts";
-import { paymentBody, paymentRequestCalls, startHarness, useHarness } from "./helpers/harness.ts";
+import {
+  type Harness,
+  paymentBody,
+  paymentRequestCalls,
+  startHarness,
+  useHarness,
+} from "./helpers/harness.ts";
 import { approveAtKlarna } from "./helpers/network.ts";
 
 forEachEngine("idempotency", (engine) => {
@@ -137,6 +143,7 @@ forEachEngine("idempotency", (engine) => {
       const handle: IdempotencyHandle = {
         merchantId: h.merchantId,
         key: "race-1",
+        owner: "mine",
         resourceId: null,
         unclaimed: { method: "POST", path: "/v2/payments", hash: "mine", lockMs: 1000, retentionMs: 1000 },
       };
@@ -326,6 +333,66 @@ forEachEngine("idempotency", (engine) => {
         assert.equal(replay.text, done.text);
         assert.equal(replay.headers.get("idempotent-replayed"), "true");
         assert.equal((await paymentRequestCalls(g)).length, 1, "one Klarna payment request");
+      } finally {
+        await g.close();
+      }
+    });
+  });
+
+  describe("an attempt whose key was taken over cannot touch the successor's record", () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    /** Writes the record as a retry that took the key over would leave it (new owner, new lease). */
+    async function takeOver(g: Harness, key: string) {
+      const until = new Date(Date.now() + 60_000).toISOString();
+      const changed = await g.store.db
+        .updateTable("idempotency_keys")
+        .set({ owner: "successor", locked_until: until })
+        .where("merchant_id", "=", g.merchantId)
+        .where("key", "=", key)
+        .where("state", "=", "in_flight")
+        .executeTakeFirst();
+      assert.equal(Number(changed.numUpdatedRows), 1, "the first attempt's record was in flight");
+      return until;
+    }
+
+    async function record(g: Harness, key: string) {
+      return g.store.db
+        .selectFrom("idempotency_keys")
+        .selectAll()
+        .where("merchant_id", "=", g.merchantId)
+        .where("key", "=", key)
+        .executeTakeFirstOrThrow();
+    }
+
+    it("its response is not stored over the successor's lease, nor does its failure release it", async () => {
+      // Each attempt renews only its own record: the successor's lease is not pushed by the first.
+      const g = await startHarness(h.sandbox, {
+        engine,
+        gateway: { klarnaApi: "payment-requests", lockLeaseMs: 300 },
+      });
+      try {
+        // Succeeds late: its 201 goes to its own client, but the key stays the successor's.
+        await g.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 800, times: 1 });
+        const slow = g.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "owner-1" });
+        await sleep(400);
+        const until = await takeOver(g, "owner-1");
+        const done = await slow;
+        assert.equal(done.status, 201, done.text);
+        const kept = await record(g, "owner-1");
+        assert.deepEqual(
+          [kept.owner, kept.state, kept.locked_until, kept.response_body],
+          ["successor", "in_flight", until, null],
+        );
+        // Fails late (Klarna unavailable): its release of the key does not free the successor's.
+        await g.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 800, times: 3, status: 503 });
+        const failing = g.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "owner-2" });
+        await sleep(400);
+        const until2 = await takeOver(g, "owner-2");
+        const failed = await failing;
+        assert.equal(failed.status, 502, failed.text);
+        const held = await record(g, "owner-2");
+        assert.deepEqual([held.owner, held.state, held.locked_until], ["successor", "in_flight", until2]);
       } finally {
         await g.close();
       }

@@ -90,6 +90,7 @@ forEachEngine("storage", (engine) => {
       "0004_payment_locks",
       "0005_customer_token_bindings",
       "0006_payment_saved_method",
+      "0007_idempotency_key_owner",
     ]);
     await store.ping();
   });

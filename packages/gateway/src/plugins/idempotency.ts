@@ -20,11 +20,14 @@
  *   and any answer with `Retry-After` ("come back", not a decision).
  * - The in-flight lock is a lease of `lockMs` that the owning request renews while it runs (every
  *   third of it), so a slow request keeps its key and a crashed owner's lock lapses within `lockMs`
- *   (seconds); the next retry then takes the key over.
+ *   (seconds); the next retry then takes the key over. Each claim and takeover writes a fresh
+ *   `owner` token, and an attempt's own statements (renew, release, delete, store its response)
+ *   match it: an attempt that lost its lease (e.g. its renewals failed) and finishes later cannot
+ *   clear, free or overwrite the record of the retry that took over.
  * - Keys are scoped per merchant and kept for the retention period (24 h by default), which every
  *   response advertises in `Idempotency-Retention-Seconds`.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { Problem } from "../errors.ts";
@@ -38,6 +41,12 @@ import type { IdempotencyKeysTable } from "../store/schema.ts";
 export interface IdempotencyHandle {
   merchantId: string;
   key: string;
+  /**
+   * This attempt's token on the key's record (`owner`): every statement it makes as the key's holder
+   * (renew, release, delete, store the response) matches it, so an attempt whose lease lapsed and
+   * whose key a retry took over cannot clear or overwrite the retry's record.
+   */
+  owner: string;
   /** The object an earlier, unfinished attempt with this key created: resume it. */
   resourceId: string | null;
   /**
@@ -138,7 +147,7 @@ export function idempotencyAttachment(handle: IdempotencyHandle, resourceId: str
     update: {
       table: "idempotency_keys",
       patch: { resource_id: resourceId },
-      where: { merchant_id: handle.merchantId, key: handle.key },
+      where: { merchant_id: handle.merchantId, key: handle.key, owner: handle.owner },
     },
   };
 }
@@ -190,6 +199,7 @@ function claimRecord(
     locked_until: nowIso(now + pending.lockMs),
     created_at: nowIso(now),
     expires_at: nowIso(now + pending.retentionMs),
+    owner: handle.owner,
     resource_id: resourceId,
     response_status: response?.status ?? null,
     response_body: response?.body ?? null,
@@ -237,7 +247,7 @@ export function idempotentResponseUpdate(handle: IdempotencyHandle, response: St
       response_body: response.body,
       response_headers: JSON.stringify(response.headers),
     },
-    where: { merchant_id: handle.merchantId, key: handle.key },
+    where: { merchant_id: handle.merchantId, key: handle.key, owner: handle.owner },
   };
 }
 
@@ -324,16 +334,17 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     }
     if (row.locked_until > nowIso(now)) throw keyInUse();
     // Take the key over (compare-and-set on the lock, so of two racing retries only one wins).
+    const owner = randomUUID();
     const taken = await db
       .updateTable("idempotency_keys")
-      .set({ locked_until: nowIso(now + options.lockMs) })
+      .set({ locked_until: nowIso(now + options.lockMs), owner })
       .where("merchant_id", "=", merchantId)
       .where("key", "=", key)
       .where("state", "=", "in_flight")
       .where("locked_until", "=", row.locked_until)
       .executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) throw keyInUse();
-    return { merchantId, key, resourceId: row.resource_id };
+    return { merchantId, key, owner, resourceId: row.resource_id };
   }
 
   /** Claims the key before the handler runs (routes that do not claim it with their object). */
@@ -342,6 +353,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     const hash = requestFingerprint(request.method, path, request.body);
     for (let round = 0; round < 2; round++) {
       const now = Date.now();
+      const owner = randomUUID();
       const inserted = await db
         .insertInto("idempotency_keys")
         .values({
@@ -354,11 +366,12 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
           locked_until: nowIso(now + options.lockMs),
           created_at: nowIso(now),
           expires_at: nowIso(now + options.retentionMs),
+          owner,
         })
         .onConflict((oc) => oc.columns(["merchant_id", "key"]).doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) {
-        request.idempotency = { merchantId, key, resourceId: null };
+        request.idempotency = { merchantId, key, owner, resourceId: null };
         return;
       }
       const verdict = await consult(reply, merchantId, key, hash);
@@ -380,6 +393,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     return {
       merchantId,
       key,
+      owner: randomUUID(),
       resourceId: null,
       unclaimed: { method: request.method, path, hash, lockMs, retentionMs },
     };
@@ -482,6 +496,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       .set({ locked_until: nowIso(Date.now() + options.lockMs) })
       .where("merchant_id", "=", handle.merchantId)
       .where("key", "=", handle.key)
+      .where("owner", "=", handle.owner)
       .where("state", "=", "in_flight")
       .where("locked_until", ">", RELEASED)
       .execute();
@@ -523,6 +538,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .deleteFrom("idempotency_keys")
         .where("merchant_id", "=", handle.merchantId)
         .where("key", "=", handle.key)
+        .where("owner", "=", handle.owner)
         .execute();
     } else if (!keptStatus(status) || !storable || reply.hasHeader("retry-after")) {
       await db
@@ -530,6 +546,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         .set({ locked_until: RELEASED })
         .where("merchant_id", "=", handle.merchantId)
         .where("key", "=", handle.key)
+        .where("owner", "=", handle.owner)
         .execute();
     } else {
       await storeIdempotentResponse(db, handle, {

@@ -368,6 +368,14 @@ const m0006: Migration = {
   },
 };
 
+const m0007: Migration = {
+  async up(db: AnyDb) {
+    // Which attempt holds an Idempotency-Key: its own statements (renew, release, store the
+    // response, delete) match it, so an attempt whose lease lapsed cannot touch a successor's record.
+    await db.schema.alterTable("idempotency_keys").addColumn("owner", "text").execute();
+  },
+};
+
 /** All migrations, in order. Names are stable forever: they are recorded in the database. */
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
@@ -376,6 +384,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0004_payment_locks": m0004,
   "0005_customer_token_bindings": m0005,
   "0006_payment_saved_method": m0006,
+  "0007_idempotency_key_owner": m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

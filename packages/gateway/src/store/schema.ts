@@ -105,6 +105,11 @@ export interface IdempotencyKeysTable {
   response_headers: string | null;
   created_at: Timestamp;
   expires_at: Timestamp;
+  /**
+   * The attempt that holds the key (a random token, new on every claim and takeover); null on
+   * records written before it existed. The holder's own statements match it.
+   */
+  owner: string | null;
 }
 
 /** Which merchant and Klarna partner account a customer token belongs to (customers/token-binding.ts). */
