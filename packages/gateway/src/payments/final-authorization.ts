@@ -131,19 +131,25 @@ export async function finalizeAuthorization(
   }
   const lockMs = deps.operationLeaseMs ?? PAYMENT_LOCK_LEASE_MS;
   const [completed, sessionToken] = [request, token];
-  try {
-    return await withPaymentLock(db, row.id, "final_authorization", lockMs, () =>
-      finalizeLocked(deps, row, completed, sessionToken, calls, source, now),
-    );
-  } catch (error) {
-    if (!(error instanceof Problem && error.code === "operation_in_progress")) throw error;
-    // Nothing was sent; keep the read, if any. Another instance finalizing is old news (as with its
-    // lease); another operation (a cancel) is a 409 for the webhook sender to retry after it.
-    await recordTimeline(db, row, calls);
-    if ((await lockHolder(db, row.id)) === "final_authorization") {
-      return { applied: false, payment: row, reason: "finalizing_elsewhere" };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withPaymentLock(db, row.id, "final_authorization", lockMs, () =>
+        finalizeLocked(deps, row, completed, sessionToken, calls, source, now),
+      );
+    } catch (error) {
+      if (!(error instanceof Problem && error.code === "operation_in_progress")) throw error;
+      // Nothing was sent. Another instance finalizing is old news (as with its lease); another
+      // operation (a cancel) is a 409 for the webhook sender to retry after it. A lock released
+      // between our attempt and the look-up (its holder just finished) is taken once more: under
+      // it the payment's state, as the holder left it, decides.
+      const holder = await lockHolder(db, row.id);
+      if (holder === undefined && attempt === 1) continue;
+      await recordTimeline(db, row, calls);
+      if (holder === "final_authorization") {
+        return { applied: false, payment: row, reason: "finalizing_elsewhere" };
+      }
+      throw error;
     }
-    throw error;
   }
 }
 
