@@ -84,13 +84,16 @@ forEachEngine("Klarna transaction webhooks", (engine) => {
     const notes = (await timeline(p.id)).filter(
       (e) => e.type === "klarna_webhook" && e.detail.event_type === "payment.transaction.captured",
     );
-    assert.deepEqual(
-      notes.map((e) => [e.detail.applied, e.detail.reason ?? null]),
-      [
-        [true, null],
-        [false, "no_change"],
-      ],
+    // Klarna's webhook for our own capture usually finds it recorded (no change); on a loaded machine
+    // it can arrive before our capture's write and record it first, which our write then respects:
+    // either way the amount counts once (asserted above).
+    const [external, own] = notes.map((e) => [e.detail.applied, e.detail.reason ?? null]);
+    assert.deepEqual(external, [true, null]);
+    assert.ok(
+      [JSON.stringify([false, "no_change"]), JSON.stringify([true, null])].includes(JSON.stringify(own)),
+      JSON.stringify(own),
     );
+    assert.equal(notes.length, 2);
     assert.deepEqual(await outboxTypes(p.id), [
       "payment.pending",
       "payment.authorized",
