@@ -136,9 +136,9 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     const address = app.server.address();
     if (address && typeof address === "object") listeningUrl = `http://${config.host}:${address.port}`;
   });
-  app.addHook("onSend", async (request, reply, payload) => {
+  app.addHook("onSend", (request, reply, payload, done) => {
     reply.header("x-request-id", request.id);
-    return payload;
+    done(null, payload);
   });
 
   installProblemHandlers(app);

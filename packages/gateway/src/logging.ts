@@ -61,10 +61,10 @@ const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 4
  * logs a request's completion at info only when it failed (status ≥ 400); every request at debug.
  */
 export function installRequestLogging(app: FastifyInstance): void {
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const status = reply.statusCode;
     const level = status >= 400 ? "info" : "debug";
-    if ((LEVELS[request.log.level] ?? Number.POSITIVE_INFINITY) > LEVELS[level]!) return;
+    if ((LEVELS[request.log.level] ?? Number.POSITIVE_INFINITY) > LEVELS[level]!) return done();
     request.log[level](
       {
         method: request.method,
@@ -74,5 +74,6 @@ export function installRequestLogging(app: FastifyInstance): void {
       },
       "request completed",
     );
+    done();
   });
 }

@@ -48,25 +48,28 @@ function unauthorized(detail: string): Problem {
 export function installAuth(app: FastifyInstance, store: Store): void {
   const cache = new Map<string, { merchant: Merchant; until: number }>();
   app.decorateRequest("merchant", null);
-  app.addHook("onRequest", async (request) => {
-    if (!requiresAuth(request)) return;
+  // Callback style: a cached key (nearly every request) is answered without a promise.
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!requiresAuth(request)) return done();
     const header = request.headers.authorization;
-    if (!header) throw unauthorized("Send your API key as `Authorization: Bearer <key>`.");
+    if (!header) return done(unauthorized("Send your API key as `Authorization: Bearer <key>`."));
     const match = /^Bearer ([\x21-\x7e]{1,256})$/i.exec(header);
-    if (!match?.[1]) throw unauthorized("The Authorization header must be `Bearer <key>`.");
+    if (!match?.[1]) return done(unauthorized("The Authorization header must be `Bearer <key>`."));
     const key = match[1];
     const hash = hashApiKey(key);
     const now = Date.now();
     const hit = cache.get(hash);
     if (hit && hit.until > now) {
       request.merchant = hit.merchant;
-      return;
+      return done();
     }
-    const merchant = await findMerchantByApiKey(store, key);
-    if (!merchant) throw unauthorized("The API key is not valid.");
-    if (cache.size >= KEY_CACHE_MAX) cache.clear();
-    cache.set(hash, { merchant, until: now + KEY_CACHE_TTL_MS });
-    request.merchant = merchant;
+    findMerchantByApiKey(store, key).then((merchant) => {
+      if (!merchant) return done(unauthorized("The API key is not valid."));
+      if (cache.size >= KEY_CACHE_MAX) cache.clear();
+      cache.set(hash, { merchant, until: now + KEY_CACHE_TTL_MS });
+      request.merchant = merchant;
+      done();
+    }, done);
   });
 }
 

@@ -502,8 +502,10 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       .execute();
   }
 
-  app.addHook("onResponse", async (request) => {
+  // Synchronous hooks (callback style) where nothing is awaited: no promise per request.
+  app.addHook("onResponse", (request, _reply, done) => {
     request.idempotency?.stopRenewing?.();
+    done();
   });
 
   app.addHook("onSend", async (request, reply, payload) => {

@@ -129,9 +129,10 @@ export function registerOutboxBacklog(metrics: GatewayMetrics, sample: () => Pro
 
 /** Records request counts and latencies, labelled by route pattern (never raw URLs: bounded cardinality). */
 export function installHttpMetrics(app: FastifyInstance, metrics: GatewayMetrics): void {
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 }

@@ -86,7 +86,7 @@ export function utf8Text(body: Buffer): string {
  * through `utf8Text`).
  */
 export function installTextSafety(app: FastifyInstance): void {
-  app.addHook("preValidation", async (request) => {
+  app.addHook("preValidation", (request, _reply, done) => {
     const errors: FieldProblem[] = [];
     for (const [property, part] of PARTS) {
       const value = request[property];
@@ -99,10 +99,12 @@ export function installTextSafety(app: FastifyInstance): void {
         });
       }
     }
-    if (errors.length === 0) return;
+    if (errors.length === 0) return done();
     const names = errors.map((e) => e.pointer || "/").join(", ");
-    throw new Problem(400, "invalid_text", `The request contains text that is not well-formed at ${names}.`, {
-      errors,
-    });
+    done(
+      new Problem(400, "invalid_text", `The request contains text that is not well-formed at ${names}.`, {
+        errors,
+      }),
+    );
   });
 }
