@@ -118,7 +118,18 @@ export async function installRateLimits(app: FastifyInstance, config: GatewayCon
         commandTimeout: 1_000,
       })
     : undefined;
-  redis?.on("error", (error: unknown) => app.log.warn({ err: error }, "rate-limit store unavailable"));
+  // One warning per outage (ioredis reports every reconnection attempt), one line when it ends.
+  let down = false;
+  redis?.on("error", (error: unknown) => {
+    if (down) return;
+    down = true;
+    app.log.warn({ err: error }, "rate-limit store unavailable");
+  });
+  redis?.on("ready", () => {
+    if (!down) return;
+    down = false;
+    app.log.warn("rate-limit store reachable again");
+  });
   if (redis) await firstConnection(redis);
   await app.register(rateLimit, {
     global: false,
