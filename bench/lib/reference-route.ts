@@ -36,7 +36,7 @@ const PAYMENT_COLUMNS =
  * $7 timeline id, $8 its detail, $9 outbox id, $10 its payload, $11 now, $12 key, $13 request hash,
  * $14 lock until, $15 expires.
  */
-const PG_INSERT = `with k as (
+export const PG_INSERT = `with k as (
   insert into idempotency_keys (merchant_id, key, method, path, request_hash, state, locked_until, resource_id, created_at, expires_at)
   values ($2, $12, 'POST', '/v2/payments', $13, 'in_flight', $14, $1, $11, $15)
   on conflict (merchant_id, key) do nothing returning 1
@@ -60,7 +60,7 @@ select count(*)::integer as n from p`;
  * timeline ids and details, $12 outbox id, $13 its payload, $14 response body, $15 response
  * headers, $16 key.
  */
-const PG_UPDATE = `with p as (
+export const PG_UPDATE = `with p as (
   update payments set status = 'authorized', klarna_payment_request_id = $3, klarna_payment_transaction_id = $4,
     version = 1, updated_at = $5 where id = $1 and version = 0 returning 1
 ), e as (

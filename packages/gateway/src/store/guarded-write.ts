@@ -140,10 +140,14 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
         const v = first[c];
         return isSqlValue(v) ? `(${v.text.replace(/\?/g, () => p("text"))})` : p(c);
       };
-      const tuples = rows.map(() => `(${columns.map(value).join(", ")})`).join(", ");
       const names = columns.map(quote).join(", ");
+      // One row: its values selected directly; several: a VALUES list.
+      const source =
+        rows.length === 1
+          ? `select ${columns.map(value).join(", ")}`
+          : `select * from (values ${rows.map(() => `(${columns.map(value).join(", ")})`).join(", ")}) as v (${names})`;
       parts.push(
-        `w${++w} as (insert into ${quote(table)} (${names}) select * from (values ${tuples}) as v (${names}) where exists (select 1 from g))`,
+        `w${++w} as (insert into ${quote(table)} (${names}) ${source} where exists (select 1 from g))`,
       );
     }
   }
@@ -156,7 +160,7 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
       const set = columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
       const filter = keys.map((c) => `${quote(c)} = ${p(c)}`).join(" and ");
       parts.push(
-        `w${++w} as (update ${quote(table)} set ${set} where ${filter} and exists (select 1 from g) returning 1)`,
+        `w${++w} as (update ${quote(table)} set ${set} where ${filter} and exists (select 1 from g))`,
       );
     }
   }
