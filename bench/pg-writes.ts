@@ -4,7 +4,10 @@
  * timeline + outbox + stored response) applied
  *   - as a transaction, one statement per write (BEGIN, 4 writes, COMMIT twice: 12 round trips),
  *     unnamed statements (the gateway before) or named prepared statements;
- *   - as one data-modifying statement each (2 round trips), unnamed or named prepared.
+ *   - as one data-modifying statement each (2 round trips), unnamed or named prepared;
+ * and, for comparison, the same payment through the reference route's two statements
+ * (bench/lib/reference-route.ts: its constants inlined, fewer parameters), so the cost of the
+ * gateway's statement shape is measured apart from everything else bench/gateway.ts measures.
  * No HTTP, no Klarna: only the database work. 8 lanes in parallel, as a loaded gateway would.
  * Reports client CPU, PostgreSQL backend CPU (from /proc, by application_name) and wall time per
  * payment, interleaved over rounds. pg 8.x has no pipeline mode, so that option is not measured.
@@ -20,6 +23,7 @@ import { paymentInsertWrite, paymentUpdateWrite } from "../packages/gateway/src/
 import { type PaymentRow, serializePayment } from "../packages/gateway/src/payments/serialize.ts";
 import { applyGuardedWrite, applyInTransaction } from "../packages/gateway/src/store/guarded-write.ts";
 import { type Database, namedStatements } from "../packages/gateway/src/store/index.ts";
+import { registerPostgresPool } from "../packages/gateway/src/store/postgres-pool.ts";
 import {
   backendPids,
   countRoundTrips,
@@ -27,6 +31,7 @@ import {
   cpuByPid,
   withApplicationName,
 } from "./lib/pg-backends.ts";
+import { PG_INSERT, PG_UPDATE } from "./lib/reference-route.ts";
 import { fmt, machineLine, table, writeSection } from "./lib/report.ts";
 
 const { values: args } = parseArgs({
@@ -51,6 +56,8 @@ interface Variant {
   name: string;
   named: boolean;
   apply: typeof applyGuardedWrite;
+  /** Instead of the gateway's write sets: the reference route's two statements, same values. */
+  reference?: true;
 }
 const variants: Variant[] = [
   { name: "transaction, a statement per write, unnamed (before)", named: false, apply: applyInTransaction },
@@ -62,6 +69,13 @@ const variants: Variant[] = [
     apply: applyGuardedWrite,
   },
 ];
+
+variants.push({
+  name: "the reference route's two statements, named prepared (bench/lib/reference-route.ts)",
+  named: true,
+  apply: applyGuardedWrite,
+  reference: true,
+});
 
 const LANES = 8;
 const totals = variants.map(() => ({ client: 0, server: 0, wall: 0, trips: 0, n: 0 }));
@@ -115,10 +129,13 @@ async function runVariant(i: number, payments: number): Promise<void> {
     max: LANES,
     options: `-c search_path=${schema}`,
   });
+  const named = namedStatements(pool);
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: variant.named ? namedStatements(pool) : pool }),
+    dialect: new PostgresDialect({ pool: variant.named ? named : pool }),
   });
-  const one = async (k: number) => {
+  // The gateway's store runs its write sets on the pool directly (store/postgres-pool.ts).
+  if (variant.named) registerPostgresPool(db, named);
+  const gatewayOne = async (k: number) => {
     const row = paymentRow();
     const handle = {
       merchantId: merchant.id,
@@ -163,6 +180,82 @@ async function runVariant(i: number, payments: number): Promise<void> {
     );
     if (!(await variant.apply(db, write))) throw new Error("update lost");
   };
+  /** The same payment through the reference route's two statements (same values, same sizes). */
+  const referenceOne = async (k: number) => {
+    const row = paymentRow();
+    const at = row.created_at;
+    const now = Date.parse(at);
+    const pendingEvent = newId("evt");
+    const inserted = await pool.query({
+      name: "ref_insert",
+      text: PG_INSERT,
+      values: [
+        row.id,
+        merchant.id,
+        row.currency,
+        row.amount,
+        row.klarna_token,
+        row.interoperability,
+        newId("pev"),
+        JSON.stringify({ from: null, to: "pending" }),
+        pendingEvent,
+        JSON.stringify({
+          id: pendingEvent,
+          type: "payment.pending",
+          created_at: at,
+          data: { object: serializePayment(row) },
+        }),
+        at,
+        `${row.id}-${k}`,
+        "h".repeat(64),
+        new Date(now + 65_000).toISOString(),
+        new Date(now + 86_400_000).toISOString(),
+      ],
+    });
+    if (inserted.rows[0].n !== 1) throw new Error("claim lost");
+    const done = new Date().toISOString();
+    const next = {
+      ...row,
+      status: "authorized",
+      klarna_payment_request_id: newId("krn"),
+      klarna_payment_transaction_id: newId("ktx"),
+      version: 1,
+      updated_at: done,
+    };
+    const body = JSON.stringify(serializePayment(next));
+    const event = newId("evt");
+    const call = (operation: string) =>
+      JSON.stringify({ operation, status: 200, ms: 3, correlation_id: newId("c") });
+    const updated = await pool.query({
+      name: "ref_update",
+      text: PG_UPDATE,
+      values: [
+        row.id,
+        merchant.id,
+        next.klarna_payment_request_id,
+        next.klarna_payment_transaction_id,
+        done,
+        newId("pev"),
+        JSON.stringify({ from: "pending", to: "authorized" }),
+        newId("pev"),
+        call("create_payment_request"),
+        newId("pev"),
+        call("confirm"),
+        event,
+        JSON.stringify({
+          id: event,
+          type: "payment.authorized",
+          created_at: done,
+          data: { object: JSON.parse(body) },
+        }),
+        body,
+        JSON.stringify({ location: `/v2/payments/${next.id}` }),
+        `${row.id}-${k}`,
+      ],
+    });
+    if (updated.rows[0].n !== 1) throw new Error("update lost");
+  };
+  const one = variant.reference ? referenceOne : gatewayOne;
   // Warm-up: connections, prepared statements, JIT.
   await Promise.all(Array.from({ length: LANES }, (_, k) => one(k)));
   const pids = await backendPids(url!, applicationName);
@@ -204,12 +297,13 @@ const lines = variants.map((v, i) => {
   ];
 });
 const md = [
-  "## PostgreSQL: a payment's writes four ways (`bench/pg-writes.ts`)",
+  "## PostgreSQL: a payment's writes, the gateway's four ways and the reference's (`bench/pg-writes.ts`)",
   "",
   `Machine: ${machineLine()}. ${args.payments} payments per variant and round, ${args.rounds} interleaved rounds, ${LANES} lanes;`,
   "each payment = the gateway's two write sets (pending payment + Idempotency-Key claim + timeline + outbox event;",
   "outcome + 3 timeline entries + outbox event + stored response). CPU ms per payment: client = this process",
-  "(kysely + pg), PostgreSQL = the variant's backends (/proc, 10 ms ticks). No HTTP, no Klarna calls.",
+  "(kysely + pg), PostgreSQL = the variant's backends (/proc, 10 ms ticks). No HTTP, no Klarna calls. The last row",
+  "writes the same payment through the reference route's two statements (constants inlined, fewer parameters).",
   "",
   table(
     ["variant", "round trips", "client CPU ms", "PostgreSQL CPU ms", "total CPU ms", "payments/s"],
