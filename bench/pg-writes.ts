@@ -31,7 +31,7 @@ import {
   cpuByPid,
   withApplicationName,
 } from "./lib/pg-backends.ts";
-import { PG_INSERT, PG_UPDATE } from "./lib/reference-route.ts";
+import { outcomeValues, PG_INSERT, PG_UPDATE, pendingValues } from "./lib/reference-route.ts";
 import { fmt, machineLine, table, writeSection } from "./lib/report.ts";
 
 const { values: args } = parseArgs({
@@ -183,35 +183,21 @@ async function runVariant(i: number, payments: number): Promise<void> {
   /** The same payment through the reference route's two statements (same values, same sizes). */
   const referenceOne = async (k: number) => {
     const row = paymentRow();
-    const at = row.created_at;
-    const now = Date.parse(at);
-    const pendingEvent = newId("evt");
-    const inserted = await pool.query({
-      name: "ref_insert",
-      text: PG_INSERT,
-      values: [
-        row.id,
-        merchant.id,
-        row.currency,
-        row.amount,
-        row.klarna_token,
-        row.interoperability,
-        newId("pev"),
-        JSON.stringify({ from: null, to: "pending" }),
-        pendingEvent,
-        JSON.stringify({
-          id: pendingEvent,
-          type: "payment.pending",
-          created_at: at,
-          data: { object: serializePayment(row) },
-        }),
-        at,
-        `${row.id}-${k}`,
-        "h".repeat(64),
-        new Date(now + 65_000).toISOString(),
-        new Date(now + 86_400_000).toISOString(),
-      ],
+    const key = `${row.id}-${k}`;
+    const values = pendingValues({
+      paymentId: row.id,
+      merchantId: merchant.id,
+      currency: row.currency,
+      amount: row.amount,
+      token: row.klarna_token ?? "",
+      interoperability: row.interoperability,
+      pending: serializePayment(row),
+      at: row.created_at,
+      key,
+      requestHash: "h".repeat(64),
+      now: Date.parse(row.created_at),
     });
+    const inserted = await pool.query({ name: "ref_insert", text: PG_INSERT, values });
     if (inserted.rows[0].n !== 1) throw new Error("claim lost");
     const done = new Date().toISOString();
     const next = {
@@ -222,37 +208,20 @@ async function runVariant(i: number, payments: number): Promise<void> {
       version: 1,
       updated_at: done,
     };
-    const body = JSON.stringify(serializePayment(next));
-    const event = newId("evt");
     const call = (operation: string) =>
       JSON.stringify({ operation, status: 200, ms: 3, correlation_id: newId("c") });
-    const updated = await pool.query({
-      name: "ref_update",
-      text: PG_UPDATE,
-      values: [
-        row.id,
-        merchant.id,
-        next.klarna_payment_request_id,
-        next.klarna_payment_transaction_id,
-        done,
-        newId("pev"),
-        JSON.stringify({ from: "pending", to: "authorized" }),
-        newId("pev"),
-        call("create_payment_request"),
-        newId("pev"),
-        call("confirm"),
-        event,
-        JSON.stringify({
-          id: event,
-          type: "payment.authorized",
-          created_at: done,
-          data: { object: JSON.parse(body) },
-        }),
-        body,
-        JSON.stringify({ location: `/v2/payments/${next.id}` }),
-        `${row.id}-${k}`,
-      ],
+    const outcome = outcomeValues({
+      paymentId: row.id,
+      merchantId: merchant.id,
+      paymentRequestId: next.klarna_payment_request_id,
+      transactionId: next.klarna_payment_transaction_id,
+      done,
+      calls: [call("create_payment_request"), call("confirm")],
+      body: JSON.stringify(serializePayment(next)),
+      headers: { location: `/v2/payments/${next.id}` },
+      key,
     });
+    const updated = await pool.query({ name: "ref_update", text: PG_UPDATE, values: outcome });
     if (updated.rows[0].n !== 1) throw new Error("update lost");
   };
   const one = variant.reference ? referenceOne : gatewayOne;

@@ -77,6 +77,89 @@ export const PG_UPDATE = `with p as (
 )
 select count(*)::integer as n from p`;
 
+/** What the first statement writes (see PG_INSERT). */
+export interface PendingWrite {
+  paymentId: string;
+  merchantId: string;
+  currency: string;
+  amount: number;
+  token: string;
+  /** The interoperability summary as stored (JSON text). */
+  interoperability: string;
+  /** The payment as the API shows it, for the `payment.pending` event. */
+  pending: unknown;
+  at: string;
+  key: string;
+  requestHash: string;
+  /** Epoch ms the lock and expiry are counted from. */
+  now: number;
+}
+
+/** PG_INSERT's parameters (also the SQLite writer's), in placeholder order. */
+export function pendingValues(w: PendingWrite): unknown[] {
+  const event = newId("evt");
+  return [
+    w.paymentId,
+    w.merchantId,
+    w.currency,
+    w.amount,
+    w.token,
+    w.interoperability,
+    newId("pev"),
+    JSON.stringify({ from: null, to: "pending" }),
+    event,
+    JSON.stringify({ id: event, type: "payment.pending", created_at: w.at, data: { object: w.pending } }),
+    w.at,
+    w.key,
+    w.requestHash,
+    new Date(w.now + 65_000).toISOString(),
+    new Date(w.now + 86_400_000).toISOString(),
+  ];
+}
+
+/** What the second statement writes (see PG_UPDATE). */
+export interface OutcomeWrite {
+  paymentId: string;
+  merchantId: string;
+  paymentRequestId: string;
+  transactionId: string;
+  done: string;
+  /** The two Klarna calls' timeline details (JSON text). */
+  calls: [string, string];
+  /** The authorized payment as sent (JSON text): the stored response and the event's object. */
+  body: string;
+  headers: Record<string, string>;
+  key: string;
+}
+
+/** PG_UPDATE's parameters (also the SQLite writer's), in placeholder order. */
+export function outcomeValues(w: OutcomeWrite): unknown[] {
+  const event = newId("evt");
+  return [
+    w.paymentId,
+    w.merchantId,
+    w.paymentRequestId,
+    w.transactionId,
+    w.done,
+    newId("pev"),
+    JSON.stringify({ from: "pending", to: "authorized" }),
+    newId("pev"),
+    w.calls[0],
+    newId("pev"),
+    w.calls[1],
+    event,
+    JSON.stringify({
+      id: event,
+      type: "payment.authorized",
+      created_at: w.done,
+      data: { object: JSON.parse(w.body) },
+    }),
+    w.body,
+    JSON.stringify(w.headers),
+    w.key,
+  ];
+}
+
 interface Writer {
   insert(values: unknown[]): Promise<boolean>;
   update(values: unknown[]): Promise<boolean>;
@@ -260,29 +343,21 @@ export async function serveReference(
       createdAt: at,
       updatedAt: at,
     });
-    const pendingEvent = id("evt");
-    const claimed = await writer.insert([
-      paymentId,
-      merchant,
-      body.currency,
-      body.amount,
-      token,
-      interop,
-      id("pev"),
-      JSON.stringify({ from: null, to: "pending" }),
-      pendingEvent,
-      JSON.stringify({
-        id: pendingEvent,
-        type: "payment.pending",
-        created_at: at,
-        data: { object: pending },
+    const claimed = await writer.insert(
+      pendingValues({
+        paymentId,
+        merchantId: merchant,
+        currency: body.currency,
+        amount: body.amount,
+        token,
+        interoperability: interop,
+        pending,
+        at,
+        key,
+        requestHash: `sha256-of-${key}`,
+        now,
       }),
-      at,
-      key,
-      `sha256-of-${key}`,
-      new Date(now + 65_000).toISOString(),
-      new Date(now + 86_400_000).toISOString(),
-    ]);
+    );
     if (!claimed) return reply.code(409).send({ error: "idempotency_key_in_use" });
     const started = performance.now();
     const created = await upstream.request({
@@ -324,7 +399,6 @@ export async function serveReference(
         updatedAt: done,
       }),
     );
-    const event = id("evt");
     const location = `/v2/payments/${paymentId}`;
     const call = (operation: string, path: string, status: number, ms: number) =>
       JSON.stringify({
@@ -337,34 +411,27 @@ export async function serveReference(
         outcome: "success",
         correlation_id: randomUUID(),
       });
-    const settled = await writer.update([
-      paymentId,
-      merchant,
-      pr.payment_request_id,
-      tx.payment_transaction_id,
-      done,
-      id("pev"),
-      JSON.stringify({ from: "pending", to: "authorized" }),
-      id("pev"),
-      call("create_payment_request", "/v2/payment/requests", created.statusCode, createMs),
-      id("pev"),
-      call(
-        "confirm",
-        "/v2/accounts/bench/payment/confirmation-tokens/…/confirm",
-        confirmed.statusCode,
-        performance.now() - started - createMs,
-      ),
-      event,
-      JSON.stringify({
-        id: event,
-        type: "payment.authorized",
-        created_at: done,
-        data: { object: JSON.parse(authorized) },
+    const settled = await writer.update(
+      outcomeValues({
+        paymentId,
+        merchantId: merchant,
+        paymentRequestId: pr.payment_request_id,
+        transactionId: tx.payment_transaction_id,
+        done,
+        calls: [
+          call("create_payment_request", "/v2/payment/requests", created.statusCode, createMs),
+          call(
+            "confirm",
+            "/v2/accounts/bench/payment/confirmation-tokens/…/confirm",
+            confirmed.statusCode,
+            performance.now() - started - createMs,
+          ),
+        ],
+        body: authorized,
+        headers: { "content-type": "application/json; charset=utf-8", location },
+        key,
       }),
-      authorized,
-      JSON.stringify({ "content-type": "application/json; charset=utf-8", location }),
-      key,
-    ]);
+    );
     if (!settled) return reply.code(409).send({ error: "concurrent_modification" });
     return reply
       .code(201)
