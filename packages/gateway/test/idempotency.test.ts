@@ -47,6 +47,38 @@ forEachEngine("idempotency", (engine) => {
       assert.equal((await paymentRequestCalls(h)).length, 1);
     });
 
+    it("eight simultaneous creations with one key: one payment, one Klarna request; each answer is that payment or a 409", async () => {
+      // Creation claims the key in the payment's own insert, with no look-up first: the losers of
+      // that insert read the record then (409 while the winner runs, the replay once it is done).
+      await h.clearJournal();
+      const key = `race-${crypto.randomUUID()}`;
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: key }),
+        ),
+      );
+      const created = answers.filter((a) => a.status === 201);
+      assert.ok(created.length >= 1, answers.map((a) => a.status).join(", "));
+      for (const a of answers) {
+        if (a.status === 201)
+          assert.equal(a.text, created[0]!.text, "a 201 is the one payment, byte for byte");
+        else {
+          assert.equal(a.status, 409, a.text);
+          assert.equal(a.body.code, "idempotency_key_in_use");
+        }
+      }
+      const rows = await h.store.db
+        .selectFrom("idempotency_keys")
+        .select(["resource_id", "state"])
+        .where("merchant_id", "=", h.merchantId)
+        .where("key", "=", key)
+        .execute();
+      assert.deepEqual(rows, [{ resource_id: created[0]!.body.id, state: "completed" }]);
+      assert.equal((await paymentRequestCalls(h)).length, 1, "one Klarna payment request");
+      const retry = await h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: key });
+      assert.equal(retry.text, created[0]!.text);
+    });
+
     it("same key, different body → 422 idempotency_key_reused", async () => {
       await h.api("POST", "/v2/payments", { body: paymentBody({ amount: 100 }), idempotencyKey: "order-2" });
       const res = await h.api("POST", "/v2/payments", {
