@@ -428,7 +428,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
       } catch (error) {
         const pending = handle?.unclaimed;
         // No key, or the handler claimed it and failed afterwards: its answer stands.
-        if (!handle || !pending || request.idempotency !== handle) throw error;
+        if (!handle || !pending) throw error;
         handle.stopRenewing?.();
         request.idempotency = null; // a replay, 422 or 409 is not stored under the key
         const verdict = await consult(reply, handle.merchantId, handle.key, pending.hash);

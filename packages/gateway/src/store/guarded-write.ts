@@ -178,8 +178,9 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
 export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrite): Promise<boolean> {
   if (isPostgres(db)) {
     const { sql, parameters } = compileGuardedWrite(write);
-    // A single statement is its own transaction; inside a kysely transaction it must use that one.
-    const pool = db.isTransaction ? undefined : postgresPool(db);
+    // A single statement is its own transaction. A kysely transaction is another instance, with no
+    // pool registered: its statements stay on its connection.
+    const pool = postgresPool(db);
     const rows = pool
       ? await queryRows<{ n: number }>(pool, sql, parameters)
       : (await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters))).rows;
