@@ -4,7 +4,7 @@
  * the Klarna payment request, confirm it, store the outcome with its timeline, outbox event and
  * stored response — beside a same-work reference per engine (bench/lib/reference-route.ts: a minimal
  * hand-written route writing the same rows in the same tables and making the same two sandbox calls,
- * in the fewest round trips). Same run, same sandbox, same load.
+ * in the fewest round trips). Same run, same load; each payment case has a fresh sandbox of its own.
  *
  * Headline, per case: CPU ms per payment of every process involved (the server under test, its
  * PostgreSQL backends, the sandbox, the load generator), database round trips per payment (counted
@@ -28,17 +28,25 @@
  * Prints the tables and a JSON line; writes the `gateway` section of docs/benchmarks.md.
  * `--profile DIR` writes a `.cpuprofile` per server process into DIR.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface, type Interface } from "node:readline";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type autocannon from "autocannon";
-import { Pool } from "undici";
 import { type CannonRun, processCpuSeconds, runCannon } from "./lib/cannon.ts";
+import {
+  type Child,
+  mintTokens,
+  paymentRequests,
+  startChild,
+  startSandbox,
+  stopChild,
+  tokenRun,
+} from "./lib/children.ts";
 import { type Row, report } from "./lib/gateway-report.ts";
 import {
   backendPids,
@@ -141,45 +149,6 @@ if (args["serve-gateway"] || args["serve-reference"]) {
   await main();
 }
 
-interface Child {
-  child: ChildProcess;
-  info: Record<string, string>;
-  /** Every process of the server (a `--workers` primary and its workers); default: `child`. */
-  pids?: number[];
-  /** Round trips the child made so far. */
-  roundTrips(): Promise<number>;
-}
-
-async function startChild(argv: string[]): Promise<Child> {
-  const profiling = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
-  if (process.env.BENCH_NODE_ARGS) profiling.push(...process.env.BENCH_NODE_ARGS.split(" "));
-  const child = spawn(process.execPath, [...profiling, ...argv], { stdio: ["pipe", "pipe", "inherit"] });
-  const lines: Interface = createInterface({ input: child.stdout! });
-  const next = () =>
-    Promise.race([
-      once(lines, "line").then(([line]) => JSON.parse(line as string)),
-      once(child, "exit").then(() => {
-        throw new Error(`child ${argv.slice(1).join(" ")} exited`);
-      }),
-    ]);
-  const info = (await next()) as Record<string, string>;
-  return {
-    child,
-    info,
-    async roundTrips() {
-      const answer = next();
-      child.stdin!.write("stats\n");
-      return ((await answer) as { roundTrips: number }).roundTrips;
-    },
-  };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  child.stdin?.end();
-  await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null) child.kill();
-}
-
 /**
  * `klarna-interop gateway --workers N` on PostgreSQL (the CLI, as an operator runs it): a merchant
  * is created first in the case's schema; the primary's banner names the URL and the workers' pids.
@@ -236,31 +205,12 @@ async function startWorkers(
   const pids = [child.pid!, .../pids ([\d, ]+)/.exec(banner)![1]!.split(", ").map(Number)];
   // stopChild ends stdin; the CLI stops on SIGTERM.
   child.stdin!.on("finish", () => child.kill("SIGTERM"));
-  return { child, info: { url, apiKey }, pids, roundTrips: async () => 0 };
-}
-
-/** Mints `n` PAYMENT_PENDING_CONFIRMATION tokens through the sandbox control API. */
-async function mintTokens(sandboxUrl: string, n: number): Promise<string[]> {
-  const pool = new Pool(sandboxUrl, { connections: 16 });
-  const tokens: string[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < n) {
-      next++;
-      const res = await pool.request({
-        path: "/_sandbox/interoperability-tokens",
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ status: "PAYMENT_PENDING_CONFIRMATION", currency: "USD", amount: 17800 }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode >= 300) throw new Error(`mint: HTTP ${res.statusCode} ${text}`);
-      tokens.push(String((JSON.parse(text) as { interoperability_token: string }).interoperability_token));
-    }
+  return {
+    child,
+    info: { url, apiKey },
+    pids,
+    ask: () => Promise.reject(new Error("gateway --workers answers no questions")),
   };
-  await Promise.all(Array.from({ length: 16 }, lane));
-  await pool.close();
-  return tokens;
 }
 
 /** What a run is charged with: the server, the sandbox, and (PostgreSQL) the server's backends. */
@@ -346,20 +296,6 @@ function summarise(name: string, run: CannonRun, cpu: Row["cpu"], roundTrips: nu
   };
 }
 
-/** Options for a run that sends each of `tokens` once, through `build(token)`. */
-function tokenRun(
-  base: Omit<autocannon.Options, "requests" | "amount" | "duration">,
-  tokens: string[],
-  build: (token: string) => { headers: Record<string, string>; body: string },
-): autocannon.Options {
-  let used = 0;
-  return {
-    ...base,
-    amount: tokens.length,
-    requests: [{ setupRequest: (req) => ({ ...req, ...build(tokens[used++] ?? "") }) }],
-  };
-}
-
 /** Runs CHECKPOINT on the PostgreSQL server (the bench's role is a superuser on the test server). */
 async function checkpoint(url: string): Promise<void> {
   const { default: pg } = await import("pg");
@@ -377,44 +313,37 @@ async function paymentCase(
   name: string,
   mode: "--serve-gateway" | "--serve-reference" | { workers: number },
   engine: { database: string; schema?: string; pgUrl?: string; applicationName?: string },
-  sandbox: Child,
   extra: string[],
   connections: number,
   seconds: number,
   tokenCount: number,
 ): Promise<Row> {
+  // Every payment case gets a sandbox of its own: the sandbox keeps every payment request in memory,
+  // so a shared one would make each case run against all earlier cases' requests.
+  const sandbox = await startSandbox();
   console.error(`${name}: minting ${tokenCount} tokens…`);
   const tokens = await mintTokens(sandbox.info.url!, tokenCount);
   const server =
     typeof mode === "object"
       ? await startWorkers(mode.workers, engine, sandbox)
-      : await startChild([
-          fileURLToPath(import.meta.url),
-          mode,
-          "--klarna-url",
-          sandbox.info.url!,
-          "--klarna-api-key",
-          sandbox.info.apiKey!,
-          "--database",
-          engine.database,
-          ...(engine.schema ? ["--schema", engine.schema] : []),
-          ...extra,
-        ]);
+      : await startChild(
+          [
+            fileURLToPath(import.meta.url),
+            mode,
+            "--klarna-url",
+            sandbox.info.url!,
+            "--klarna-api-key",
+            sandbox.info.apiKey!,
+            "--database",
+            engine.database,
+            ...(engine.schema ? ["--schema", engine.schema] : []),
+            ...extra,
+          ],
+          args.profile,
+        );
   try {
-    let seq = 0;
     const base = { url: `${server.info.url}/v2/payments`, method: "POST" as const, connections };
-    const build = (token: string) => ({
-      headers: {
-        "content-type": "application/json",
-        authorization: `Bearer ${server.info.apiKey}`,
-        "idempotency-key": `bench-${seq++}`,
-      },
-      body: JSON.stringify({
-        currency: "USD",
-        amount: 17800,
-        payment_method_options: { klarna: { interoperability_token: token } },
-      }),
-    });
+    const build = paymentRequests(server.info.apiKey!);
     // Warm-up (JIT, pools, JWKS cache, prepared statements), not measured.
     const warmup = Math.min(connections * 10, Math.floor(tokens.length / 10));
     await runCannon(tokenRun(base, tokens.slice(0, warmup), build), 2);
@@ -426,7 +355,7 @@ async function paymentCase(
     const charged: Charged = {
       server: {
         pids: server.pids ?? [server.child.pid!],
-        ...(server.pids ? {} : { roundTrips: server.roundTrips }),
+        ...(server.pids ? {} : { roundTrips: async () => Number((await server.ask("stats")).roundTrips) }),
       },
       sandbox: sandbox.child.pid,
       ...(engine.pgUrl ? { postgres: { url: engine.pgUrl, applicationName: engine.applicationName! } } : {}),
@@ -436,6 +365,7 @@ async function paymentCase(
     return row;
   } finally {
     await stopChild(server.child);
+    await stopChild(sandbox.child);
   }
 }
 
@@ -447,8 +377,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
   const schemas: string[] = [];
   const self = fileURLToPath(import.meta.url);
-  const sandboxScript = fileURLToPath(new URL("./sandbox.ts", import.meta.url));
-  const sandbox = await startChild([sandboxScript, "--serve"]);
+  const sandbox = await startSandbox();
   const detail: Row[] = [];
   const rows: Row[] = [];
   try {
@@ -535,9 +464,7 @@ async function main(): Promise<void> {
       const done: Row[] = [];
       for (const c of cases) {
         const engine = c.engine() as { database: string };
-        done.push(
-          await paymentCase(c.name, c.mode, engine, sandbox, c.extra ?? [], connections, seconds, tokenCount),
-        );
+        done.push(await paymentCase(c.name, c.mode, engine, c.extra ?? [], connections, seconds, tokenCount));
       }
       rounds.push(done);
     }

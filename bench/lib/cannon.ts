@@ -23,9 +23,14 @@ export interface CannonRun {
 /**
  * Runs autocannon. With `maxSeconds`, the run is also cut off after that long (token-consuming
  * cases set `amount` to the tokens they have, so no token is ever sent twice, and rely on this for
- * the time bound).
+ * the time bound). `more.onResponse` is called on every response; `more.signal` stops the run.
  */
-export function runCannon(opts: autocannon.Options, maxSeconds?: number): Promise<CannonRun> {
+export function runCannon(
+  opts: autocannon.Options,
+  maxSeconds?: number,
+  more: { onResponse?: (statusCode: number) => void; signal?: AbortSignal } = {},
+): Promise<CannonRun> {
+  const { onResponse, signal } = more;
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let last = started;
@@ -35,10 +40,12 @@ export function runCannon(opts: autocannon.Options, maxSeconds?: number): Promis
       const seconds = Math.max((last - started) / 1000, 0.001);
       resolve({ result, seconds, reqPerSec: result.requests.total / seconds });
     });
-    instance.on("response", () => {
+    instance.on("response", (_client, statusCode) => {
       last = performance.now();
+      onResponse?.(statusCode);
     });
     const timer = maxSeconds ? setTimeout(() => instance.stop(), maxSeconds * 1000) : undefined;
+    signal?.addEventListener("abort", () => instance.stop(), { once: true });
   });
 }
 

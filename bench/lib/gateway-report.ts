@@ -110,7 +110,7 @@ export function report(
   if (lite?.cpu.server !== undefined && logged?.cpu.server !== undefined) {
     const cost = logged.cpu.server - lite.cpu.server;
     verdicts.push(
-      `- logging at info: ${cost.toFixed(2)} ms of gateway CPU per payment (goal ≤ 0.1: ${cost > 0.1 ? "NOT met" : cost < -0.05 ? "not resolved: the case with logging measured cheaper, so this run's noise exceeds the cost" : "met"}; ${rounds > 1 ? `${rounds} interleaved runs each` : "one run each"}, so differences under ~0.05 ms are noise, more on a loaded machine)`,
+      `- logging at info, two processes compared: ${cost.toFixed(2)} ms of gateway CPU per payment (a cross-check, not the verdict: between two processes this difference moved by ±0.2 ms from run to run; the goal is judged inside one process by bench/gateway-logging.ts)`,
     );
   }
 
