@@ -2,15 +2,18 @@
  * The final authorization of Klarna's current flow when things go wrong, on both engines: the COMPLETED
  * webhook is lost (the reconciler finalizes), the session token expires first (→ failed, never
  * stuck), two gateway instances on one database race on the same COMPLETED webhook (exactly one final
- * authorize), and 20% injected faults on authorize and final authorize (0 lost, 0 doubled).
+ * authorize; and, deterministically, an operation lock released between a failed attempt and the
+ * look-up of its holder: taken once more), and 20% injected faults on authorize and final authorize
+ * (0 lost, 0 doubled).
  * No webhook subscription at the sandbox: the tests deliver Klarna's webhooks themselves.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, it } from "node:test";
+import { InsertQueryNode, type KyselyPlugin } from "kysely";
 import { RECONCILE_INTERVAL_ENV } from "../src/reconcile/plugin.ts";
 import { createReconciler } from "../src/reconcile/reconciler.ts";
-import type { Store } from "../src/store/index.ts";
+import { nowIso, type Store } from "../src/store/index.ts";
 import { computeKlarnaSignature } from "../src/webhooks/klarna-signature.ts";
 import { forEachEngine } from "./helpers/engines.ts";
 import { eventually, type Harness, sandboxJson, startHarness, useHarness } from "./helpers/harness.ts";
@@ -288,6 +291,58 @@ forEachEngine("network final authorization", (engine) => {
       await a.close();
       await b.close();
       for (const s of stores) await s.close();
+    }
+  });
+
+  it("the operation lock is taken, then released before the holder is looked up → taken once more and finalized, not 409", async () => {
+    // The interleaving the two-instance race hits by chance, made certain: another operation holds
+    // the payment's lock when the final authorization tries to take it, and finishes (releases it)
+    // between that failed attempt and the look-up of the holder.
+    let paymentId = "";
+    let armed = false;
+    const lockInserts = new Set<unknown>();
+    const releaseAfterFailedClaim: KyselyPlugin = {
+      transformQuery(args) {
+        const node = args.node;
+        if (armed && InsertQueryNode.is(node) && node.into?.table.identifier.name === "payment_locks") {
+          lockInserts.add(args.queryId);
+        }
+        return node;
+      },
+      async transformResult(args) {
+        if (lockInserts.delete(args.queryId) && args.result.numAffectedRows === 0n) {
+          armed = false;
+          await h.store.db.deleteFrom("payment_locks").where("payment_id", "=", paymentId).execute();
+        }
+        return args.result;
+      },
+    };
+    const plugged = await startHarness(h.sandbox, {
+      store: { ...h.store, db: h.store.db.withPlugin(releaseAfterFailedClaim) },
+      gateway,
+    });
+    try {
+      const { id, view } = await approvedAtKlarna(plugged);
+      paymentId = id;
+      await h.store.db
+        .insertInto("payment_locks")
+        .values({
+          payment_id: id,
+          owner: "someone-else",
+          operation: "capture",
+          locked_until: nowIso(Date.now() + 60_000),
+        })
+        .execute();
+      await plugged.clearJournal();
+      armed = true;
+      const answer = await deliver(plugged, completedWebhook(view));
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(armed, false, "the lock was found taken once, and released then");
+      const p = (await plugged.api("GET", `/v2/payments/${id}`)).body;
+      assert.equal(p.status, "authorized", JSON.stringify(p.failure));
+      assert.equal((await authorizeCalls(plugged)).final.length, 1);
+    } finally {
+      await plugged.close();
     }
   });
 
