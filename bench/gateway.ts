@@ -18,7 +18,7 @@
  * stops early rather than reuse one. Engines: SQLite always; PostgreSQL too when DATABASE_URL is set
  * (throwaway schemas, dropped after).
  *
- *   npx node bench/gateway.ts [--seconds 10] [--rounds 2] [--connections 50] [--tokens 6000] [--no-write] [--profile DIR]
+ *   npx node bench/gateway.ts [--seconds 10] [--rounds 2] [--connections 50] [--tokens 14000] [--no-write] [--profile DIR]
  *
  * Rounds: every payment case runs `--rounds` times, all cases in turn each round (reference,
  * gateway, gateway with logging, … then again), and each case's rounds are merged (requests and CPU
@@ -60,7 +60,7 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: "string", default: "10" },
     connections: { type: "string", default: "50" },
-    tokens: { type: "string", default: "6000" },
+    tokens: { type: "string", default: "14000" },
     /** Each payment case runs this many times, the cases interleaved, and its rows are merged. */
     rounds: { type: "string", default: "2" },
     "no-write": { type: "boolean", default: false },
@@ -308,6 +308,11 @@ async function checkpoint(url: string): Promise<void> {
   }
 }
 
+/** Payments a case sends before its timed run (from the tokens it minted). */
+function warmupPayments(connections: number, tokens: number): number {
+  return Math.min(connections * 40, Math.floor(tokens / 5));
+}
+
 /** One payment-creating case: a server child (gateway or reference) on a fresh database. */
 async function paymentCase(
   name: string,
@@ -344,9 +349,10 @@ async function paymentCase(
   try {
     const base = { url: `${server.info.url}/v2/payments`, method: "POST" as const, connections };
     const build = paymentRequests(server.info.apiKey!);
-    // Warm-up (JIT, pools, JWKS cache, prepared statements), not measured.
-    const warmup = Math.min(connections * 10, Math.floor(tokens.length / 10));
-    await runCannon(tokenRun(base, tokens.slice(0, warmup), build), 2);
+    // Warm-up (JIT, pools, JWKS cache, prepared statements), not measured; long enough for the
+    // case's fresh sandbox to reach its optimised code too.
+    const warmup = warmupPayments(connections, tokens.length);
+    await runCannon(tokenRun(base, tokens.slice(0, warmup), build), 5);
     const rest = tokens.slice(warmup);
     // Every PostgreSQL case starts its timed run right after a checkpoint: the first change of each
     // page after one writes the whole page to the WAL, so a case that happened to run just after the
@@ -477,7 +483,12 @@ async function main(): Promise<void> {
     }
     rmSync(dir, { recursive: true, force: true });
   }
-  report(rows, detail, { connections, seconds, write: !args["no-write"] });
+  report(rows, detail, {
+    connections,
+    seconds,
+    warmup: warmupPayments(connections, tokenCount),
+    write: !args["no-write"],
+  });
 }
 
 /**

@@ -47,7 +47,7 @@ function referenceOf(r: Row, rows: Row[]): Row | undefined {
 export function report(
   rows: Row[],
   detail: Row[],
-  options: { connections: number; seconds: number; write: boolean },
+  options: { connections: number; seconds: number; warmup: number; write: boolean },
 ): void {
   const cores = availableParallelism();
   const rounds = Math.max(1, ...rows.map((r) => r.rounds ?? 1));
@@ -118,7 +118,8 @@ export function report(
     "## Gateway: CPU and round trips per payment against a same-work reference (`bench/gateway.ts`)",
     "",
     `Machine: ${machineLine()}. autocannon on loopback, ${options.connections} connections, ~${options.seconds} s per case after a warm-up${rounds > 1 ? `, ${rounds} rounds (every case in turn, then again; a case's rounds merged: requests and CPU summed)` : ""};`,
-    "each server in its own process. Payment: `POST /v2/payments` with a PENDING_CONFIRMATION token → authorized",
+    "each server in its own process, and each payment case with a fresh sandbox of its own (the sandbox keeps every payment",
+    `request in memory) warmed by the case's warm-up of ${fmt(options.warmup)} payments. Payment: \`POST /v2/payments\` with a PENDING_CONFIRMATION token → authorized`,
     "(the gateway decodes and verifies the token, claims the Idempotency-Key, stores the payment, creates and confirms",
     "the Klarna payment request, stores the outcome, timeline, outbox event and response). The reference",
     "(`bench/lib/reference-route.ts`) is a minimal hand-written route writing the same rows in the same tables with",
