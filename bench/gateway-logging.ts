@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runCannon } from "./lib/cannon.ts";
 import {
+  benchedGateway,
   mintTokens,
   paymentRequests,
   startChild,
@@ -72,22 +73,17 @@ async function serve(): Promise<void> {
     logLines++;
     return write(line);
   };
-  const gw = await startGateway({
-    port: 0,
-    host: "127.0.0.1",
-    klarnaUrl: args["klarna-url"]!,
-    klarnaApiKey: args["klarna-api-key"]!,
-    klarnaApi: "payment-requests",
-    database: store,
-    rateLimit: false,
-    // autocannon does not reconnect when a socket is closed after its 1,000th request (the default
-    // limit): on a run longer than 50 connections × 1,000 payments the rest would be 503s.
-    maxRequestsPerSocket: 1_000_000_000,
-    logger: {
-      level: "info",
-      stream: destination as unknown as NodeJS.WritableStream & import("node:stream").Writable,
-    },
-  });
+  const gw = await startGateway(
+    benchedGateway({
+      klarnaUrl: args["klarna-url"]!,
+      klarnaApiKey: args["klarna-api-key"]!,
+      store,
+      logger: {
+        level: "info",
+        stream: destination as unknown as NodeJS.WritableStream & import("node:stream").Writable,
+      },
+    }),
+  );
   process.stdout.write(`${JSON.stringify({ url: gw.url, apiKey })}\n`);
   const lines = createInterface({ input: process.stdin });
   lines.on("line", (line) => {

@@ -39,6 +39,7 @@ import { parseArgs } from "node:util";
 import type autocannon from "autocannon";
 import { type CannonRun, processCpuSeconds, runCannon } from "./lib/cannon.ts";
 import {
+  benchedGateway,
   type Child,
   mintTokens,
   paymentRequests,
@@ -100,27 +101,23 @@ if (args["serve-gateway"] || args["serve-reference"]) {
   const { apiKey, merchant } = await createMerchant(store, { name: "bench" });
   if (args["serve-gateway"]) {
     const { default: pino } = await import("pino");
-    const gw = await startGateway({
-      port: 0,
-      host: "127.0.0.1",
-      klarnaUrl: args["klarna-url"]!,
-      klarnaApiKey: args["klarna-api-key"]!,
-      // The flow the reference makes: create the payment request with the token, then confirm.
-      klarnaApi: "payment-requests",
-      database: store,
-      // Throughput is measured from one address with one key: the rate limits would measure themselves.
-      rateLimit: false,
-      // Production-like: pino at info to a file descriptor (here /dev/null), asynchronously.
-      logger: args["log-info"]
-        ? {
-            level: "info",
-            stream: pino.destination({
-              dest: process.env.BENCH_LOG_FILE ?? "/dev/null",
-              sync: false,
-            }) as unknown as NodeJS.WritableStream & import("node:stream").Writable,
-          }
-        : false,
-    });
+    const gw = await startGateway(
+      benchedGateway({
+        klarnaUrl: args["klarna-url"]!,
+        klarnaApiKey: args["klarna-api-key"]!,
+        store,
+        // Production-like: pino at info to a file descriptor (here /dev/null), asynchronously.
+        logger: args["log-info"]
+          ? {
+              level: "info",
+              stream: pino.destination({
+                dest: process.env.BENCH_LOG_FILE ?? "/dev/null",
+                sync: false,
+              }) as unknown as NodeJS.WritableStream & import("node:stream").Writable,
+            }
+          : false,
+      }),
+    );
     announce(
       { url: gw.url, apiKey },
       async () => {

@@ -10,6 +10,7 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
 import { Pool } from "undici";
+import type { GatewayOptions, Store } from "../../packages/gateway/src/index.ts";
 
 /** A server child: its process, the JSON line it announced, and a way to ask it something. */
 export interface Child {
@@ -124,4 +125,30 @@ export function paymentRequests(
       payment_method_options: { klarna: { interoperability_token: token } },
     }),
   });
+}
+
+/**
+ * The gateway both gateway benchmarks measure: the first-generation Klarna flow (the reference's
+ * two calls: create the payment request with the token, then confirm it), on `store`, with
+ * `logger`. Throughput is measured from one address with one key, so the rate limits are off (they
+ * would measure themselves), and a socket is never closed for its request count: autocannon does
+ * not reconnect, so after the default 1,000 requests per socket every answer would be a 503.
+ */
+export function benchedGateway(o: {
+  klarnaUrl: string;
+  klarnaApiKey: string;
+  store: Store;
+  logger: GatewayOptions["logger"];
+}): GatewayOptions {
+  return {
+    port: 0,
+    host: "127.0.0.1",
+    klarnaUrl: o.klarnaUrl,
+    klarnaApiKey: o.klarnaApiKey,
+    klarnaApi: "payment-requests",
+    database: o.store,
+    rateLimit: false,
+    maxRequestsPerSocket: 1_000_000_000,
+    logger: o.logger,
+  };
 }
