@@ -17,7 +17,10 @@
  * its level). That cost is not in the difference; `logger: false` avoids it, and the last line of
  * the report measures it on its own (pino child loggers made in a loop).
  *
- *   npx node bench/gateway-logging.ts [--pairs 24] [--window 2] [--connections 50] [--no-write]
+ *   npx node bench/gateway-logging.ts [--pairs 24] [--window 2] [--connections 50] [--sync] [--no-write]
+ *
+ * `--sync` writes the lines synchronously, as pino's default destination (and so the CLI's `--log`,
+ * to stdout) does; the default is an asynchronous destination.
  *
  * Prints the table and a JSON line; writes the `gateway-logging` section of docs/benchmarks.md.
  */
@@ -46,6 +49,8 @@ const { values: args } = parseArgs({
     window: { type: "string", default: "2" },
     connections: { type: "string", default: "50" },
     "no-write": { type: "boolean", default: false },
+    /** Write log lines synchronously (pino's default, as the CLI's \`--log\` does) instead of asynchronously. */
+    sync: { type: "boolean", default: false },
     serve: { type: "boolean", default: false },
     "klarna-url": { type: "string" },
     "klarna-api-key": { type: "string" },
@@ -66,7 +71,7 @@ async function serve(): Promise<void> {
   const store = await openStore(args.database!);
   const { apiKey } = await createMerchant(store, { name: "bench" });
   // Log lines written, counted at the destination: proof that \`silent\` silences what \`info\` writes.
-  const destination = pino.destination({ dest: "/dev/null", sync: false });
+  const destination = pino.destination({ dest: "/dev/null", sync: args.sync });
   const write = destination.write.bind(destination);
   let logLines = 0;
   destination.write = (line: string) => {
@@ -126,6 +131,7 @@ async function main(): Promise<void> {
       sandbox.info.apiKey!,
       "--database",
       join(dir, "gateway.db"),
+      ...(args.sync ? ["--sync"] : []),
     ]);
     const base = { url: `${gateway.info.url}/v2/payments`, method: "POST" as const, connections };
     const build = paymentRequests(gateway.info.apiKey!);
@@ -171,7 +177,7 @@ async function main(): Promise<void> {
     stop.abort();
     await run;
     const childUs = await childLoggerCostUs();
-    report(windows, { failed, connections, windowS, childUs, write: !args["no-write"] });
+    report(windows, { failed, connections, windowS, childUs, sync: args.sync, write: !args["no-write"] });
   } finally {
     if (gateway) await stopChild(gateway.child);
     await stopChild(sandbox.child);
@@ -201,7 +207,7 @@ async function childLoggerCostUs(): Promise<number> {
 
 function report(
   windows: Window[],
-  o: { failed: number; connections: number; windowS: number; childUs: number; write: boolean },
+  o: { failed: number; connections: number; windowS: number; childUs: number; sync: boolean; write: boolean },
 ): void {
   const info = windows.filter((w) => w.level === "info");
   const silent = windows.filter((w) => w.level === "silent");
@@ -231,7 +237,7 @@ function report(
   const markdown = [
     "## Gateway: logging at info, measured in one process (`bench/gateway-logging.ts`)",
     "",
-    `Machine: ${machineLine()}. One gateway on SQLite, pino at info to /dev/null (asynchronous), ${o.connections} connections,`,
+    `Machine: ${machineLine()}. One gateway on SQLite, pino at info to /dev/null (${o.sync ? "synchronous, as pino's default" : "asynchronous"}), ${o.connections} connections,`,
     `its root logger switched between \`info\` and \`silent\` every ${o.windowS + SETTLE_S} s (info, silent, silent, info, …);`,
     `each ${o.windowS} s window opens ${SETTLE_S} s after its switch. Gateway CPU: \`process.cpuUsage()\` of the gateway process.`,
     "",
