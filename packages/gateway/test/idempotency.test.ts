@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Problem } from "../src/errors.ts";
 import { createMerchant } from "../src/index.ts";
 import { insertPayment } from "../src/payments/repository.ts";
@@ -323,8 +324,6 @@ forEachEngine("idempotency", (engine) => {
   });
 
   describe("the in-flight lock is a lease its owner renews", () => {
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
     it("a request in flight holds its key for one lease (10 s by default), not the worst case", async () => {
       await h.fault({ method: "POST", path: "/v2/payment/requests", delay_ms: 600, times: 1 });
       const pending = h.api("POST", "/v2/payments", { body: paymentBody(), idempotencyKey: "lease-1" });
@@ -372,8 +371,6 @@ forEachEngine("idempotency", (engine) => {
   });
 
   describe("an attempt whose key was taken over cannot touch the successor's record", () => {
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
     /** Writes the record as a retry that took the key over would leave it (new owner, new lease). */
     async function takeOver(g: Harness, key: string) {
       const until = new Date(Date.now() + 60_000).toISOString();
