@@ -20,7 +20,11 @@ export function postgresPool(db: object): pg.Pool | undefined {
   return pools.get(db);
 }
 
-/** Runs one statement on a client of `pool` and returns its rows. */
+/**
+ * Runs one statement on a client of `pool` and returns its rows. (Not `pool.query`: pg-pool's
+ * `query` takes its client through `connect(callback)`, which the statement-naming pool of
+ * `namedStatements` does not offer; it returns a promise.)
+ */
 export async function queryRows<R>(pool: pg.Pool, text: string, values: unknown[]): Promise<R[]> {
   const client = await pool.connect();
   try {
