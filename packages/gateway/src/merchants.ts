@@ -2,7 +2,7 @@
  * Merchants and their API keys. A key is `sk_test_` + 32 random base62-ish characters; only its
  * SHA-256 and a short display prefix are stored, so a database leak exposes no usable key.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { hash as cryptoHash, randomBytes } from "node:crypto";
 import { newId } from "./domain/ids.ts";
 import type { Store } from "./store/index.ts";
 import { nowIso, openStore } from "./store/index.ts";
@@ -33,7 +33,7 @@ export function checkAccountId(value: unknown, field = "klarna_account_id"): str
 
 /** SHA-256 (hex) of an API key: the value looked up on every request. */
 export function hashApiKey(apiKey: string): string {
-  return createHash("sha256").update(apiKey, "utf8").digest("hex");
+  return cryptoHash("sha256", apiKey, "hex");
 }
 
 /** A new random API key (192 bits of entropy). */

@@ -5,7 +5,10 @@
  * surrogate was stored as U+FFFD, then forwarded altered.
  */
 import assert from "node:assert/strict";
+import { isUtf8 } from "node:buffer";
 import { beforeEach, describe, it } from "node:test";
+import { findTextProblems } from "@klarna-interop/core";
+import fc from "fast-check";
 import { forEachEngine } from "./helpers/engines.ts";
 import { type Json, paymentBody, useHarness } from "./helpers/harness.ts";
 
@@ -187,5 +190,68 @@ forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
     const [call] = await h.journal({ method: "POST" });
     assert.ok(call, "Klarna was called");
     assert.equal(JSON.parse(call.body).payment_reference, reference);
+  });
+});
+
+/**
+ * The parser vouches for a JSON body without a `\u` escape, and the check before validation skips
+ * walking it (plugins/text-safety.ts, `noteJsonBody`). The premise, over generated bodies: whatever
+ * bytes a body is made of (raw NUL, raw surrogate halves encoded as 3 bytes, short escapes, `\u`
+ * escapes of anything), if they are UTF-8, parse as JSON and hold no `\u`, the parsed value has no
+ * NUL and no lone surrogate.
+ */
+describe("a JSON body without a \\u escape is well-formed text (the walk it skips)", () => {
+  /** One character of a JSON string as bytes: raw (any code unit), a short escape or a \u escape. */
+  const piece = fc.oneof(
+    fc.integer({ min: 0, max: 0xffff }).map((unit) => {
+      // A surrogate half alone, raw: its 3-byte encoding (not UTF-8); anything else as UTF-8.
+      if (unit >= 0xd800 && unit <= 0xdfff)
+        return Buffer.from([0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]);
+      return Buffer.from(String.fromCharCode(unit), "utf8");
+    }),
+    fc.constantFrom("\\n", "\\t", '\\"', "\\\\", "\\/", "\\b", "\\f", "\\r").map((s) => Buffer.from(s)),
+    fc
+      .integer({ min: 0, max: 0xffff })
+      .map((unit) => Buffer.from(`\\u${unit.toString(16).padStart(4, "0")}`)),
+    fc.constantFrom("a", "😀", "é").map((s) => Buffer.from(s)),
+  );
+  const jsonString = fc
+    .array(piece, { maxLength: 6 })
+    .map((parts) => Buffer.concat([Buffer.from('"'), ...parts, Buffer.from('"')]));
+  const body = fc
+    .array(fc.tuple(jsonString, jsonString), { maxLength: 4 })
+    .map((members) =>
+      Buffer.concat([
+        Buffer.from("{"),
+        ...members.flatMap(([k, v], i) => [
+          Buffer.from(i ? "," : ""),
+          k,
+          Buffer.from(":["),
+          v,
+          Buffer.from("]"),
+        ]),
+        Buffer.from("}"),
+      ]),
+    );
+
+  it("holds for every generated body, and the generator does make defects (with \\u escapes)", () => {
+    let defective = 0;
+    fc.assert(
+      fc.property(body, (bytes) => {
+        if (!isUtf8(bytes)) return;
+        const text = bytes.toString("utf8");
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          return;
+        }
+        const problems = findTextProblems(parsed);
+        if (problems.length > 0) defective++;
+        if (!text.includes("\\u")) assert.deepEqual(problems, [], text);
+      }),
+      { numRuns: 3000 },
+    );
+    assert.ok(defective > 0, "some generated bodies hold a NUL or a lone surrogate");
   });
 });

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Problem } from "../errors.ts";
-import { utf8Text } from "./text-safety.ts";
+import { noteJsonBody, utf8Text } from "./text-safety.ts";
 
 const FORBIDDEN_KEY = "forbidden_key";
 
@@ -110,11 +110,15 @@ export function installHttpSemantics(app: FastifyInstance): void {
       } else done(null, meaning === "null" ? null : undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, parseJsonBody(text));
+      parsed = parseJsonBody(text);
     } catch (error) {
       done(error as Error, undefined);
+      return;
     }
+    noteJsonBody(text, parsed);
+    done(null, parsed);
   });
 
   const routes: { pattern: RegExp; methods: string[] }[] = [];

@@ -27,7 +27,7 @@
  * - Keys are scoped per merchant and kept for the retention period (24 h by default), which every
  *   response advertises in `Idempotency-Retention-Seconds`.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { hash as cryptoHash, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { Problem } from "../errors.ts";
@@ -122,10 +122,8 @@ const REPLAYED_HEADERS = ["content-type", "location"];
 
 /** SHA-256 over what makes two requests "the same": method, path and the parsed body. */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash("sha256")
-    .update(`${method} ${path}\n`)
-    .update(body === undefined ? "" : JSON.stringify(body))
-    .digest("hex");
+  // One-shot hash of one string: the same digest as hashing the parts in turn, at half the cost.
+  return cryptoHash("sha256", `${method} ${path}\n${body === undefined ? "" : JSON.stringify(body)}`, "hex");
 }
 
 /** What attaching a created object to the request's key writes, as part of the object's own write. */

@@ -82,6 +82,23 @@ export function utf8Text(body: Buffer): string {
 }
 
 /**
+ * Parsed JSON bodies already known to be well-formed text: their text had no `\u` escape. Valid
+ * UTF-8 cannot encode a lone surrogate, JSON admits no raw U+0000 (a control character) in a string
+ * or anywhere else, and no other escape yields either; so only a `\u` escape can bring one in, and
+ * without one the walk over the parsed body could find nothing. (Keyed by the parsed object: a body
+ * a parser did not vouch for is walked.)
+ */
+const wellFormedBodies = new WeakSet<object>();
+
+/**
+ * A JSON body's text and its parsed value: records that the value is well-formed text when the text
+ * proves it (see `wellFormedBodies`), so the check before validation need not walk it.
+ */
+export function noteJsonBody(text: string, parsed: unknown): void {
+  if (typeof parsed === "object" && parsed !== null && !text.includes("\\u")) wellFormedBodies.add(parsed);
+}
+
+/**
  * Installs the well-formed text check before validation (UTF-8 is checked by the body parsers,
  * through `utf8Text`).
  */
@@ -91,6 +108,7 @@ export function installTextSafety(app: FastifyInstance): void {
     for (const [property, part] of PARTS) {
       const value = request[property];
       if (value === undefined || value === null) continue;
+      if (property === "body" && wellFormedBodies.has(value)) continue;
       for (const p of findTextProblems(value)) {
         errors.push({
           pointer: p.pointer,
