@@ -228,6 +228,36 @@ forEachEngine("storage", (engine) => {
     assert.equal(outbox.length, 1);
   });
 
+  it("a payment write issued while another transaction is open neither joins it nor is lost with it", async () => {
+    // On SQLite the write set runs synchronously, at once when no transaction is open on the one
+    // connection; this covers the other case: a kysely transaction awaiting between its statements.
+    const m = await createMerchant(store, { name: "T" });
+    const theirs = paymentRow(m.merchant.id);
+    const ours = paymentRow(m.merchant.id);
+    let written: Promise<unknown> | undefined;
+    await assert.rejects(
+      store.db.transaction().execute(async (trx) => {
+        await trx.insertInto("payments").values(theirs).execute();
+        written = insertPayment(store.db, ours, [], null);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error("roll back");
+      }),
+      /roll back/,
+    );
+    await written;
+    assert.equal(await findPayment(store.db, m.merchant.id, theirs.id), undefined, "rolled back");
+    assert.equal((await findPayment(store.db, m.merchant.id, ours.id))?.id, ours.id, "committed on its own");
+    const outbox = await store.db
+      .selectFrom("outbox")
+      .select("subject_id")
+      .where("merchant_id", "=", m.merchant.id)
+      .execute();
+    assert.deepEqual(
+      outbox.map((r) => r.subject_id),
+      [ours.id],
+    );
+  });
+
   it("paginates newest first by id", async () => {
     const m = await createMerchant(store, { name: "E" });
     const ids: string[] = [];

@@ -188,8 +188,11 @@ export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrit
   }
   const sqlite = db.isTransaction ? undefined : rawSqlite(db);
   if (!sqlite) return applyInTransaction(db, write);
-  // Holding kysely's one connection, run the transaction synchronously: no other query interleaves,
-  // and no promise per statement.
+  // The transaction runs synchronously, start to end, so nothing can interleave with it. With no
+  // transaction open on the connection it runs at once: waiting for kysely's hold on its one
+  // connection would cost ~20 promises per write and guard nothing more. While a kysely transaction
+  // is open (between its statements, awaiting), it waits for that connection like any query.
+  if (sqlite.inTransaction() === false) return applySync(sqlite, write);
   return db.connection().execute(async () => applySync(sqlite, write));
 }
 

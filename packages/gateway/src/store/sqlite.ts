@@ -43,12 +43,15 @@ export function openSqliteDatabase(location: string): DatabaseSync {
 /**
  * Direct, synchronous access to a store's SQLite connection for a write set (store/guarded-write.ts):
  * the statements of one transaction run back to back without a promise per statement. Use it only
- * while holding the kysely connection (`db.connection().execute`), so no other query interleaves.
+ * when no transaction is open on the connection (`inTransaction()` false) or while holding the
+ * kysely connection (`db.connection().execute`), so no other query interleaves.
  */
 export interface RawSqlite {
   /** Runs a statement (prepared once per text); returns the number of rows it changed. */
   run(sql: string, parameters: readonly unknown[]): number;
   exec(sql: string): void;
+  /** Whether a transaction is open on the connection; undefined where `node:sqlite` cannot tell (Node < 22.16). */
+  inTransaction(): boolean | undefined;
 }
 
 const raw = new WeakMap<object, { executor?: RawSqlite }>();
@@ -89,6 +92,10 @@ export function createNodeSqliteExecutor(location: string): IGenericSqlite<Datab
     },
     exec(sql) {
       db.exec(sql);
+    },
+    inTransaction() {
+      const open = (db as { isTransaction?: unknown }).isTransaction;
+      return typeof open === "boolean" ? open : undefined;
     },
     query(_isSelect, sql, parameters) {
       const { statement, returnsRows } = prepare(sql);
