@@ -5,7 +5,7 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { migrateToLatest } from "./migrations.ts";
-import { registerPostgresPool } from "./postgres-pool.ts";
+import { registerPostgresPool, registerStatementNames } from "./postgres-pool.ts";
 import type { Database } from "./schema.ts";
 import { createSqliteDialect } from "./sqlite.ts";
 
@@ -75,7 +75,7 @@ export function namedStatements(pool: pg.Pool): pg.Pool {
     return name;
   };
   const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
-  return new Proxy(pool, {
+  const proxy = new Proxy(pool, {
     get(target, property, receiver) {
       if (property !== "connect") return Reflect.get(target, property, receiver);
       return async () => {
@@ -102,6 +102,9 @@ export function namedStatements(pool: pg.Pool): pg.Pool {
       };
     },
   });
+  // The hot path's single statements run on the same names without the proxy (store/postgres-pool.ts).
+  registerStatementNames(proxy, pool, nameOf);
+  return proxy;
 }
 
 /**
