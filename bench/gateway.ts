@@ -19,11 +19,16 @@
  * (throwaway schemas, dropped after).
  *
  *   npx node bench/gateway.ts [--seconds 10] [--rounds 2] [--connections 50] [--tokens 14000] [--no-write] [--profile DIR]
+ *                             [--cases REGEX] [--against REV]
  *
  * Rounds: every payment case runs `--rounds` times, all cases in turn each round (reference,
  * gateway, gateway with logging, … then again), and each case's rounds are merged (requests and CPU
  * summed, so CPU per payment is over all of them): load that drifts during the run then weighs on
  * every case alike, instead of on whichever ran when it peaked.
+ *
+ * `--against REV` adds REV's gateway as a case beside each gateway case (`gateway at <hash>, <engine>`,
+ * from a temporary git worktree: bench/lib/revision.ts) and reports this gateway's CPU against it:
+ * a change too small to show between two runs shows between two gateways in one.
  *
  * Prints the tables and a JSON line; writes the `gateway` section of docs/benchmarks.md.
  * `--profile DIR` writes a `.cpuprofile` per server process into DIR.
@@ -56,6 +61,7 @@ import {
   cpuByPid,
   withApplicationName,
 } from "./lib/pg-backends.ts";
+import { checkoutRevision, type Revision } from "./lib/revision.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -69,6 +75,8 @@ const { values: args } = parseArgs({
     profile: { type: "string" },
     /** Only the payment cases whose name matches this regular expression (e.g. "gateway, SQLite$"). */
     cases: { type: "string" },
+    /** Also run this git revision's gateway, interleaved, and compare (e.g. HEAD~3, a tag). */
+    against: { type: "string" },
     // Child modes.
     "serve-gateway": { type: "boolean", default: false },
     "serve-reference": { type: "boolean", default: false },
@@ -319,6 +327,7 @@ async function paymentCase(
   connections: number,
   seconds: number,
   tokenCount: number,
+  script: string = fileURLToPath(import.meta.url),
 ): Promise<Row> {
   // Every payment case gets a sandbox of its own: the sandbox keeps every payment request in memory,
   // so a shared one would make each case run against all earlier cases' requests.
@@ -330,7 +339,7 @@ async function paymentCase(
       ? await startWorkers(mode.workers, engine, sandbox)
       : await startChild(
           [
-            fileURLToPath(import.meta.url),
+            script,
             mode,
             "--klarna-url",
             sandbox.info.url!,
@@ -380,6 +389,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
   const schemas: string[] = [];
   const self = fileURLToPath(import.meta.url);
+  const past: Revision | undefined = args.against ? checkoutRevision(args.against) : undefined;
   const sandbox = await startSandbox();
   const detail: Row[] = [];
   const rows: Row[] = [];
@@ -439,10 +449,22 @@ async function main(): Promise<void> {
     };
     const only = args.cases ? new RegExp(args.cases) : undefined;
     type Mode = "--serve-gateway" | "--serve-reference" | { workers: number };
-    type Case = { name: string; mode: Mode; engine: () => object; extra?: string[] };
+    type Case = { name: string; mode: Mode; engine: () => object; extra?: string[]; script?: string };
+    const against = (engine: "SQLite" | "PostgreSQL", database: () => object): Case[] =>
+      past
+        ? [
+            {
+              name: `gateway at ${past.label}, ${engine}`,
+              mode: "--serve-gateway",
+              engine: database,
+              script: past.script,
+            },
+          ]
+        : [];
     const all: Case[] = [
       { name: "reference, SQLite", mode: "--serve-reference", engine: sqlite },
       { name: "gateway, SQLite", mode: "--serve-gateway", engine: sqlite },
+      ...against("SQLite", sqlite),
       {
         name: "gateway, SQLite, logging at info",
         mode: "--serve-gateway",
@@ -457,6 +479,7 @@ async function main(): Promise<void> {
               engine: () => postgres("ref"),
             },
             { name: "gateway, PostgreSQL", mode: "--serve-gateway" as Mode, engine: () => postgres("gw") },
+            ...against("PostgreSQL", () => postgres("gwp")),
             { name: "gateway, PostgreSQL, --workers 2", mode: { workers: 2 }, engine: () => postgres("gw2") },
           ]
         : []),
@@ -467,7 +490,18 @@ async function main(): Promise<void> {
       const done: Row[] = [];
       for (const c of cases) {
         const engine = c.engine() as { database: string };
-        done.push(await paymentCase(c.name, c.mode, engine, c.extra ?? [], connections, seconds, tokenCount));
+        done.push(
+          await paymentCase(
+            c.name,
+            c.mode,
+            engine,
+            c.extra ?? [],
+            connections,
+            seconds,
+            tokenCount,
+            c.script,
+          ),
+        );
       }
       rounds.push(done);
     }
@@ -479,6 +513,7 @@ async function main(): Promise<void> {
       for (const schema of schemas) await dropPostgresSchema(pgUrl, schema).catch(() => undefined);
     }
     rmSync(dir, { recursive: true, force: true });
+    past?.remove();
   }
   report(rows, detail, {
     connections,

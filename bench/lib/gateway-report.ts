@@ -106,6 +106,18 @@ export function report(
       `- SQLite gateway CPU per payment: ${lite.cpu.server.toFixed(2)} ms (goal ≤ 1.0: ${lite.cpu.server <= 1.0 ? "met" : "NOT met"})`,
     );
   }
+  // `--against REV`: the working tree's gateway against REV's, same run, rounds interleaved.
+  for (const past of rows.filter((r) => r.name.startsWith("gateway at "))) {
+    const engine = past.name.split(",")[1]?.trim();
+    const now = find(`gateway, ${engine}`);
+    if (!now || now.cpu.server === undefined || past.cpu.server === undefined) continue;
+    const revision = past.name.slice("gateway at ".length).split(",")[0];
+    const ratio = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? "–" : `${(a / b).toFixed(3)}×`;
+    verdicts.push(
+      `- ${engine}, this gateway against the gateway at ${revision} (same run, interleaved): server CPU ${now.cpu.server.toFixed(3)} vs ${past.cpu.server.toFixed(3)} ms (${ratio(now.cpu.server, past.cpu.server)}), work CPU ${ratio(work(now), work(past))}, throughput ${ratio(now.reqPerSec, past.reqPerSec)}`,
+    );
+  }
   const logged = find("gateway, SQLite, logging at info");
   if (lite?.cpu.server !== undefined && logged?.cpu.server !== undefined) {
     const cost = logged.cpu.server - lite.cpu.server;
