@@ -457,31 +457,44 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     };
   });
 
-  app.addHook("preHandler", async (request, reply) => {
+  // Callback style: a route that claims the key with its object (payment creation) decides here
+  // without awaiting anything, so it costs no promise; the others claim first (a database write).
+  app.addHook("preHandler", (request, reply, done) => {
     // No route answers an unknown path (404/405): nothing is decided, so nothing is kept under the
     // key, and the corrected request may use it.
-    if (request.method !== "POST" || !request.merchant || request.is404) return;
+    if (request.method !== "POST" || !request.merchant || request.is404) return done();
     const key = request.headers["idempotency-key"];
-    if (key === undefined) return;
+    if (key === undefined) return done();
     if (typeof key !== "string" || !KEY_PATTERN.test(key)) {
-      throw new Problem(
-        400,
-        "invalid_idempotency_key",
-        "Idempotency-Key must be 1-255 printable ASCII characters (spaces allowed).",
-        {
-          errors: [{ pointer: "", code: "invalid_idempotency_key", detail: "header Idempotency-Key" }],
-        },
+      return done(
+        new Problem(
+          400,
+          "invalid_idempotency_key",
+          "Idempotency-Key must be 1-255 printable ASCII characters (spaces allowed).",
+          {
+            errors: [{ pointer: "", code: "invalid_idempotency_key", detail: "header Idempotency-Key" }],
+          },
+        ),
       );
     }
     reply.header("idempotency-retention-seconds", retentionSeconds);
+    const merchantId = request.merchant.id;
     if (request.routeOptions.config?.idempotency === "claim-with-resource") {
       // Claimed by the handler's write (see claimWithResource): nothing to look up first.
-      request.idempotency = unclaimedHandle(request, request.merchant.id, key);
-    } else {
-      const replayed = await claim(request, reply, request.merchant.id, key);
-      if (replayed) return replayed;
+      try {
+        request.idempotency = unclaimedHandle(request, merchantId, key);
+      } catch (error) {
+        return done(error as Error);
+      }
+      ownLease(request.idempotency);
+      return done();
     }
-    if (request.idempotency) ownLease(request.idempotency);
+    claim(request, reply, merchantId, key).then((replayed) => {
+      // A replay was sent already: the chain stops here (a callback hook that answers calls no `done`).
+      if (replayed) return;
+      if (request.idempotency) ownLease(request.idempotency);
+      done();
+    }, done);
   });
 
   /**
@@ -506,18 +519,25 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
     done();
   });
 
-  app.addHook("onSend", async (request, reply, payload) => {
+  // Callback style: most answers (no key, or the response stored with the object's write) settle
+  // without awaiting anything; only the others write here.
+  app.addHook("onSend", (request, reply, payload, done) => {
     const handle = request.idempotency;
-    if (!handle) return payload;
+    if (!handle) return done(null, payload);
     handle.stopRenewing?.();
     request.idempotency = null; // onSend may run again for an error reply; settle once
-    if (handle.responseStored || handle.lostRace) return payload; // written already, or not ours
+    if (handle.responseStored || handle.lostRace) return done(null, payload); // written already, or not ours
+    settleKey(handle, reply, payload).then(() => done(null, payload), done);
+  });
+
+  /** Records what became of a key whose response was not stored with its object (see onSend). */
+  async function settleKey(handle: IdempotencyHandle, reply: FastifyReply, payload: unknown): Promise<void> {
     const status = reply.statusCode;
     const storable = typeof payload === "string" || payload === null || payload === undefined;
     if (handle.unclaimed) {
       // Never claimed: the handler decided without creating anything (e.g. 422 PAYMENT_UNSUPPORTED).
       // Keep what it decided, as a claimed key would; 400s, 409s and 5xx leave no record at all.
-      if (!keptStatus(status) || !storable || reply.hasHeader("retry-after")) return payload;
+      if (!keptStatus(status) || !storable || reply.hasHeader("retry-after")) return;
       const response = {
         status,
         body: (payload as string | null | undefined) ?? "",
@@ -529,7 +549,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         claimRecord(handle, handle.unclaimed, null, response),
         KEY,
       );
-      return payload;
+      return;
     }
     // Nothing created and nothing decided (400: rejected up front; 409: a conflict of the moment): no
     // record at all, so the key is as if never used.
@@ -555,8 +575,7 @@ export function installIdempotency(app: FastifyInstance, store: Store, options: 
         headers: replayedHeaders(reply),
       });
     }
-    return payload;
-  });
+  }
 }
 
 /** Deletes idempotency records past their retention; returns how many were removed. */
