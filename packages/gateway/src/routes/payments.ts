@@ -128,7 +128,7 @@ export async function paymentRoutes(app: FastifyInstance): Promise<void> {
           response: { 201: Payment, ...errorResponses },
         },
       },
-      async (request, reply) => create(request, reply, version),
+      (request, reply) => create(request, reply, version),
     );
   }
 
