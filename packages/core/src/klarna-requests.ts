@@ -143,6 +143,9 @@ export function buildAuthorizeRequest(input: {
   };
 }
 
+/** RFC 3986 unreserved characters, which percent-encoding leaves as they are. */
+const UNRESERVED = /^[A-Za-z0-9._~-]+$/;
+
 /**
  * Percent-encodes one path segment, leaving RFC 3986 `pchar`s as they are so that
  * `krn:payment:eu1:…` identifiers stay readable.
@@ -152,6 +155,8 @@ export function buildAuthorizeRequest(input: {
 export function encodePathSegment(segment: string): string {
   if (segment === "." || segment === "..")
     throw new TypeError(`"${segment}" cannot be used as a path segment`);
+  // Unreserved characters only (ids, base64url tokens): nothing to encode.
+  if (UNRESERVED.test(segment)) return segment;
   return encodeURIComponent(segment).replace(
     /%(3A|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/gi,
     (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)),

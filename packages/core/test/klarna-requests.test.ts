@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import {
   buildAuthorizeRequest,
   buildConfirmationRequest,
@@ -182,5 +183,31 @@ describe("buildAuthorizeRequest (D9, D13)", () => {
     });
     assert.deepEqual(r.headers, { "Klarna-Customer-Token": "c" });
     assert.equal("klarna_network_data" in r.body, false);
+  });
+});
+
+describe("encodePathSegment", () => {
+  /** What it returned before unreserved-only segments were passed through as they are. */
+  const percentEncoded = (segment: string) =>
+    encodeURIComponent(segment).replace(/%(3A|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/gi, (_, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+
+  test("the same text as percent-encoding, for any segment (unreserved-only ones returned as they are)", () => {
+    const char = fc.oneof(
+      fc.constantFrom(..."Az09._~-"),
+      fc.constantFrom(..."/?#%: @!$&'()*+,;=\u00e9\u2028"),
+      fc.string({ minLength: 1, maxLength: 1 }),
+    );
+    fc.assert(
+      fc.property(fc.array(char, { minLength: 1, maxLength: 40 }), (chars) => {
+        const segment = chars.join("");
+        fc.pre(segment !== "." && segment !== "..");
+        assert.equal(encodePathSegment(segment), percentEncoded(segment));
+      }),
+      { numRuns: 2000 },
+    );
+    const token = `eyJ${"a-b_c.d~".repeat(80)}`;
+    assert.equal(encodePathSegment(token), token);
   });
 });

@@ -5,7 +5,7 @@
  * that needs to identify a token logs `fingerprint()` instead (a short hash plus a few leading
  * characters).
  */
-import { createHash } from "node:crypto";
+import { hash as cryptoHash } from "node:crypto";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { LoggerOption } from "./config.ts";
 
@@ -78,7 +78,7 @@ export function censorSecrets<T>(value: T, depth = 0): T {
 /** A safe stand-in for a secret in logs: length, first 6 characters and 8 hex chars of its SHA-256. */
 export function fingerprint(secret: string | undefined | null): string | undefined {
   if (secret === undefined || secret === null) return undefined;
-  const hash = createHash("sha256").update(secret).digest("hex").slice(0, 8);
+  const hash = cryptoHash("sha256", secret, "hex").slice(0, 8);
   return `${secret.slice(0, 6)}…(${secret.length} chars, sha256:${hash})`;
 }
 
