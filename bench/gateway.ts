@@ -548,6 +548,7 @@ function mergeRows(runs: Row[]): Row {
     if (v !== undefined) cpu[k] = v;
   }
   const roundTrips = weighted((r) => r.roundTrips);
+  const serverByRound = runs.map((r) => r.cpu.server);
   return {
     name: first.name,
     requests,
@@ -560,5 +561,6 @@ function mergeRows(runs: Row[]): Row {
     cpu,
     ...(roundTrips === undefined ? {} : { roundTrips }),
     rounds: runs.length,
+    ...(serverByRound.every((v) => v !== undefined) ? { serverByRound: serverByRound as number[] } : {}),
   };
 }

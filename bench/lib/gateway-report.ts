@@ -29,6 +29,24 @@ export interface Row {
   roundTrips?: number;
   /** Runs merged into this row (bench/gateway.ts `--rounds`). */
   rounds?: number;
+  /** The server's CPU per payment in each merged run, in round order. */
+  serverByRound?: number[];
+}
+
+/**
+ * This gateway's server CPU over REV's, round by round (each round runs both, one after the other):
+ * the mean of the rounds' ratios and about a 95% interval (1.96 standard errors), or undefined
+ * with fewer than two rounds.
+ */
+function roundRatios(now: Row, past: Row): { mean: number; half: number; n: number } | undefined {
+  const a = now.serverByRound ?? [];
+  const b = past.serverByRound ?? [];
+  const ratios = a.slice(0, b.length).map((x, i) => x / b[i]!);
+  const n = ratios.length;
+  if (n < 2) return undefined;
+  const mean = ratios.reduce((x, y) => x + y, 0) / n;
+  const variance = ratios.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1);
+  return { mean, half: 1.96 * Math.sqrt(variance / n), n };
 }
 
 const ms = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(2));
@@ -114,8 +132,12 @@ export function report(
     const revision = past.name.slice("gateway at ".length).split(",")[0];
     const ratio = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined ? "–" : `${(a / b).toFixed(3)}×`;
+    const perRound = roundRatios(now, past);
+    const spread = perRound
+      ? `; round by round ${perRound.mean.toFixed(3)}× ± ${perRound.half.toFixed(3)} (${perRound.n} rounds, about 95%)`
+      : "";
     verdicts.push(
-      `- ${engine}, this gateway against the gateway at ${revision} (same run, interleaved): server CPU ${now.cpu.server.toFixed(3)} vs ${past.cpu.server.toFixed(3)} ms (${ratio(now.cpu.server, past.cpu.server)}), work CPU ${ratio(work(now), work(past))}, throughput ${ratio(now.reqPerSec, past.reqPerSec)}`,
+      `- ${engine}, this gateway against the gateway at ${revision} (same run, interleaved): server CPU ${now.cpu.server.toFixed(3)} vs ${past.cpu.server.toFixed(3)} ms (${ratio(now.cpu.server, past.cpu.server)}${spread}), work CPU ${ratio(work(now), work(past))}, throughput ${ratio(now.reqPerSec, past.reqPerSec)}`,
     );
   }
   const logged = find("gateway, SQLite, logging at info");
@@ -142,6 +164,12 @@ export function report(
     "alone for the full-page writes that follow one). Round trips: counted in the server process (node-postgres calls, one wait for",
     "the server each), over the timed run ÷ payments. Work = server + PostgreSQL + sandbox; × ref compares with the",
     `reference of the same engine in the same run. Ceiling = ${cores} cores ÷ (work + load generator).`,
+    ...(rows.some((r) => r.name.startsWith("gateway at "))
+      ? [
+          "A `gateway at <revision>` row is that git revision's gateway (`--against`), run in the same rounds as",
+          "this one, so the two compare without the drift between runs.",
+        ]
+      : []),
     "",
     table(
       [
