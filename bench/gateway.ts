@@ -53,7 +53,7 @@ import {
   stopChild,
   tokenRun,
 } from "./lib/children.ts";
-import { type Row, report } from "./lib/gateway-report.ts";
+import { type Row, report, work } from "./lib/gateway-report.ts";
 import {
   backendPids,
   countRoundTrips,
@@ -548,7 +548,7 @@ function mergeRows(runs: Row[]): Row {
     if (v !== undefined) cpu[k] = v;
   }
   const roundTrips = weighted((r) => r.roundTrips);
-  const serverByRound = runs.map((r) => r.cpu.server);
+  const byRound = runs.map((r) => ({ server: r.cpu.server, work: work(r), reqPerSec: r.reqPerSec }));
   return {
     name: first.name,
     requests,
@@ -561,6 +561,6 @@ function mergeRows(runs: Row[]): Row {
     cpu,
     ...(roundTrips === undefined ? {} : { roundTrips }),
     rounds: runs.length,
-    ...(serverByRound.every((v) => v !== undefined) ? { serverByRound: serverByRound as number[] } : {}),
+    byRound,
   };
 }

@@ -29,30 +29,51 @@ export interface Row {
   roundTrips?: number;
   /** Runs merged into this row (bench/gateway.ts `--rounds`). */
   rounds?: number;
-  /** The server's CPU per payment in each merged run, in round order. */
-  serverByRound?: number[];
+  /** Each merged run's own figures, in round order (bench/gateway.ts `--rounds`). */
+  byRound?: { server?: number; work?: number; reqPerSec: number }[];
 }
 
+type RoundFigure = (round: NonNullable<Row["byRound"]>[number]) => number | undefined;
+
+/** Student's t at 97.5% for 1-10 degrees of freedom (a 95% interval from a few rounds). */
+const T975 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
+
 /**
- * This gateway's server CPU over REV's, round by round (each round runs both, one after the other):
- * the mean of the rounds' ratios and about a 95% interval (1.96 standard errors), or undefined
- * with fewer than two rounds.
+ * `a`'s figure over `b`'s, round by round (each round runs every case once, one after the other):
+ * the mean of the rounds' ratios and a 95% interval (Student's t: a few rounds say little), or
+ * undefined with fewer than two rounds.
  */
-function roundRatios(now: Row, past: Row): { mean: number; half: number; n: number } | undefined {
-  const a = now.serverByRound ?? [];
-  const b = past.serverByRound ?? [];
-  const ratios = a.slice(0, b.length).map((x, i) => x / b[i]!);
+function roundRatios(
+  a: Row,
+  b: Row,
+  figure: RoundFigure,
+): { mean: number; half: number; n: number } | undefined {
+  const theirs = b.byRound ?? [];
+  const ratios: number[] = [];
+  for (const [i, round] of (a.byRound ?? []).entries()) {
+    const x = figure(round);
+    const y = theirs[i] ? figure(theirs[i]) : undefined;
+    if (x !== undefined && y !== undefined && y > 0) ratios.push(x / y);
+  }
   const n = ratios.length;
   if (n < 2) return undefined;
   const mean = ratios.reduce((x, y) => x + y, 0) / n;
   const variance = ratios.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1);
-  return { mean, half: 1.96 * Math.sqrt(variance / n), n };
+  return { mean, half: (T975[n - 2] ?? 2.0) * Math.sqrt(variance / n), n };
+}
+
+/** "; round by round 1.23× ± 0.04 (3 rounds, 95%)", or "" with fewer than two rounds. */
+function spread(a: Row, b: Row, figure: RoundFigure, digits = 2): string {
+  const r = roundRatios(a, b, figure);
+  return r
+    ? `; round by round ${r.mean.toFixed(digits)}× ± ${r.half.toFixed(digits)} (${r.n} rounds, 95%)`
+    : "";
 }
 
 const ms = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(2));
 
 /** CPU per payment of the payment's own work: server + database server + sandbox. */
-function work(r: Row): number | undefined {
+export function work(r: Row): number | undefined {
   if (r.cpu.server === undefined || r.cpu.sandbox === undefined) return undefined;
   return r.cpu.server + (r.cpu.postgres ?? 0) + r.cpu.sandbox;
 }
@@ -114,8 +135,8 @@ export function report(
     const cpu = (work(pg) ?? Number.NaN) / (work(pgRef) ?? Number.NaN);
     verdicts.push(
       `- PostgreSQL round trips per payment over the whole run: ${trips.toFixed(2)} (reference ${(pgRef.roundTrips ?? Number.NaN).toFixed(2)}); this holds the webhook worker's polling (a fixed number a second) and the requests in flight at the end, so it nears the request path's count as the rate grows. The request path itself (goal ≤ 3) is counted on the wire by packages/gateway/test/round-trips.test.ts, which asserts ${assertedRoundTrips()} per payment`,
-      `- PostgreSQL throughput: ${speed.toFixed(2)}× the reference (goal ≥ 0.85: ${speed >= 0.85 ? "met" : "NOT met"})`,
-      `- PostgreSQL CPU per payment (gateway + PostgreSQL + sandbox): ${cpu.toFixed(2)}× the reference (goal ≤ 1.2: ${cpu <= 1.2 ? "met" : "NOT met"})`,
+      `- PostgreSQL throughput: ${speed.toFixed(2)}× the reference${spread(pg, pgRef, (r) => r.reqPerSec)} (goal ≥ 0.85: ${speed >= 0.85 ? "met" : "NOT met"})`,
+      `- PostgreSQL CPU per payment (gateway + PostgreSQL + sandbox): ${cpu.toFixed(2)}× the reference${spread(pg, pgRef, (r) => r.work)} (goal ≤ 1.2: ${cpu <= 1.2 ? "met" : "NOT met"})`,
     );
   }
   const lite = find("gateway, SQLite");
@@ -132,12 +153,8 @@ export function report(
     const revision = past.name.slice("gateway at ".length).split(",")[0];
     const ratio = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined ? "–" : `${(a / b).toFixed(3)}×`;
-    const perRound = roundRatios(now, past);
-    const spread = perRound
-      ? `; round by round ${perRound.mean.toFixed(3)}× ± ${perRound.half.toFixed(3)} (${perRound.n} rounds, about 95%)`
-      : "";
     verdicts.push(
-      `- ${engine}, this gateway against the gateway at ${revision} (same run, interleaved): server CPU ${now.cpu.server.toFixed(3)} vs ${past.cpu.server.toFixed(3)} ms (${ratio(now.cpu.server, past.cpu.server)}${spread}), work CPU ${ratio(work(now), work(past))}, throughput ${ratio(now.reqPerSec, past.reqPerSec)}`,
+      `- ${engine}, this gateway against the gateway at ${revision} (same run, interleaved): server CPU ${now.cpu.server.toFixed(3)} vs ${past.cpu.server.toFixed(3)} ms (${ratio(now.cpu.server, past.cpu.server)}${spread(now, past, (r) => r.server, 3)}), work CPU ${ratio(work(now), work(past))}, throughput ${ratio(now.reqPerSec, past.reqPerSec)}`,
     );
   }
   const logged = find("gateway, SQLite, logging at info");
