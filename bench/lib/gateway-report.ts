@@ -35,8 +35,11 @@ export interface Row {
 
 type RoundFigure = (round: NonNullable<Row["byRound"]>[number]) => number | undefined;
 
-/** Student's t at 97.5% for 1-10 degrees of freedom (a 95% interval from a few rounds). */
-const T975 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
+/** Student's t at 97.5% for 1-20 degrees of freedom (a 95% interval from a few rounds). */
+const T975 = [
+  12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1,
+  2.09, 2.09,
+];
 
 /**
  * `a`'s figure over `b`'s, round by round (each round runs every case once, one after the other):
@@ -59,7 +62,7 @@ function roundRatios(
   if (n < 2) return undefined;
   const mean = ratios.reduce((x, y) => x + y, 0) / n;
   const variance = ratios.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1);
-  return { mean, half: (T975[n - 2] ?? 2.0) * Math.sqrt(variance / n), n };
+  return { mean, half: (T975[n - 2] ?? (n <= 31 ? 2.06 : 2.0)) * Math.sqrt(variance / n), n };
 }
 
 /** "; round by round 1.23× ± 0.04 (3 rounds, 95%)", or "" with fewer than two rounds. */
