@@ -195,7 +195,7 @@ forEachEngine("well-formed text only (issue 12 defect 2)", (engine) => {
 
 /**
  * The parser vouches for a JSON body without a `\u` escape, and the check before validation skips
- * walking it (plugins/text-safety.ts, `noteJsonBody`). The premise, over generated bodies: whatever
+ * walking it (plugins/http-semantics.ts and `noteWellFormedBody` in plugins/text-safety.ts). The premise, over generated bodies: whatever
  * bytes a body is made of (raw NUL, raw surrogate halves encoded as 3 bytes, short escapes, `\u`
  * escapes of anything), if they are UTF-8, parse as JSON and hold no `\u`, the parsed value has no
  * NUL and no lone surrogate.

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Problem } from "../errors.ts";
-import { noteJsonBody, utf8Text } from "./text-safety.ts";
+import { noteWellFormedBody, utf8Text } from "./text-safety.ts";
 
 const FORBIDDEN_KEY = "forbidden_key";
 
@@ -36,14 +36,17 @@ function reviver(key: string, value: unknown): unknown {
  * Whether `text` could hold a `__proto__` or `constructor` key: only then is the (slower) reviver
  * needed. A key can only spell one with those letters as they are or as `\u` escapes.
  */
-function mayHoldForbiddenKey(text: string): boolean {
-  return text.includes("__proto__") || text.includes("constructor") || text.includes("\\u");
+function mayHoldForbiddenKey(text: string, hasUnicodeEscape: boolean): boolean {
+  return hasUnicodeEscape || text.includes("__proto__") || text.includes("constructor");
 }
 
-/** Parses a JSON body, refusing prototype-polluting keys with a problem that names them. */
-export function parseJsonBody(text: string): unknown {
+/**
+ * Parses a JSON body, refusing prototype-polluting keys with a problem that names them.
+ * `hasUnicodeEscape`: whether the text holds `\u` (passed in when the caller has looked already).
+ */
+export function parseJsonBody(text: string, hasUnicodeEscape = text.includes("\\u")): unknown {
   try {
-    return mayHoldForbiddenKey(text) ? JSON.parse(text, reviver) : JSON.parse(text);
+    return mayHoldForbiddenKey(text, hasUnicodeEscape) ? JSON.parse(text, reviver) : JSON.parse(text);
   } catch (error) {
     if (error instanceof ForbiddenKeyError) {
       throw new Problem(
@@ -110,14 +113,15 @@ export function installHttpSemantics(app: FastifyInstance): void {
       } else done(null, meaning === "null" ? null : undefined);
       return;
     }
+    const hasUnicodeEscape = text.includes("\\u");
     let parsed: unknown;
     try {
-      parsed = parseJsonBody(text);
+      parsed = parseJsonBody(text, hasUnicodeEscape);
     } catch (error) {
       done(error as Error, undefined);
       return;
     }
-    noteJsonBody(text, parsed);
+    if (!hasUnicodeEscape) noteWellFormedBody(parsed);
     done(null, parsed);
   });
 

@@ -91,11 +91,11 @@ export function utf8Text(body: Buffer): string {
 const wellFormedBodies = new WeakSet<object>();
 
 /**
- * A JSON body's text and its parsed value: records that the value is well-formed text when the text
- * proves it (see `wellFormedBodies`), so the check before validation need not walk it.
+ * Records that a parsed JSON body is well-formed text, for a parser whose text had no `\u` escape
+ * (see `wellFormedBodies`), so the check before validation need not walk it.
  */
-export function noteJsonBody(text: string, parsed: unknown): void {
-  if (typeof parsed === "object" && parsed !== null && !text.includes("\\u")) wellFormedBodies.add(parsed);
+export function noteWellFormedBody(parsed: unknown): void {
+  if (typeof parsed === "object" && parsed !== null) wellFormedBodies.add(parsed);
 }
 
 /**
