@@ -10,7 +10,8 @@ import { createMerchant, type Store } from "../src/index.ts";
 import { findMerchantByApiKey, hashApiKey } from "../src/merchants.ts";
 import { findPayment, insertPayment, listPayments, updatePayment } from "../src/payments/repository.ts";
 import type { PaymentRow } from "../src/payments/serialize.ts";
-import { INTEGER_COLUMNS } from "../src/store/guarded-write.ts";
+import { sqlValue } from "../src/store/fast-writes.ts";
+import { compileGuardedWrite, type GuardedWrite, INTEGER_COLUMNS } from "../src/store/guarded-write.ts";
 import { nowIso } from "../src/store/index.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { toSqliteValue } from "../src/store/sqlite.ts";
@@ -342,5 +343,64 @@ describe("node:sqlite parameter adapter", () => {
     assert.equal(toSqliteValue(new Date(0), 0), "1970-01-01T00:00:00.000Z");
     assert.equal(toSqliteValue("x", 0), "x");
     assert.throws(() => toSqliteValue({}, 2), /parameter 3/);
+  });
+});
+
+describe("one-statement write sets (PostgreSQL text)", () => {
+  const highestPlaceholder = (text: string) =>
+    Math.max(...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  const claim = (columns: string[]) => Object.fromEntries(columns.map((c) => [c, `v-${c}`]));
+  it("tell apart shapes with the same tables and row counts, and share the text of equal shapes", () => {
+    // Same outline (guard table, insert tables and row counts) each time; what differs is a column
+    // list, a conflict target, a computed value or a patch column left undefined.
+    const variants: GuardedWrite[] = [
+      {
+        guard: { insert: "payments", row: claim(["id", "status"]) },
+        inserts: [{ table: "outbox", rows: [claim(["id"])] }],
+      },
+      {
+        guard: { insert: "payments", row: claim(["id", "amount"]) },
+        inserts: [{ table: "outbox", rows: [claim(["id"])] }],
+      },
+      {
+        guard: { insert: "payments", row: claim(["status", "id"]) },
+        inserts: [{ table: "outbox", rows: [claim(["id"])] }],
+      },
+      {
+        guard: { insert: "payments", row: claim(["id", "status"]), onConflict: ["id"] },
+        inserts: [{ table: "outbox", rows: [claim(["id"])] }],
+      },
+      {
+        guard: { insert: "payments", row: claim(["id", "status"]) },
+        inserts: [{ table: "outbox", rows: [{ id: sqlValue("coalesce(?, ?)", ["a", "b"]) }] }],
+      },
+      {
+        guard: { insert: "payments", row: claim(["id", "status"]) },
+        inserts: [{ table: "outbox", rows: [{ id: sqlValue("upper(?)", ["a"]) }] }],
+      },
+      { guard: { update: "payments", patch: { status: "x", amount: 1 }, id: "p", version: 0 } },
+      { guard: { update: "payments", patch: { status: "x", amount: undefined }, id: "p", version: 0 } },
+      {
+        guard: { update: "payments", patch: { status: "x" }, id: "p", version: 0 },
+        updates: [{ table: "idempotency_keys", patch: { state: "completed" }, where: { key: "k" } }],
+      },
+      {
+        guard: { update: "payments", patch: { status: "x" }, id: "p", version: 0 },
+        updates: [{ table: "idempotency_keys", patch: { state: "completed" }, where: { merchant_id: "m" } }],
+      },
+    ];
+    // Twice over: the second pass reads every text from the cache.
+    const texts = [0, 1].map(() =>
+      variants.map((write) => {
+        const { sql, parameters } = compileGuardedWrite(write);
+        assert.equal(highestPlaceholder(sql), parameters.length, sql);
+        return sql;
+      }),
+    );
+    assert.deepEqual(texts[1], texts[0]);
+    assert.equal(new Set(texts[0]).size, variants.length, "two shapes shared a text");
+    assert.match(texts[0]![2]!, /"status", "id"/);
+    assert.match(texts[0]![5]!, /upper\(\$3::text\)/);
+    assert.doesNotMatch(texts[0]![7]!, /"amount"/);
   });
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { resolveConfig } from "../src/config.ts";
-import { encodeBase32, newId } from "../src/domain/ids.ts";
+import { encodeBase32, encodeForty, newId } from "../src/domain/ids.ts";
 import {
   assertOperation,
   assertTransition,
@@ -125,6 +125,36 @@ describe("ids", () => {
       assert.equal(encodeBase32(ten, 16), reference(ten, 16));
       assert.equal(encodeBase32(six, 10), reference(six, 10));
     }
+  });
+  it("encode a 40-bit half of the random part as base32 of its five bytes", () => {
+    const bytes = (v: number) => new Uint8Array(5).map((_, i) => Math.floor(v / 256 ** (4 - i)) % 256);
+    for (const v of [0, 1, 31, 32, 2 ** 20 - 1, 2 ** 20, 2 ** 40 - 1]) {
+      assert.equal(encodeForty(v), encodeBase32(bytes(v), 8), String(v));
+    }
+    for (let i = 0; i < 500; i++) {
+      const five = new Uint8Array(randomBytes(5));
+      const v = five.reduce((acc, b) => acc * 256 + b, 0);
+      assert.equal(encodeForty(v), encodeBase32(five, 8));
+    }
+  });
+  it("count up within a millisecond, as one 80-bit number", () => {
+    // Ids made in one burst share milliseconds: each is the previous one plus one (as an 80-bit
+    // number) while the millisecond lasts, and sorts after it in any case.
+    const ids = Array.from({ length: 5000 }, () => newId("x").slice(2));
+    let counted = 0;
+    for (let i = 1; i < ids.length; i++) {
+      const [a, b] = [ids[i - 1]!, ids[i]!];
+      assert.ok(a < b, `${a} < ${b}`);
+      if (a.slice(0, 10) !== b.slice(0, 10)) continue;
+      counted++;
+      const value = (id: string) =>
+        [...id.slice(10)].reduce(
+          (acc, c) => acc * 32n + BigInt("0123456789ABCDEFGHJKMNPQRSTVWXYZ".indexOf(c)),
+          0n,
+        );
+      assert.equal(value(b), (value(a) + 1n) % 2n ** 80n);
+    }
+    assert.ok(counted > 0, "no two ids shared a millisecond");
   });
 });
 

@@ -78,95 +78,161 @@ function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
-const cache = new Map<string, string>();
+/**
+ * One part of a write set as its SQL text sees it: the table, the columns it writes (and, for an
+ * update, the columns it filters on; for the guard's insert, the conflict columns), the row count
+ * and the computed-value texts of the first row. Two write sets with equal parts share their text.
+ */
+interface PartShape {
+  table: string;
+  columns: readonly string[];
+  extra: readonly string[];
+  rows: number;
+  expressions: string;
+}
 
-function shapeKey(write: GuardedWrite): string {
-  const g = write.guard;
-  const parts = [
-    "insert" in g
-      ? `gi|${g.insert}|${Object.keys(g.row)}|${g.onConflict ?? ""}`
-      : `gu|${g.update}|${setColumns(g.patch)}`,
-  ];
-  for (const i of write.inserts ?? []) {
-    const first = i.rows[0] ?? {};
-    const columns = Object.keys(first);
-    parts.push(`i|${i.table}|${columns}|${i.rows.length}|${expressionKey(first, columns)}`);
+interface Shape {
+  parts: PartShape[];
+  text: string;
+}
+
+/**
+ * Cached texts by a short outline of the write set (tables and row counts); a bucket's shapes are
+ * told apart by comparing their column lists element by element. Building a key from every column
+ * name instead (about 1,500 characters per payment, hashed on every look-up) cost more than the
+ * binding itself.
+ */
+const cache = new Map<string, Shape[]>();
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameParts(a: readonly PartShape[], b: readonly PartShape[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.table !== y.table ||
+      x.rows !== y.rows ||
+      x.expressions !== y.expressions ||
+      !sameList(x.columns, y.columns) ||
+      !sameList(x.extra, y.extra)
+    )
+      return false;
   }
-  for (const u of write.updates ?? [])
-    parts.push(`u|${u.table}|${setColumns(u.patch)}|${Object.keys(u.where)}`);
-  return parts.join(";");
+  return true;
+}
+
+/**
+ * The write set's parts in statement order: the guard, the inserts (an insert without columns is
+ * left out), the updates; `inserted` gets the rows of each insert part, in order.
+ */
+function partsOf(write: GuardedWrite, inserted: (readonly Row[])[]): PartShape[] {
+  const g = write.guard;
+  const parts: PartShape[] = [
+    "insert" in g
+      ? { table: g.insert, columns: Object.keys(g.row), extra: g.onConflict ?? [], rows: 1, expressions: "" }
+      : { table: g.update, columns: setColumns(g.patch), extra: [], rows: 1, expressions: "" },
+  ];
+  for (const { table, rows } of write.inserts ?? []) {
+    const first = rows[0] ?? {};
+    const columns = Object.keys(first);
+    if (columns.length === 0) continue;
+    inserted.push(rows);
+    parts.push({ table, columns, extra: [], rows: rows.length, expressions: expressionKey(first, columns) });
+  }
+  for (const { table, patch, where } of write.updates ?? [])
+    parts.push({ table, columns: setColumns(patch), extra: Object.keys(where), rows: 1, expressions: "" });
+  return parts;
+}
+
+function outline(write: GuardedWrite, parts: readonly PartShape[]): string {
+  let key = "insert" in write.guard ? "gi" : "gu";
+  for (const part of parts) key += `|${part.table}:${part.rows}`;
+  return key;
+}
+
+/** The statement's SQL text for `write` (whose parts are `parts`). */
+function buildText(
+  write: GuardedWrite,
+  parts: readonly PartShape[],
+  inserted: readonly (readonly Row[])[],
+): string {
+  const sql: string[] = [];
+  let n = 0;
+  const p = (column: string) => `$${++n}::${INTEGER_COLUMNS.has(column) ? "integer" : "text"}`;
+  const g = write.guard;
+  const guard = parts[0]!;
+  if ("insert" in g) {
+    let text = `insert into ${quote(guard.table)} (${guard.columns.map(quote).join(", ")}) values (${guard.columns.map(p).join(", ")})`;
+    if (guard.extra.length) text += ` on conflict (${guard.extra.map(quote).join(", ")}) do nothing`;
+    sql.push(`g as (${text} returning 1)`);
+  } else {
+    const set = guard.columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
+    sql.push(
+      `g as (update ${quote(guard.table)} set ${set} where "id" = ${p("id")} and "version" = ${p("version")} returning 1)`,
+    );
+  }
+  let w = 0;
+  let i = 1;
+  for (const rows of inserted) {
+    const first = rows[0]!;
+    const { table, columns } = parts[i++]!;
+    // A computed value (SqlValue) is its expression, its parameters bound as text.
+    const value = (c: string) => {
+      const v = first[c];
+      return isSqlValue(v) ? `(${v.text.replace(/\?/g, () => p("text"))})` : p(c);
+    };
+    const names = columns.map(quote).join(", ");
+    // One row: its values selected directly; several: a VALUES list.
+    const source =
+      rows.length === 1
+        ? `select ${columns.map(value).join(", ")}`
+        : `select * from (values ${rows.map(() => `(${columns.map(value).join(", ")})`).join(", ")}) as v (${names})`;
+    sql.push(`w${++w} as (insert into ${quote(table)} (${names}) ${source} where exists (select 1 from g))`);
+  }
+  for (; i < parts.length; i++) {
+    const { table, columns, extra } = parts[i]!;
+    const set = columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
+    const filter = extra.map((c) => `${quote(c)} = ${p(c)}`).join(" and ");
+    sql.push(`w${++w} as (update ${quote(table)} set ${set} where ${filter} and exists (select 1 from g))`);
+  }
+  return `with ${sql.join(", ")} select count(*)::integer as n from g`;
 }
 
 /** The statement's text and its parameters, in placeholder order. */
 export function compileGuardedWrite(write: GuardedWrite): { sql: string; parameters: unknown[] } {
-  const parameters: unknown[] = [];
-  const bind = (value: unknown) => parameters.push(value ?? null);
-  const key = shapeKey(write);
-  let text = cache.get(key);
-  const build = text === undefined;
-  const parts: string[] = [];
-  let n = 0;
-  const p = (column: string) => `$${++n}::${INTEGER_COLUMNS.has(column) ? "integer" : "text"}`;
-  const g = write.guard;
-  if ("insert" in g) {
-    const columns = Object.keys(g.row);
-    for (const c of columns) bind(g.row[c]);
-    if (build) {
-      let sql = `insert into ${quote(g.insert)} (${columns.map(quote).join(", ")}) values (${columns.map(p).join(", ")})`;
-      if (g.onConflict?.length) sql += ` on conflict (${g.onConflict.map(quote).join(", ")}) do nothing`;
-      parts.push(`g as (${sql} returning 1)`);
-    }
-  } else {
-    const columns = setColumns(g.patch);
-    for (const c of columns) bind(g.patch[c]);
-    bind(g.id);
-    bind(g.version);
-    if (build) {
-      const set = columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
-      parts.push(
-        `g as (update ${quote(g.update)} set ${set} where "id" = ${p("id")} and "version" = ${p("version")} returning 1)`,
-      );
-    }
-  }
-  let w = 0;
-  for (const { table, rows } of write.inserts ?? []) {
-    const columns = Object.keys(rows[0] ?? {});
-    if (columns.length === 0) continue;
-    for (const row of rows) for (const c of columns) bindValue(parameters, row[c]);
-    if (build) {
-      // A computed value (SqlValue) is its expression, its parameters bound as text.
-      const first = rows[0] ?? {};
-      const value = (c: string) => {
-        const v = first[c];
-        return isSqlValue(v) ? `(${v.text.replace(/\?/g, () => p("text"))})` : p(c);
-      };
-      const names = columns.map(quote).join(", ");
-      // One row: its values selected directly; several: a VALUES list.
-      const source =
-        rows.length === 1
-          ? `select ${columns.map(value).join(", ")}`
-          : `select * from (values ${rows.map(() => `(${columns.map(value).join(", ")})`).join(", ")}) as v (${names})`;
-      parts.push(
-        `w${++w} as (insert into ${quote(table)} (${names}) ${source} where exists (select 1 from g))`,
-      );
-    }
-  }
-  for (const { table, patch, where } of write.updates ?? []) {
-    const columns = setColumns(patch);
-    const keys = Object.keys(where);
-    for (const c of columns) bind(patch[c]);
-    for (const c of keys) bind(where[c]);
-    if (build) {
-      const set = columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
-      const filter = keys.map((c) => `${quote(c)} = ${p(c)}`).join(" and ");
-      parts.push(
-        `w${++w} as (update ${quote(table)} set ${set} where ${filter} and exists (select 1 from g))`,
-      );
-    }
-  }
+  const inserted: (readonly Row[])[] = [];
+  const parts = partsOf(write, inserted);
+  const key = outline(write, parts);
+  const bucket = cache.get(key);
+  let text = bucket?.find((shape) => sameParts(shape.parts, parts))?.text;
   if (text === undefined) {
-    text = `with ${parts.join(", ")} select count(*)::integer as n from g`;
-    cache.set(key, text);
+    text = buildText(write, parts, inserted);
+    if (bucket) bucket.push({ parts, text });
+    else cache.set(key, [{ parts, text }]);
+  }
+  const parameters: unknown[] = [];
+  const g = write.guard;
+  const guard = parts[0]!;
+  if ("insert" in g) for (const c of guard.columns) parameters.push(g.row[c] ?? null);
+  else {
+    for (const c of guard.columns) parameters.push(g.patch[c] ?? null);
+    parameters.push(g.id, g.version);
+  }
+  let i = 1;
+  for (const rows of inserted) {
+    const { columns } = parts[i++]!;
+    for (const row of rows) for (const c of columns) bindValue(parameters, row[c]);
+  }
+  for (const { patch, where } of write.updates ?? []) {
+    const { columns, extra } = parts[i++]!;
+    for (const c of columns) parameters.push(patch[c] ?? null);
+    for (const c of extra) parameters.push(where[c] ?? null);
   }
   return { sql: text, parameters };
 }
