@@ -23,6 +23,7 @@ import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 import type { GatewayMetrics } from "../plugins/metrics.ts";
 import { type CircuitBreaker, createCircuitBreaker } from "./breaker.ts";
+import { exchange } from "./exchange.ts";
 import { backoffMs, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 import type { KlarnaErrorBody } from "./types.ts";
 
@@ -238,33 +239,27 @@ export function createKlarnaHttp(options: KlarnaHttpOptions): KlarnaHttp {
       let status: number;
       let text: string;
       let retryAfter: number | undefined;
-      // The attempt's deadline (connect, headers and body together). Its timer is cleared as soon as
-      // the attempt ends: AbortSignal.timeout's would stay armed for the whole deadline, so under
-      // load thousands of finished calls' timers and signals would be waiting for the GC.
-      const deadline = new AbortController();
-      const timer = setTimeout(
-        () => deadline.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
-        options.timeoutMs,
-      );
-      timer.unref();
       try {
-        const response = await pool.request({
-          method: spec.method,
-          path: prefix + spec.path,
-          headers,
-          body: payload,
-          signal: deadline.signal,
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
-        });
-        status = response.statusCode;
-        text = await response.body.text();
+        // The attempt's deadline covers waiting for a connection, connecting, headers and body.
+        const response = await exchange(
+          pool,
+          {
+            method: spec.method,
+            path: prefix + spec.path,
+            headers,
+            body: payload,
+            headersTimeout: options.timeoutMs,
+            bodyTimeout: options.timeoutMs,
+          },
+          options.timeoutMs,
+        );
+        status = response.status;
+        text = response.text;
         noteMtls(response.headers["klarna-mtls-verification-status"]);
         const correlation = response.headers["klarna-correlation-id"];
         if (typeof correlation === "string") record.correlation_id = correlation;
         retryAfter = parseRetryAfter(response.headers["retry-after"] as string | undefined);
       } catch (error) {
-        clearTimeout(timer);
         // Network failure, dropped connection or deadline: the request may have reached Klarna.
         breaker.failure();
         const name = error instanceof Error ? error.name : "Error";
@@ -277,7 +272,6 @@ export function createKlarnaHttp(options: KlarnaHttpOptions): KlarnaHttp {
         if (attempt < maxAttempts) await sleep(backoffMs(attempt, options.retryBaseMs));
         continue;
       }
-      clearTimeout(timer);
       record.status = status;
       const seconds = (performance.now() - attemptStart) / 1000;
       if (status >= 200 && status < 300) {
