@@ -403,4 +403,21 @@ describe("one-statement write sets (PostgreSQL text)", () => {
     assert.match(texts[0]![5]!, /upper\(\$3::text\)/);
     assert.doesNotMatch(texts[0]![7]!, /"amount"/);
   });
+  it("binds every row's values in the first row's column order, whatever order a later row's keys are in", () => {
+    const { sql, parameters } = compileGuardedWrite({
+      guard: { insert: "payments", row: { id: "p", status: "s" } },
+      inserts: [
+        {
+          table: "outbox",
+          rows: [
+            { id: "e1", type: "t1", attempts: 1 },
+            { type: "t2", attempts: 2, id: "e2" },
+            { id: "e3", type: "t3", attempts: 3 },
+          ],
+        },
+      ],
+    });
+    assert.match(sql, /"id", "type", "attempts"/);
+    assert.deepEqual(parameters, ["p", "s", "e1", "t1", 1, "e2", "t2", 2, "e3", "t3", 3]);
+  });
 });

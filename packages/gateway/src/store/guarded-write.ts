@@ -204,6 +204,16 @@ function buildText(
   return `with ${sql.join(", ")} select count(*)::integer as n from g`;
 }
 
+/**
+ * Appends a row's values in `columns` order. A row whose own keys are `columns` in that order (every
+ * first row, whose keys made them, and rows built like it) gives its values in one `Object.values`;
+ * any other is read column by column.
+ */
+function bindRow(parameters: unknown[], row: Row, columns: readonly string[]): void {
+  const values = sameList(Object.keys(row), columns) ? Object.values(row) : columns.map((c) => row[c]);
+  for (const value of values) bindValue(parameters, value);
+}
+
 /** The statement's text and its parameters, in placeholder order. */
 export function compileGuardedWrite(write: GuardedWrite): { sql: string; parameters: unknown[] } {
   const inserted: (readonly Row[])[] = [];
@@ -227,7 +237,7 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
   let i = 1;
   for (const rows of inserted) {
     const { columns } = parts[i++]!;
-    for (const row of rows) for (const c of columns) bindValue(parameters, row[c]);
+    for (const row of rows) bindRow(parameters, row, columns);
   }
   for (const { patch, where } of write.updates ?? []) {
     const { columns, extra } = parts[i++]!;
@@ -286,7 +296,7 @@ function applySync(sqlite: RawSqlite, write: GuardedWrite): boolean {
         const columns = Object.keys(rows[0] ?? {});
         if (columns.length === 0) continue;
         const parameters: unknown[] = [];
-        for (const row of rows) for (const c of columns) bindValue(parameters, row[c]);
+        for (const row of rows) bindRow(parameters, row, columns);
         sqlite.run(insertSql(false, table, columns, rows.length, [], rows[0]), parameters);
       }
       for (const { table, patch, where } of write.updates ?? []) {
