@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { resolveConfig } from "../src/config.ts";
 import { encodeBase32, encodeForty, newId } from "../src/domain/ids.ts";
 import {
@@ -16,6 +17,7 @@ import {
 import { createCircuitBreaker } from "../src/klarna/breaker.ts";
 import { backoffMs, isRetryableStatus, parseRetryAfter } from "../src/klarna/retry.ts";
 import { fingerprint } from "../src/logging.ts";
+import { nowIso } from "../src/store/index.ts";
 
 describe("payment state machine", () => {
   it("final statuses have no way out", () => {
@@ -155,6 +157,28 @@ describe("ids", () => {
       assert.equal(value(b), (value(a) + 1n) % 2n ** 80n);
     }
     assert.ok(counted > 0, "no two ids shared a millisecond");
+  });
+});
+
+describe("nowIso", () => {
+  it("is Date#toISOString's text for any time, in any order of calls", () => {
+    // Integers from 1970 to past year 10000 (where ISO text needs six-digit years), fractions and
+    // negatives (before 1970), each asked once or twice in a row (the kept last millisecond).
+    const time = fc.oneof(
+      fc.integer({ min: 0, max: 260_000_000_000_000 }),
+      fc.integer({ min: Date.now() - 120_000, max: Date.now() + 120_000 }),
+      fc.double({ min: -1e13, max: 1e13, noNaN: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(time, fc.boolean()), { minLength: 1, maxLength: 50 }), (calls) => {
+        for (const [now, twice] of calls) {
+          const expected = new Date(now).toISOString();
+          assert.equal(nowIso(now), expected);
+          if (twice) assert.equal(nowIso(now), expected);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -188,15 +188,29 @@ export async function dropPostgresSchema(url: string, schema: string): Promise<v
 
 let lastMs = Number.NaN;
 let lastIso = "";
+let minuteStart = Number.NaN;
+let minutePrefix = "";
+/** 10000-01-01T00:00:00Z: from there on, ISO text needs a six-digit year. */
+const YEAR_10000 = 253_402_300_800_000;
 
 /**
- * Current time as the ISO text stored in timestamp columns. The text of the last millisecond asked
- * for is kept: under load most calls fall in the millisecond before (a payment asks three times).
+ * Current time as the ISO text stored in timestamp columns (`Date#toISOString`'s text exactly). The
+ * minute's `YYYY-MM-DDTHH:MM:` is formatted once and the seconds and milliseconds appended (about a
+ * tenth of `toISOString`'s cost), and the last millisecond's text is kept: a payment asks several
+ * times.
  */
 export function nowIso(now: number = Date.now()): string {
-  if (now !== lastMs) {
-    lastIso = new Date(now).toISOString();
-    lastMs = now;
+  if (now === lastMs) return lastIso;
+  if (!Number.isInteger(now) || now < 0 || now >= YEAR_10000) return new Date(now).toISOString();
+  const minute = now - (now % 60_000);
+  if (minute !== minuteStart) {
+    minutePrefix = new Date(minute).toISOString().slice(0, 17);
+    minuteStart = minute;
   }
+  const rest = now - minute;
+  const seconds = Math.floor(rest / 1000);
+  const millis = rest % 1000;
+  lastIso = `${minutePrefix}${seconds < 10 ? "0" : ""}${seconds}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+  lastMs = now;
   return lastIso;
 }
