@@ -2,8 +2,9 @@
  * The gateway's storage: one kysely schema over SQLite (`node:sqlite`, one machine, the demo) or
  * PostgreSQL (`pg`, several instances sharing the load). Migrations run when a store is opened.
  */
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, sql } from "kysely";
 import pg from "pg";
+import { GatewayPostgresDialect } from "./introspector.ts";
 import { migrateToLatest } from "./migrations.ts";
 import { registerPostgresPool, registerStatementNames } from "./postgres-pool.ts";
 import type { Database } from "./schema.ts";
@@ -139,7 +140,7 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
       options: `-c plan_cache_mode=force_generic_plan${schema ? ` -c search_path=${schema}` : ""}`,
     });
     const named = namedStatements(pool);
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
+    db = new Kysely<Database>({ dialect: new GatewayPostgresDialect({ pool: named }) });
     registerPostgresPool(db, named);
   } else {
     engine = "sqlite";
