@@ -59,16 +59,7 @@ describe("Klarna call deadline", () => {
   });
 
   it("a body trickling past the deadline fails the attempt as a timeout, within the deadline", async () => {
-    const http = createKlarnaHttp({
-      baseUrl: url,
-      apiKey: "k",
-      timeoutMs: 600,
-      maxAttempts: 1,
-      retryBaseMs: 1,
-      breakerThreshold: 100,
-      breakerCooldownMs: 1000,
-      integrationMetadata: "{}",
-    });
+    const http = client(600);
     const started = performance.now();
     try {
       await assert.rejects(
