@@ -205,13 +205,17 @@ function buildText(
 }
 
 /**
- * Appends a row's values in `columns` order. A row whose own keys are `columns` in that order (every
- * first row, whose keys made them, and rows built like it) gives its values in one `Object.values`;
- * any other is read column by column.
+ * Appends the rows' values in `columns` order. The first row's keys made `columns`, so it gives its
+ * values in one `Object.values`; so does any later row whose keys are the same list, and any other
+ * is read column by column.
  */
-function bindRow(parameters: unknown[], row: Row, columns: readonly string[]): void {
-  const values = sameList(Object.keys(row), columns) ? Object.values(row) : columns.map((c) => row[c]);
-  for (const value of values) bindValue(parameters, value);
+function bindRows(parameters: unknown[], rows: readonly Row[], columns: readonly string[]): void {
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    const values =
+      r === 0 || sameList(Object.keys(row), columns) ? Object.values(row) : columns.map((c) => row[c]);
+    for (const value of values) bindValue(parameters, value);
+  }
 }
 
 /** The statement's text and its parameters, in placeholder order. */
@@ -236,8 +240,7 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
   }
   let i = 1;
   for (const rows of inserted) {
-    const { columns } = parts[i++]!;
-    for (const row of rows) bindRow(parameters, row, columns);
+    bindRows(parameters, rows, parts[i++]!.columns);
   }
   for (const { patch, where } of write.updates ?? []) {
     const { columns, extra } = parts[i++]!;
@@ -296,7 +299,7 @@ function applySync(sqlite: RawSqlite, write: GuardedWrite): boolean {
         const columns = Object.keys(rows[0] ?? {});
         if (columns.length === 0) continue;
         const parameters: unknown[] = [];
-        for (const row of rows) bindRow(parameters, row, columns);
+        bindRows(parameters, rows, columns);
         sqlite.run(insertSql(false, table, columns, rows.length, [], rows[0]), parameters);
       }
       for (const { table, patch, where } of write.updates ?? []) {
