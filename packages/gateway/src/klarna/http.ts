@@ -360,15 +360,17 @@ export function createKlarnaHttp(options: KlarnaHttpOptions): KlarnaHttp {
     call,
     async probe(timeoutMs = 1000) {
       try {
-        const response = await pool.request({
-          method: "GET",
-          path: `${prefix}/.well-known/jwks.json`,
-          headers: { authorization, "klarna-integration-metadata": options.integrationMetadata },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        const response = await exchange(
+          pool,
+          {
+            method: "GET",
+            path: `${prefix}/.well-known/jwks.json`,
+            headers: { authorization, "klarna-integration-metadata": options.integrationMetadata },
+          },
+          timeoutMs,
+        );
         noteMtls(response.headers["klarna-mtls-verification-status"]);
-        await response.body.dump();
-        return response.statusCode < 500;
+        return response.status < 500;
       } catch {
         return false;
       }
