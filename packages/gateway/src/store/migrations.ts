@@ -401,13 +401,10 @@ export async function migrateToLatest(db: AnyDb, options: { schema?: string } = 
     provider,
     ...(options.schema ? { migrationTableSchema: options.schema } : {}),
   });
-  let { error, results } = await migrator.migrateToLatest();
-  // Kysely checks for its bookkeeping table by introspecting every schema of the database; a schema
-  // that another tenant (or test) drops during that query fails it with 3F000 "schema … does not
-  // exist", though ours is untouched. Nothing was applied then (the check precedes the lock), so retry.
-  for (let attempt = 1; attempt < 5 && isVanishedSchema(error) && !results; attempt++) {
-    ({ error, results } = await migrator.migrateToLatest());
-  }
+  // Kysely looks for its bookkeeping tables through the dialect's introspector; on PostgreSQL the
+  // store's lists only the schema being migrated (store/introspector.ts), so schemas that other
+  // sessions drop meanwhile cannot fail it.
+  const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     throw new Error(
@@ -417,9 +414,4 @@ export async function migrateToLatest(db: AnyDb, options: { schema?: string } = 
       },
     );
   }
-}
-
-function isVanishedSchema(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === "3F000";
 }
