@@ -27,6 +27,7 @@ import {
   updateWhere,
   updateWhereSql,
 } from "./fast-writes.ts";
+import { commitWithGroup } from "./group-commit.ts";
 import { postgresPool, queryRows } from "./postgres-pool.ts";
 import type { Database } from "./schema.ts";
 import { type RawSqlite, rawSqlite } from "./sqlite.ts";
@@ -267,54 +268,45 @@ export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrit
   }
   const sqlite = db.isTransaction ? undefined : rawSqlite(db);
   if (!sqlite) return applyInTransaction(db, write);
-  // The transaction runs synchronously, start to end, so nothing can interleave with it. With no
-  // transaction open on the connection it runs at once: waiting for kysely's hold on its one
-  // connection would cost ~20 promises per write and guard nothing more. While a kysely transaction
-  // is open (between its statements, awaiting), it waits for that connection like any query.
-  if (sqlite.inTransaction() === false) return applySync(sqlite, write);
-  return db.connection().execute(async () => applySync(sqlite, write));
+  // The statements run synchronously, start to end, so nothing can interleave with them; the write
+  // sets submitted in the same turn of the event loop share one transaction (store/group-commit.ts),
+  // so the pages they share are written to the log once.
+  return commitWithGroup(db, sqlite, () => applyStatements(sqlite, write));
 }
 
-/** SQLite: the write set as one transaction of synchronous statements. */
-function applySync(sqlite: RawSqlite, write: GuardedWrite): boolean {
-  sqlite.exec("BEGIN IMMEDIATE");
-  try {
-    const g = write.guard;
-    let won: boolean;
-    if ("update" in g) {
-      const columns = setColumns(g.patch);
-      const text = updateByIdAndVersionSql(false, g.update, columns);
-      won = sqlite.run(text, [...columns.map((c) => g.patch[c] ?? null), g.id, g.version]) === 1;
-    } else {
-      const columns = Object.keys(g.row);
-      const text = insertSql(false, g.insert, columns, 1, g.onConflict ?? []);
-      won =
-        sqlite.run(
-          text,
-          columns.map((c) => g.row[c] ?? null),
-        ) === 1;
-    }
-    if (won) {
-      for (const { table, rows } of write.inserts ?? []) {
-        const columns = Object.keys(rows[0] ?? {});
-        if (columns.length === 0) continue;
-        const parameters: unknown[] = [];
-        bindRows(parameters, rows, columns);
-        sqlite.run(insertSql(false, table, columns, rows.length, [], rows[0]), parameters);
-      }
-      for (const { table, patch, where } of write.updates ?? []) {
-        const columns = setColumns(patch);
-        const keys = Object.keys(where);
-        const text = updateWhereSql(false, table, columns, keys);
-        sqlite.run(text, [...columns.map((c) => patch[c] ?? null), ...keys.map((c) => where[c] ?? null)]);
-      }
-    }
-    sqlite.exec("COMMIT");
-    return won;
-  } catch (error) {
-    sqlite.exec("ROLLBACK");
-    throw error;
+/** SQLite: the write set's statements, inside a transaction the caller holds. */
+function applyStatements(sqlite: RawSqlite, write: GuardedWrite): boolean {
+  const g = write.guard;
+  let won: boolean;
+  if ("update" in g) {
+    const columns = setColumns(g.patch);
+    const text = updateByIdAndVersionSql(false, g.update, columns);
+    won = sqlite.run(text, [...columns.map((c) => g.patch[c] ?? null), g.id, g.version]) === 1;
+  } else {
+    const columns = Object.keys(g.row);
+    const text = insertSql(false, g.insert, columns, 1, g.onConflict ?? []);
+    won =
+      sqlite.run(
+        text,
+        columns.map((c) => g.row[c] ?? null),
+      ) === 1;
   }
+  if (won) {
+    for (const { table, rows } of write.inserts ?? []) {
+      const columns = Object.keys(rows[0] ?? {});
+      if (columns.length === 0) continue;
+      const parameters: unknown[] = [];
+      bindRows(parameters, rows, columns);
+      sqlite.run(insertSql(false, table, columns, rows.length, [], rows[0]), parameters);
+    }
+    for (const { table, patch, where } of write.updates ?? []) {
+      const columns = setColumns(patch);
+      const keys = Object.keys(where);
+      const text = updateWhereSql(false, table, columns, keys);
+      sqlite.run(text, [...columns.map((c) => patch[c] ?? null), ...keys.map((c) => where[c] ?? null)]);
+    }
+  }
+  return won;
 }
 
 /**
