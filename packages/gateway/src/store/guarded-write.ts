@@ -7,7 +7,9 @@
  *   statement is its own transaction: the whole set commits together or not at all, in one round
  *   trip instead of BEGIN, one per write, COMMIT. Foreign keys between the rows (a timeline row
  *   naming the payment inserted beside it) are checked at the end of the statement, so they hold.
- * - SQLite: the same writes in one transaction (an in-process call each; round trips cost nothing).
+ * - SQLite: the same writes as synchronous statements (an in-process call each; round trips cost
+ *   nothing), in a transaction shared with the write sets of the same event-loop turn
+ *   (store/group-commit.ts), each in its own savepoint.
  *
  * SQL text depends only on the shape (tables, column lists, row counts), so it is built once per
  * shape and cached; values are always bound parameters. On PostgreSQL the store runs repeated SQL
