@@ -8,6 +8,8 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { sql } from "kysely";
 import { openStore, type Store } from "../src/index.ts";
 import { commitWithGroup } from "../src/store/group-commit.ts";
+import { applyGuardedWrite, type GuardedWrite } from "../src/store/guarded-write.ts";
+import type { Database } from "../src/store/schema.ts";
 import { type RawSqlite, rawSqlite } from "../src/store/sqlite.ts";
 
 describe("SQLite group commit", () => {
@@ -132,6 +134,36 @@ describe("SQLite group commit", () => {
       ["rejected", "rejected"],
     );
     assert.equal(ran, 0);
+  });
+
+  it("the store's write sets go through it: two in one turn share a transaction, a lost guard writes nothing", async () => {
+    await reset();
+    const exec = raw.exec;
+    raw.exec = (text) => {
+      execs.push(text);
+      exec(text);
+    };
+    try {
+      // A table of this test's stands in for the payment tables (write sets name them at run time).
+      const table = "unit_rows" as keyof Database;
+      const claim = (name: string, extra: string): GuardedWrite => ({
+        guard: { insert: table, row: { name }, onConflict: ["name"] },
+        inserts: [{ table, rows: [{ name: extra }] }],
+      });
+      const applied = await Promise.all([
+        applyGuardedWrite(store.db, claim("key", "first's row")),
+        applyGuardedWrite(store.db, claim("key", "second's row")),
+      ]);
+      assert.deepEqual(applied, [true, false], "the second claim of the same key lost");
+      assert.deepEqual(execs, [
+        "BEGIN IMMEDIATE",
+        ...["SAVEPOINT unit", "RELEASE unit", "SAVEPOINT unit", "RELEASE unit"],
+        "COMMIT",
+      ]);
+      assert.deepEqual(await names(), ["first's row", "key"]);
+    } finally {
+      raw.exec = exec;
+    }
   });
 
   it("units still queued when the connection closes are rejected, not thrown at the process", async () => {
