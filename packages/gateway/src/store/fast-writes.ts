@@ -48,12 +48,13 @@ export function expressionKey(row: Record<string, unknown>, columns: readonly st
   return key;
 }
 
-function isPostgres(db: Kysely<Database>): boolean {
+/** Whether `db` (an instance or a transaction) runs on PostgreSQL. */
+export function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /** Quotes an identifier for SQL text, refusing anything but a plain lower-case name. */
-function quote(name: string): string {
+export function quote(name: string): string {
   if (!IDENTIFIER.test(name)) throw new Error(`refusing identifier ${JSON.stringify(name)}`);
   return `"${name}"`;
 }

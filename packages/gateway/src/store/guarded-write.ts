@@ -16,14 +16,16 @@
  * as named prepared statements (see `namedStatements` in store/index.ts): parsed and planned once
  * per connection.
  */
-import { CompiledQuery, type Kysely, PostgresAdapter } from "kysely";
+import { CompiledQuery, type Kysely } from "kysely";
 import {
   bindValue,
   expressionKey,
   insertIfAbsent,
   insertRows,
   insertSql,
+  isPostgres,
   isSqlValue,
+  quote,
   updateByIdAndVersion,
   updateByIdAndVersionSql,
   updateWhere,
@@ -65,20 +67,9 @@ export const INTEGER_COLUMNS: ReadonlySet<string> = new Set([
   "response_status",
   "customer_present",
 ]);
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
-function quote(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`refusing identifier ${JSON.stringify(name)}`);
-  return `"${name}"`;
-}
-
 /** The columns of a patch that set something (`undefined` leaves a column as it is). */
 function setColumns(patch: Row): string[] {
   return Object.keys(patch).filter((c) => patch[c] !== undefined);
-}
-
-function isPostgres(db: Kysely<Database>): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /**
