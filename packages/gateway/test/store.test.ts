@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { sql } from "kysely";
 import { newId } from "../src/domain/ids.ts";
 import { createMerchant, type Store } from "../src/index.ts";
@@ -203,6 +204,49 @@ forEachEngine("storage", (engine) => {
     assert.equal(events.length, 3); // created, state_changed, note — nothing from the losing write
   });
 
+  it("writers racing on one version in the same turn: exactly one wins, and only its rows are written", async () => {
+    // On SQLite the racers share one transaction (store/group-commit.ts), each in its own savepoint;
+    // on PostgreSQL they are concurrent statements. Either way a 200 means written exactly once.
+    const m = await createMerchant(store, { name: "R" });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 8 }), async (racers) => {
+        const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
+        const settled = await Promise.allSettled(
+          Array.from({ length: racers }, (_, i) =>
+            updatePayment(store.db, row, { status: "requires_action" }, [
+              { type: "note", detail: { racer: i } },
+            ]),
+          ),
+        );
+        const won = settled.flatMap((s, i) => (s.status === "fulfilled" ? [i] : []));
+        assert.equal(won.length, 1, "exactly one writer wins");
+        for (const s of settled) {
+          if (s.status === "rejected")
+            assert.equal((s.reason as { code?: string }).code, "concurrent_modification");
+        }
+        const stored = await findPayment(store.db, m.merchant.id, row.id);
+        assert.equal(stored?.version, 1);
+        const notes = await store.db
+          .selectFrom("payment_events")
+          .select("detail")
+          .where("payment_id", "=", row.id)
+          .where("type", "=", "note")
+          .execute();
+        assert.deepEqual(
+          notes.map((n) => JSON.parse(n.detail)),
+          [{ racer: won[0] }],
+        );
+        const outbox = await store.db
+          .selectFrom("outbox")
+          .select("type")
+          .where("subject_id", "=", row.id)
+          .execute();
+        assert.deepEqual(outbox.map((o) => o.type).sort(), ["payment.pending", "payment.requires_action"]);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
   it("the state machine guards every write: an illegal status change is refused, nothing written", async () => {
     const m = await createMerchant(store, { name: "H" });
     const row = await insertPayment(store.db, paymentRow(m.merchant.id), [], null);
@@ -230,8 +274,9 @@ forEachEngine("storage", (engine) => {
   });
 
   it("a payment write issued while another transaction is open neither joins it nor is lost with it", async () => {
-    // On SQLite the write set runs synchronously, at once when no transaction is open on the one
-    // connection; this covers the other case: a kysely transaction awaiting between its statements.
+    // On SQLite the write set runs synchronously in the next group commit, at once when no
+    // transaction is open on the one connection; this covers the other case: a kysely transaction
+    // awaiting between its statements.
     const m = await createMerchant(store, { name: "T" });
     const theirs = paymentRow(m.merchant.id);
     const ours = paymentRow(m.merchant.id);
