@@ -65,8 +65,8 @@ export class CurrentSchemaIntrospector implements DatabaseIntrospector {
       select c.relname as table, ns.nspname as schema, c.relkind as kind,
              a.attname as column, typ.typname as type, tns.nspname as type_schema,
              a.attnotnull as not_null, a.atthasdef as has_default,
-             (a.attidentity <> '' or pg_get_serial_sequence(
-               format('%I.%I', ns.nspname, c.relname), a.attname) is not null) as auto_incrementing,
+             pg_get_serial_sequence(format('%I.%I', ns.nspname, c.relname), a.attname) is not null
+               as auto_incrementing,
              col_description(a.attrelid, a.attnum) as comment
         from pg_catalog.pg_namespace ns
         join pg_catalog.pg_class c on c.relnamespace = ns.oid
