@@ -7,7 +7,9 @@
  * (`pay_…:create`) — Klarna returns the request it already made, never a second one — and confirms
  * with `pay_…:confirm` likewise. Running it twice, or on several instances at once, is therefore
  * harmless; still, each payment is claimed first (a conditional bump of `updated_at`) so that only one
- * instance calls Klarna for it per round.
+ * instance calls Klarna for it per round. The bump makes the payment fresh again, so the claim holds
+ * for `minAgeMs`: an instance listing the payment after another's claim skips it until then (with
+ * `minAgeMs: 0` a claim only stops instances that listed it before the bump).
  *
  * Payments are only picked up once they have been quiet for `minAgeMs` (a request still running owns
  * its payment) and no longer after `maxAgeMs` (Klarna keeps idempotency keys for 24 h: past that, a
