@@ -1,7 +1,8 @@
 /**
  * The same-work reference for bench/gateway.ts: a minimal, hand-written fastify route that does what
  * the gateway does for a PENDING_CONFIRMATION payment — the same two sandbox calls (create the
- * payment request with the token, confirm it) and the same rows in the same tables (payment, its
+ * payment request with the token, confirm it; the same headers and body fields as the gateway's, so
+ * the sandbox does the same work for both) and the same rows in the same tables (payment, its
  * timeline, two outbox events with the payment as payload, the Idempotency-Key claimed with the
  * payment and completed with the stored response) — in the fewest round trips: one statement before
  * the calls and one after on PostgreSQL (data-modifying CTEs, named prepared statements), one
@@ -16,7 +17,11 @@ import { DatabaseSync } from "node:sqlite";
 import Fastify from "fastify";
 import pg from "pg";
 import { Pool } from "undici";
+import { encodePathSegment } from "../../packages/core/src/index.ts";
+import { DEFAULT_ACCOUNT_ID } from "../../packages/gateway/src/config.ts";
 import { newId } from "../../packages/gateway/src/domain/ids.ts";
+import { DEFAULT_INTEGRATOR_NAME } from "../../packages/gateway/src/klarna/client.ts";
+import { integrationMetadata, PACKAGE } from "../../packages/gateway/src/klarna/http.ts";
 
 export interface ReferenceOptions {
   database: string;
@@ -311,7 +316,16 @@ export async function serveReference(
     ? postgresWriter(options.database, options.schema)
     : sqliteWriter(options.database);
   const upstream = new Pool(options.klarnaUrl, { connections: 128 });
-  const headers = { "content-type": "application/json", authorization: `Basic ${options.klarnaApiKey}` };
+  // The headers the gateway sends on every Klarna call (klarna/http.ts), so that the sandbox and the
+  // loopback carry the same work for both: Klarna's integrator tagging, a user agent, and the
+  // request's correlation id per payment (below).
+  const headers = {
+    authorization: `Basic ${options.klarnaApiKey}`,
+    accept: "application/json",
+    "user-agent": `klarna-interop-gateway/${PACKAGE.version}`,
+    "klarna-integration-metadata": integrationMetadata(DEFAULT_INTEGRATOR_NAME),
+    "content-type": "application/json",
+  };
   const merchant = options.merchantId;
   const app = Fastify({ logger: false });
   app.post("/v2/payments", async (request, reply) => {
@@ -325,6 +339,7 @@ export async function serveReference(
     const now = Date.now();
     const at = new Date(now).toISOString();
     const paymentId = id("pay");
+    const correlationId = randomUUID();
     const interop = JSON.stringify({
       form: "jwt",
       verified: true,
@@ -363,11 +378,15 @@ export async function serveReference(
     const created = await upstream.request({
       path: "/v2/payment/requests",
       method: "POST",
-      headers: { ...headers, "klarna-idempotency-key": `${paymentId}:create` },
+      headers: {
+        ...headers,
+        "klarna-idempotency-key": `${paymentId}:create`,
+        "partner-correlation-id": correlationId,
+      },
       body: JSON.stringify({
         currency: body.currency,
         paymentAmount: body.amount,
-        paymentRequestReference: paymentId,
+        payment_reference: paymentId,
         interoperability: { interoperability_token: token },
       }),
     });
@@ -379,9 +398,13 @@ export async function serveReference(
     const pct = pr.state_context?.payment_confirmation_token;
     if (!pct) return reply.code(502).send({ error: "no confirmation token" });
     const confirmed = await upstream.request({
-      path: `/v2/accounts/bench/payment/confirmation-tokens/${encodeURIComponent(pct)}/confirm`,
+      path: `/v2/accounts/${DEFAULT_ACCOUNT_ID}/payment/confirmation-tokens/${encodePathSegment(pct)}/confirm`,
       method: "POST",
-      headers: { ...headers, "klarna-idempotency-key": `${paymentId}:confirm` },
+      headers: {
+        ...headers,
+        "klarna-idempotency-key": `${paymentId}:confirm`,
+        "partner-correlation-id": correlationId,
+      },
       body: JSON.stringify({ currency: body.currency, payment_amount: body.amount }),
     });
     const tx = (await confirmed.body.json()) as { payment_transaction_id: string };
@@ -422,7 +445,7 @@ export async function serveReference(
           call("create_payment_request", "/v2/payment/requests", created.statusCode, createMs),
           call(
             "confirm",
-            "/v2/accounts/bench/payment/confirmation-tokens/…/confirm",
+            `/v2/accounts/${DEFAULT_ACCOUNT_ID}/payment/confirmation-tokens/…/confirm`,
             confirmed.statusCode,
             performance.now() - started - createMs,
           ),
