@@ -26,13 +26,15 @@ import {
   isPostgres,
   isSqlValue,
   quote,
+  sqlValue,
   updateByIdAndVersion,
   updateByIdAndVersionSql,
   updateWhere,
   updateWhereSql,
 } from "./fast-writes.ts";
 import { commitWithGroup } from "./group-commit.ts";
-import { postgresPool, queryRows } from "./postgres-pool.ts";
+import { applyInGroup } from "./pg-group.ts";
+import { postgresPool } from "./postgres-pool.ts";
 import type { Database } from "./schema.ts";
 import { type RawSqlite, rawSqlite } from "./sqlite.ts";
 
@@ -85,9 +87,14 @@ interface PartShape {
   expressions: string;
 }
 
-interface Shape {
+/** A write set's shape: its parts, its statement, and the statements of several such sets at once. */
+export interface Shape {
   parts: PartShape[];
   text: string;
+  /** The first write set of this shape (its computed-value texts build the batch statements). */
+  template: { write: GuardedWrite; inserted: readonly (readonly Row[])[] };
+  /** Statements applying `size` write sets of this shape at once (store/pg-group.ts), by size. */
+  batches: Map<number, string>;
 }
 
 /**
@@ -150,25 +157,34 @@ function outline(write: GuardedWrite, parts: readonly PartShape[]): string {
   return key;
 }
 
-/** The statement's SQL text for `write` (whose parts are `parts`). */
-function buildText(
+/**
+ * The CTEs of `write` (whose parts are `parts`), its placeholders numbered from `start + 1`. Alone
+ * (`k` undefined) the guard is `g` and the writes `w1`, `w2`, …; as the `k`th set of a batch, `g{k}`
+ * and `w{k}_1`, ….
+ */
+function buildCtes(
   write: GuardedWrite,
   parts: readonly PartShape[],
   inserted: readonly (readonly Row[])[],
-): string {
+  k: number | undefined,
+  start: number,
+): { ctes: string[]; end: number } {
   const sql: string[] = [];
-  let n = 0;
+  let n = start;
   const p = (column: string) => `$${++n}::${INTEGER_COLUMNS.has(column) ? "integer" : "text"}`;
+  const gName = k === undefined ? "g" : `g${k}`;
+  const wName = (j: number) => (k === undefined ? `w${j}` : `w${k}_${j}`);
+  const exists = `exists (select 1 from ${gName})`;
   const g = write.guard;
   const guard = parts[0]!;
   if ("insert" in g) {
     let text = `insert into ${quote(guard.table)} (${guard.columns.map(quote).join(", ")}) values (${guard.columns.map(p).join(", ")})`;
     if (guard.extra.length) text += ` on conflict (${guard.extra.map(quote).join(", ")}) do nothing`;
-    sql.push(`g as (${text} returning 1)`);
+    sql.push(`${gName} as (${text} returning 1)`);
   } else {
     const set = guard.columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
     sql.push(
-      `g as (update ${quote(guard.table)} set ${set} where "id" = ${p("id")} and "version" = ${p("version")} returning 1)`,
+      `${gName} as (update ${quote(guard.table)} set ${set} where "id" = ${p("id")} and "version" = ${p("version")} returning 1)`,
     );
   }
   let w = 0;
@@ -187,15 +203,48 @@ function buildText(
       rows.length === 1
         ? `select ${columns.map(value).join(", ")}`
         : `select * from (values ${rows.map(() => `(${columns.map(value).join(", ")})`).join(", ")}) as v (${names})`;
-    sql.push(`w${++w} as (insert into ${quote(table)} (${names}) ${source} where exists (select 1 from g))`);
+    sql.push(`${wName(++w)} as (insert into ${quote(table)} (${names}) ${source} where ${exists})`);
   }
   for (; i < parts.length; i++) {
     const { table, columns, extra } = parts[i]!;
     const set = columns.map((c) => `${quote(c)} = ${p(c)}`).join(", ");
     const filter = extra.map((c) => `${quote(c)} = ${p(c)}`).join(" and ");
-    sql.push(`w${++w} as (update ${quote(table)} set ${set} where ${filter} and exists (select 1 from g))`);
+    sql.push(`${wName(++w)} as (update ${quote(table)} set ${set} where ${filter} and ${exists})`);
   }
-  return `with ${sql.join(", ")} select count(*)::integer as n from g`;
+  return { ctes: sql, end: n };
+}
+
+/** The statement's SQL text for `write` (whose parts are `parts`). */
+function buildText(
+  write: GuardedWrite,
+  parts: readonly PartShape[],
+  inserted: readonly (readonly Row[])[],
+): string {
+  return `with ${buildCtes(write, parts, inserted, undefined, 0).ctes.join(", ")} select count(*)::integer as n from g`;
+}
+
+/**
+ * One statement applying `size` write sets of `shape`, each guarded by its own `g{k}`, their
+ * parameters one set after the other; its one row holds `n0`, `n1`, …: 1 where set k's guard
+ * touched its row (then all of set k was written), 0 where it did not (then none of it was).
+ */
+export function batchText(shape: Shape, size: number): string {
+  let text = shape.batches.get(size);
+  if (text === undefined) {
+    const { write, inserted } = shape.template;
+    const ctes: string[] = [];
+    const counts: string[] = [];
+    let end = 0;
+    for (let k = 0; k < size; k++) {
+      const built = buildCtes(write, shape.parts, inserted, k, end);
+      ctes.push(...built.ctes);
+      end = built.end;
+      counts.push(`(select count(*)::integer from g${k}) as n${k}`);
+    }
+    text = `with ${ctes.join(", ")} select ${counts.join(", ")}`;
+    shape.batches.set(size, text);
+  }
+  return text;
 }
 
 /**
@@ -212,17 +261,51 @@ function bindRows(parameters: unknown[], rows: readonly Row[], columns: readonly
   }
 }
 
+/**
+ * What building a statement reads of a write set, without its values (a shape outlives the payment
+ * that first had it): the guard's kind and, per insert, its row count and the computed-value texts
+ * of its first row.
+ */
+function templateOf(write: GuardedWrite, inserted: readonly (readonly Row[])[]): Shape["template"] {
+  const g = write.guard;
+  const guard: Guard =
+    "insert" in g
+      ? { insert: g.insert, row: {}, ...(g.onConflict ? { onConflict: g.onConflict } : {}) }
+      : { update: g.update, patch: {}, id: "", version: 0 };
+  const rows = inserted.map((list) =>
+    list.map((row, r) =>
+      r === 0
+        ? Object.fromEntries(
+            Object.entries(row).map(([c, v]) => [c, isSqlValue(v) ? sqlValue(v.text, []) : null]),
+          )
+        : {},
+    ),
+  );
+  return { write: { guard }, inserted: rows };
+}
+
 /** The statement's text and its parameters, in placeholder order. */
 export function compileGuardedWrite(write: GuardedWrite): { sql: string; parameters: unknown[] } {
+  const { shape, parameters } = compileWrite(write);
+  return { sql: shape.text, parameters };
+}
+
+/** The write set's shape (its statement's text, shared by every set of that shape) and its parameters. */
+export function compileWrite(write: GuardedWrite): { shape: Shape; parameters: unknown[] } {
   const inserted: (readonly Row[])[] = [];
   const parts = partsOf(write, inserted);
   const key = outline(write, parts);
   const bucket = cache.get(key);
-  let text = bucket?.find((shape) => sameParts(shape.parts, parts))?.text;
-  if (text === undefined) {
-    text = buildText(write, parts, inserted);
-    if (bucket) bucket.push({ parts, text });
-    else cache.set(key, [{ parts, text }]);
+  let shape = bucket?.find((s) => sameParts(s.parts, parts));
+  if (shape === undefined) {
+    shape = {
+      parts,
+      text: buildText(write, parts, inserted),
+      template: templateOf(write, inserted),
+      batches: new Map(),
+    };
+    if (bucket) bucket.push(shape);
+    else cache.set(key, [shape]);
   }
   const parameters: unknown[] = [];
   const g = write.guard;
@@ -241,7 +324,7 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
     for (const c of columns) parameters.push(patch[c] ?? null);
     for (const c of extra) parameters.push(where[c] ?? null);
   }
-  return { sql: text, parameters };
+  return { shape, parameters };
 }
 
 /**
@@ -250,13 +333,13 @@ export function compileGuardedWrite(write: GuardedWrite): { sql: string; paramet
  */
 export async function applyGuardedWrite(db: Kysely<Database>, write: GuardedWrite): Promise<boolean> {
   if (isPostgres(db)) {
-    const { sql, parameters } = compileGuardedWrite(write);
-    // A single statement is its own transaction. A kysely transaction is another instance, with no
-    // pool registered: its statements stay on its connection.
+    // A single statement is its own transaction, shared with the write sets of the same turn
+    // (store/pg-group.ts). A kysely transaction is another instance, with no pool registered: its
+    // statements stay on its connection.
     const pool = postgresPool(db);
-    const rows = pool
-      ? await queryRows<{ n: number }>(pool, sql, parameters)
-      : (await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters))).rows;
+    if (pool) return applyInGroup(pool, write);
+    const { sql, parameters } = compileGuardedWrite(write);
+    const { rows } = await db.executeQuery<{ n: number }>(CompiledQuery.raw(sql, parameters));
     return rows[0]?.n === 1;
   }
   const sqlite = db.isTransaction ? undefined : rawSqlite(db);
