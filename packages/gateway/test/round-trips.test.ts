@@ -119,5 +119,39 @@ for (const klarnaApi of ["payment-requests", "network"] as const) {
       assert.equal(replay.headers.get("idempotent-replayed"), "true");
       assert.equal(proxy.roundTrips() - replayBefore, 2);
     });
+
+    it(`payments sent at once never cost more than ${ROUND_TRIPS} round trips each (they may share statements)`, async () => {
+      const n = 16;
+      const tokens = await Promise.all(
+        Array.from({ length: n }, async () => {
+          const minted = await h.mint({
+            status: "PAYMENT_PENDING_CONFIRMATION",
+            currency: "USD",
+            amount: 4200,
+          });
+          return minted.interoperability_token;
+        }),
+      );
+      const before = proxy.roundTrips();
+      const results = await Promise.all(
+        tokens.map((token, i) =>
+          h.api("POST", "/v2/payments", {
+            body: { currency: "USD", amount: 4200, klarna_interoperability_token: token },
+            idempotencyKey: `rt-at-once-${i}`,
+          }),
+        ),
+      );
+      const used = proxy.roundTrips() - before;
+      for (const res of results) assert.equal(res.body.status, "authorized", res.text);
+      // One more at most: the cached API key may expire during the run.
+      assert.ok(used <= n * ROUND_TRIPS + 1, `${used} round trips for ${n} payments`);
+      const ids = results.map((r) => r.body.id as string);
+      const events = await store.db
+        .selectFrom("outbox")
+        .select("subject_id")
+        .where("subject_id", "in", ids)
+        .execute();
+      assert.equal(events.length, 2 * n, "a pending and an authorized event per payment");
+    });
   });
 }
