@@ -4,7 +4,9 @@
  * timeline + outbox + stored response) applied
  *   - as a transaction, one statement per write (BEGIN, 4 writes, COMMIT twice: 12 round trips),
  *     unnamed statements (the gateway before) or named prepared statements;
- *   - as one data-modifying statement each (2 round trips), unnamed or named prepared;
+ *   - as one data-modifying statement each (2 round trips), unnamed or named prepared; the named
+ *     variant is the gateway's own path, which also groups the lanes' write sets submitted in the
+ *     same event-loop turn into one statement (store/pg-group.ts);
  * and, for comparison, the same payment through the reference route's two statements
  * (bench/lib/reference-route.ts: its constants inlined, fewer parameters), so the cost of the
  * gateway's statement shape is measured apart from everything else bench/gateway.ts measures.
@@ -64,7 +66,7 @@ const variants: Variant[] = [
   { name: "transaction, a statement per write, named prepared", named: true, apply: applyInTransaction },
   { name: "one data-modifying statement per write set, unnamed", named: false, apply: applyGuardedWrite },
   {
-    name: "one data-modifying statement per write set, named prepared (gateway)",
+    name: "one data-modifying statement per shape and event-loop turn, named prepared (gateway: its lanes' write sets of a turn share a statement)",
     named: true,
     apply: applyGuardedWrite,
   },
