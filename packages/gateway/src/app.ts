@@ -31,6 +31,8 @@ import { installSecurityHeaders, securityHeaders } from "./plugins/security-head
 import { installTextSafety } from "./plugins/text-safety.ts";
 import { ROUTES } from "./routes/index.ts";
 import { openStore, type Store } from "./store/index.ts";
+import { observeGroups } from "./store/pg-group.ts";
+import { postgresPool } from "./store/postgres-pool.ts";
 
 /** Everything route modules share, available as `app.gateway`. */
 export interface GatewayContext {
@@ -131,6 +133,11 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     publicUrl: () => config.publicUrl ?? listeningUrl ?? `http://${config.host}:${config.port}`,
   };
   app.decorate("gateway", context);
+  const pool = postgresPool(store.db);
+  if (pool) {
+    const stop = observeGroups(pool, (size) => metrics.writeSetsPerStatement.observe(size));
+    app.addHook("onClose", async () => stop());
+  }
   applyConnectionLimits(app, config);
   app.addHook("onListen", async () => {
     const address = app.server.address();

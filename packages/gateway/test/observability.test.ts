@@ -149,6 +149,13 @@ forEachEngine("observability", (engine) => {
       );
       assert.match(text, /gateway_jwks_cache\{fact="keys"\} [1-9]/);
       assert.match(text, /gateway_payments_created_total\{action="confirm",status="authorized"\} \d+/);
+      // PostgreSQL's group commit counts the write sets of each statement; SQLite has no such statements.
+      const statements = /gateway_db_write_sets_per_statement_count (\d+)/.exec(text);
+      const sets = /gateway_db_write_sets_per_statement_sum (\d+)/.exec(text);
+      if (engine.kind === "postgres") {
+        assert.ok(Number(statements?.[1]) >= 2, "the payments' statements were counted");
+        assert.ok(Number(sets?.[1]) >= Number(statements?.[1]), "each applied at least one write set");
+      } else assert.equal(statements?.[1] ?? "0", "0");
     });
 
     it("/openapi.json describes the payment API and /docs renders it", async () => {

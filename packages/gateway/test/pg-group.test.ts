@@ -161,11 +161,12 @@ describe("PostgreSQL group commit, against a stand-in pool", () => {
 forEachEngine("group commit of write sets", (engine) => {
   let store: Store;
   let pool: pg.Pool | undefined;
+  let stopObserving: (() => void) | undefined;
   const sizes: number[] = [];
   before(async () => {
     store = await engine.openStore();
     pool = postgresPool(store.db);
-    if (pool) observeGroups(pool, (size) => sizes.push(size));
+    if (pool) stopObserving = observeGroups(pool, (size) => sizes.push(size));
     await sql`create table unit_rows (id text primary key, version integer not null, note text)`.execute(
       store.db,
     );
@@ -174,7 +175,7 @@ forEachEngine("group commit of write sets", (engine) => {
     );
   });
   after(async () => {
-    if (pool) observeGroups(pool, undefined);
+    stopObserving?.();
     await store.close();
   });
 

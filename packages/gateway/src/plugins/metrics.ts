@@ -2,7 +2,8 @@
  * Prometheus metrics on a registry owned by one gateway instance (several gateways in one process,
  * as in tests, must not share counters): HTTP requests and latencies by route, Klarna calls by
  * operation and outcome, the JWKS cache state of the token verifier, merchant webhook deliveries by
- * outcome and the outbox backlog (outbox/plugin.ts), and inbound Klarna webhooks by outcome.
+ * outcome and the outbox backlog (outbox/plugin.ts), inbound Klarna webhooks by outcome, and on
+ * PostgreSQL the write sets per statement of the group commit.
  */
 import type { FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -19,6 +20,8 @@ export interface GatewayMetrics {
   webhookDeliveries: Counter<"outcome">;
   /** Inbound Klarna webhooks by event kind (`request_state` | `transaction` | `other` | `unknown`) and outcome. */
   klarnaWebhooks: Counter<"kind" | "outcome">;
+  /** PostgreSQL: write sets per statement of the group commit (store/pg-group.ts). */
+  writeSetsPerStatement: Histogram;
 }
 
 /**
@@ -72,6 +75,12 @@ export function createMetrics(jwksState?: () => unknown): GatewayMetrics {
       name: "gateway_klarna_webhooks_total",
       help: "Inbound Klarna webhooks by event kind and outcome (processed, duplicate, ignored, signature_invalid, invalid, unknown_payment_request, in_progress, error).",
       labelNames: ["kind", "outcome"],
+      registers: [registry],
+    }),
+    writeSetsPerStatement: new Histogram({
+      name: "gateway_db_write_sets_per_statement",
+      help: "PostgreSQL: payment write sets applied by one statement (group commit of one event-loop turn).",
+      buckets: [1, 2, 4, 8, 16],
       registers: [registry],
     }),
   };

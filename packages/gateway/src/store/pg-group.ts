@@ -36,16 +36,28 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/** Observes each statement a flush sends: how many write sets it applied (tests, metrics). */
+/** Observes each statement a flush sends: how many write sets it applied (metrics, tests). */
 export type GroupObserver = (size: number) => void;
 
 const queues = new WeakMap<pg.Pool, Pending[]>();
-const observers = new WeakMap<pg.Pool, GroupObserver>();
+const observers = new WeakMap<pg.Pool, Set<GroupObserver>>();
 
-/** Calls `observer` with the size of every statement sent for `pool` (one observer per pool). */
-export function observeGroups(pool: pg.Pool, observer: GroupObserver | undefined): void {
-  if (observer) observers.set(pool, observer);
-  else observers.delete(pool);
+/** Calls `observer` with the size of every statement sent on `pool`; returns what stops it. */
+export function observeGroups(pool: pg.Pool, observer: GroupObserver): () => void {
+  let set = observers.get(pool);
+  if (!set) {
+    set = new Set();
+    observers.set(pool, set);
+  }
+  set.add(observer);
+  return () => {
+    set.delete(observer);
+  };
+}
+
+function observe(pool: pg.Pool, size: number): void {
+  const set = observers.get(pool);
+  if (set) for (const observer of set) observer(size);
 }
 
 /**
@@ -123,7 +135,7 @@ function sendInSizes(pool: pg.Pool, group: Pending[]): void {
 }
 
 function sendAlone(pool: pg.Pool, pending: Pending): void {
-  observers.get(pool)?.(1);
+  observe(pool, 1);
   queryRows<{ n: number }>(pool, pending.shape.text, pending.parameters).then(
     (rows) => pending.resolve(rows[0]?.n === 1),
     pending.reject,
@@ -133,7 +145,7 @@ function sendAlone(pool: pg.Pool, pending: Pending): void {
 function sendTogether(pool: pg.Pool, members: Pending[]): void {
   const parameters: unknown[] = [];
   for (const m of members) for (const value of m.parameters) parameters.push(value);
-  observers.get(pool)?.(members.length);
+  observe(pool, members.length);
   queryRows<Record<string, number>>(pool, batchText(members[0]!.shape, members.length), parameters).then(
     (rows) => {
       const row = rows[0] ?? {};
