@@ -145,16 +145,35 @@ describe("PostgreSQL group commit, against a stand-in pool", () => {
     );
   });
 
-  it("a failed connection leaves the outcome unknown: every set of the statement gets the error, none is re-sent", async () => {
-    const { pool, sent } = standInPool(() => new Error("Connection terminated unexpectedly"));
-    const settled = await Promise.allSettled(
+  for (const [what, failure] of [
+    ["a failed connection", () => new Error("Connection terminated unexpectedly")],
+    ["a backend ended by the server (57P01)", () => databaseError("57P01")],
+    ["a cancelled statement (57014)", () => databaseError("57014")],
+  ] as const) {
+    it(`${what} leaves the outcome unknown: every set of the statement gets the error, none is re-sent`, async () => {
+      const error = failure();
+      const { pool, sent } = standInPool(() => error);
+      const settled = await Promise.allSettled(
+        ["row-1", "row-2"].map((id) => applyInGroup(pool, bump(id, 0, `log-${id}`))),
+      );
+      assert.deepEqual(
+        settled.map((s) => s.status === "rejected" && s.reason),
+        [error, error],
+      );
+      assert.equal(sent.length, 1);
+    });
+  }
+
+  it("a deadlock (40P01) rolls the statement back: each set runs alone", async () => {
+    const { pool, sent } = standInPool((s) => (/\bg0 as/.test(s.text) ? databaseError("40P01") : [{ n: 1 }]));
+    const applied = await Promise.all(
       ["row-1", "row-2"].map((id) => applyInGroup(pool, bump(id, 0, `log-${id}`))),
     );
+    assert.deepEqual(applied, [true, true]);
     assert.deepEqual(
-      settled.map((s) => s.status === "rejected" && (s.reason as Error).message),
-      ["Connection terminated unexpectedly", "Connection terminated unexpectedly"],
+      sent.map((s) => setsIn(s.text)),
+      [2, 1, 1],
     );
-    assert.equal(sent.length, 1);
   });
 });
 

@@ -14,8 +14,9 @@
  *   PostgreSQL orders as it orders any two writers;
  * - when PostgreSQL refuses the statement (a constraint one set broke, a deadlock, a serialization
  *   failure), nothing of it was written: each set then runs alone and gets its own answer;
- * - when the connection fails, whether the statement committed is unknown, as for a set alone:
- *   every caller gets the error (the payment stays pending and is reconciled, as before).
+ * - when the connection fails or the server ends the backend, whether the statement committed is
+ *   unknown, as for a set alone: every caller gets the error (the payment stays pending and is
+ *   reconciled, as before), and no set is sent again.
  *
  * Sets are grouped by shape (one statement text per shape and size) and sent in sizes of 1, 2, 4,
  * 8 and 16, so each shape has at most five texts, each a named prepared statement; the members of
@@ -152,10 +153,26 @@ function sendTogether(pool: pg.Pool, members: Pending[]): void {
       for (let k = 0; k < members.length; k++) members[k]!.resolve(row[`n${k}`] === 1);
     },
     (error: unknown) => {
-      // PostgreSQL answered with an error: the statement rolled back whole, so each set runs alone
-      // and meets its own fate. Anything else (the connection failed): the outcome is unknown.
-      if (error instanceof pg.DatabaseError) for (const m of members) sendAlone(pool, m);
+      // PostgreSQL refused the statement: it rolled back whole, so each set runs alone and meets its
+      // own fate. Anything else (the connection failed, the server went away): the outcome is
+      // unknown, and every caller hears so, as it would have alone.
+      if (refusedWhole(error)) for (const m of members) sendAlone(pool, m);
       else for (const m of members) m.reject(error);
     },
+  );
+}
+
+/**
+ * SQLSTATE classes of errors a statement cannot have committed through: data exceptions (22),
+ * integrity constraints (23), transaction rollbacks such as deadlocks and serialization failures
+ * (40), syntax and access rules (42), program limits (54). Not connection exceptions (08),
+ * operator intervention (57: a backend terminated or a statement cancelled while its commit may be
+ * under way), resources (53) or internal errors (XX).
+ */
+const REFUSED = new Set(["22", "23", "40", "42", "54"]);
+
+function refusedWhole(error: unknown): boolean {
+  return (
+    error instanceof pg.DatabaseError && typeof error.code === "string" && REFUSED.has(error.code.slice(0, 2))
   );
 }
