@@ -7,6 +7,8 @@
  *   statement is its own transaction: the whole set commits together or not at all, in one round
  *   trip instead of BEGIN, one per write, COMMIT. Foreign keys between the rows (a timeline row
  *   naming the payment inserted beside it) are checked at the end of the statement, so they hold.
+ *   The sets submitted in the same turn of the event loop share one such statement, each behind its
+ *   own guard (`batchText`, store/pg-group.ts).
  * - SQLite: the same writes as synchronous statements (an in-process call each; round trips cost
  *   nothing), in a transaction shared with the write sets of the same event-loop turn
  *   (store/group-commit.ts), each in its own savepoint.
@@ -91,7 +93,7 @@ interface PartShape {
 export interface Shape {
   parts: PartShape[];
   text: string;
-  /** The first write set of this shape (its computed-value texts build the batch statements). */
+  /** What building this shape's statements reads of a write set (`templateOf`: no values). */
   template: { write: GuardedWrite; inserted: readonly (readonly Row[])[] };
   /** Statements applying `size` write sets of this shape at once (store/pg-group.ts), by size. */
   batches: Map<number, string>;
