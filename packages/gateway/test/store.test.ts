@@ -12,10 +12,10 @@ import { findMerchantByApiKey, hashApiKey } from "../src/merchants.ts";
 import { findPayment, insertPayment, listPayments, updatePayment } from "../src/payments/repository.ts";
 import type { PaymentRow } from "../src/payments/serialize.ts";
 import { sqlValue } from "../src/store/fast-writes.ts";
-import { compileGuardedWrite, type GuardedWrite, INTEGER_COLUMNS } from "../src/store/guarded-write.ts";
 import { nowIso } from "../src/store/index.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { toSqliteValue } from "../src/store/sqlite.ts";
+import { compileGuardedWrite, type GuardedWrite, INTEGER_COLUMNS } from "../src/store/write-sets.ts";
 import { forEachEngine, migrateStore } from "./helpers/engines.ts";
 
 const TABLES = [
@@ -98,7 +98,7 @@ forEachEngine("storage", (engine) => {
   });
 
   it("the one-statement writes cast every integer column of the tables they write as integer", async () => {
-    // PostgreSQL types a parameter in a SELECT list by its cast only (store/guarded-write.ts).
+    // PostgreSQL types a parameter in a SELECT list by its cast only (store/write-sets.ts).
     const tables = ["payments", "payment_events", "outbox", "idempotency_keys"];
     let integers: string[];
     if (store.engine === "postgres") {

@@ -1,8 +1,8 @@
 /**
  * Payment persistence: the one module every payment flow writes through. Each write of a payment's
  * state is `insertPayment` or `updatePayment`, which apply ONE write set all-or-nothing
- * (store/guarded-write.ts: a single data-modifying statement on PostgreSQL, one round trip; one
- * transaction on SQLite):
+ * (store/guarded-write.ts: a single data-modifying statement on PostgreSQL, synchronous statements
+ * in a transaction on SQLite; on both, shared with the write sets of the same event-loop turn):
  *   1. the payment row (updates are optimistic: `WHERE version = ?`, then `version + 1`, so two
  *      concurrent changes cannot both win — the loser gets a 409);
  *   2. the payment's timeline (`payment_events`: state changes, Klarna calls);

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL group commit: the write sets submitted in the same turn of the event loop (payments
  * whose Klarna answers or requests arrived together) go to PostgreSQL as one statement per shape,
- * each set behind its own guard (`batchText` in store/guarded-write.ts): one round trip, one
+ * each set behind its own guard (`batchText` in store/write-sets.ts): one round trip, one
  * commit and one WAL flush for all of them instead of one each. Under load a turn holds a handful
  * to a few dozen payments' writes.
  *
@@ -23,8 +23,8 @@
  * a statement are in key order, so two statements lock rows they share in the same order.
  */
 import pg from "pg";
-import { batchText, compileWrite, type GuardedWrite, type Shape } from "./guarded-write.ts";
 import { queryRows } from "./postgres-pool.ts";
+import { batchText, compileWrite, type GuardedWrite, type Shape } from "./write-sets.ts";
 
 /** Most write sets in one statement (about 60 parameters each). */
 export const GROUP_MAX = 16;

@@ -1,6 +1,6 @@
 /**
  * Direct access to a PostgreSQL store's pool for the statements of the payment hot path
- * (store/guarded-write.ts): one statement runs on a pooled client without kysely's executor in
+ * (store/pg-group.ts): one statement runs on a pooled client without kysely's executor in
  * between (its connection provider, result wrapping and promise chain: 0.04 ms of CPU per payment
  * under `perf`, about half of what node-postgres itself spends on the two statements). The pool is
  * the store's own, with its named prepared statements; only whole statements outside any
